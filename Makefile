@@ -1,0 +1,65 @@
+# taxi-flows: one entry point for setting up, running and testing the bundle locally.
+# `make help` lists the targets. Every port and path is configurable through the environment
+# (see README.md, "Configuration").
+
+SHELL := /bin/bash
+PYTHON ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+UV_VERSION := 0.13.9
+AIRFLOW_VERSION := 3.3.2
+# The versions the lock is resolved around (the rest follows from them).
+LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google==22.8.0 \
+	apache-airflow-providers-postgres==7.1.1 apache-airflow-providers-common-sql==2.4.0 \
+	pandas==3.1.1 pyarrow==26.0.1
+
+.DEFAULT_GOAL := help
+.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench lock
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
+
+setup: $(VENV)/.installed  ## create .venv (Python 3.11) with Airflow, the providers and the dev tools
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "taxi-flows needs Python 3.11 (as on Cloud Composer 3): install it, or run make PYTHON=/path/to/python3.11")'
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -c constraints.txt \
+		apache-airflow==$(AIRFLOW_VERSION) -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+demo: setup  ## the main job: start the local stack, run taxi_web_to_postgres through Airflow, print what was loaded
+	$(PY) -m taxi_dev.demo
+
+test: setup  ## run the whole test suite (it starts and stops its own PostgreSQL and HTTP server)
+	$(PY) -m pytest
+
+lint: setup  ## ruff over the whole tree
+	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+
+stack-up: setup  ## start PostgreSQL and the taxi file server, prepare Airflow's database
+	$(PY) -m taxi_dev.stack up
+
+stack-down: setup  ## stop every process of the local stack (by pid)
+	$(PY) -m taxi_dev.stack down
+
+stack-status: setup  ## show what runs and where
+	$(PY) -m taxi_dev.stack status
+
+reset: setup  ## stop the stack and delete its state (.local/)
+	$(PY) -m taxi_dev.stack reset
+
+ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it
+	$(PY) -m taxi_dev.stack ui
+
+bench: setup  ## benchmarks (not run by the tests): full-size yellow month load vs psql \copy
+	$(PY) benchmarks/bench_postgres_load.py
+
+lock:  ## re-resolve constraints.txt from requirements*.txt (needs network)
+	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv
+	/tmp/taxi-flows-lock-venv/bin/pip install --quiet uv==$(UV_VERSION)
+	printf '%s\n' $(LOCK_PINS) | /tmp/taxi-flows-lock-venv/bin/uv pip compile - requirements.txt \
+		requirements-dev.txt --python-version 3.11 --no-header --custom-compile-command "make lock" \
+		-o constraints.txt

@@ -1,0 +1,57 @@
+"""Data-quality checks in the spirit of the course's assertions, tolerant of a real month's oddities.
+
+The course asserts vendor_id is a known value, passenger_count > 0 and trip_distance > 0. The last
+two hold by construction (the transformation removes the other rows) and are checked again on
+what was written. A real month always has a few odd rows (a handful of vendor codes beyond 1 and 2,
+meter clocks in 2008), so the first check, and the share of out-of-month pickups, fail only
+above a threshold; a file that crosses one is more likely broken than odd.
+
+Thresholds (shares of the rows kept):
+- MAX_UNKNOWN_VENDOR_SHARE: vendor_id not 1 or 2. Real yellow/green 2019-2021: well under 0.5 %.
+- MAX_OUT_OF_MONTH_SHARE: pickup date outside the file's month. Real files: under 0.1 %.
+- MIN_KEPT_SHARE: rows kept of rows read. Real yellow: ~90 %; green 2020-2021: ~50 % (a long tail
+  of dispatch rows with a blank passenger_count). Below it, the file is not what it used to be.
+"""
+
+from __future__ import annotations
+
+from taxi_flows.transform import TripStats
+
+MAX_UNKNOWN_VENDOR_SHARE = 0.02
+MAX_OUT_OF_MONTH_SHARE = 0.01
+MIN_KEPT_SHARE = 0.2
+
+
+class DataQualityError(Exception):
+    """The month's data fails a check: nothing of it is written."""
+
+
+def problems(stats: TripStats, rows_written: int | None = None, rows_not_positive: int = 0) -> list[str]:
+    """Every failed check, as a sentence; empty when the month passes."""
+    found = []
+    if stats.rows_read == 0:
+        return ["the file has a header and no rows"]
+    if stats.rows_kept == 0:
+        return [f"none of the {stats.rows_read:,} rows has passenger_count > 0 and trip_distance > 0"]
+    kept = stats.rows_kept
+    if kept / stats.rows_read < MIN_KEPT_SHARE:
+        found.append(f"only {kept:,} of {stats.rows_read:,} rows ({kept / stats.rows_read:.1%}) have "
+                     f"passenger_count > 0 and trip_distance > 0 (minimum {MIN_KEPT_SHARE:.0%})")  # fmt: skip
+    if stats.unknown_vendor / kept > MAX_UNKNOWN_VENDOR_SHARE:
+        found.append(f"{stats.unknown_vendor:,} rows ({stats.unknown_vendor / kept:.2%}) have a vendor_id "
+                     f"other than 1 or 2 (maximum {MAX_UNKNOWN_VENDOR_SHARE:.0%})")  # fmt: skip
+    if stats.out_of_month_pickups / kept > MAX_OUT_OF_MONTH_SHARE:
+        found.append(f"{stats.out_of_month_pickups:,} rows ({stats.out_of_month_pickups / kept:.2%}) have a "
+                     f"pickup outside {stats.month} (maximum {MAX_OUT_OF_MONTH_SHARE:.0%})")  # fmt: skip
+    if rows_written is not None and rows_written != kept:
+        found.append(f"{rows_written:,} rows were written but {kept:,} were kept")
+    if rows_not_positive:
+        found.append(f"{rows_not_positive:,} written rows have passenger_count or trip_distance not > 0")
+    return found
+
+
+def check(stats: TripStats, rows_written: int | None = None, rows_not_positive: int = 0) -> None:
+    """Raise DataQualityError naming every failed check. rows_* are counted on the written rows."""
+    found = problems(stats, rows_written, rows_not_positive)
+    if found:
+        raise DataQualityError(f"{stats.color} {stats.month} fails its data-quality checks: " + "; ".join(found))

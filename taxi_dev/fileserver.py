@@ -1,0 +1,125 @@
+"""A local stand-in for the DataTalksClub release downloads, over real HTTP.
+
+Like GitHub, it answers the release paths with a redirect to where the bytes are:
+
+    GET /<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz  ->  302  /assets/<color>/<file>
+    GET /misc/taxi_zone_lookup.csv                     ->  302  /assets/misc/taxi_zone_lookup.csv
+    GET /assets/<path>                                 ->  200  the bytes (Content-Length set)
+
+Files come from the data folder. A yellow or green month of 2019-01 … 2021-07 (and the zone
+lookup) that is not there is generated on first request (small, deterministic sample), so every
+month of the range exists and an unpaused DAG can catch up. Other paths get a 404, as GitHub's.
+
+    python -m taxi_dev.fileserver --port 28088 --data-dir .local/files [--rows 2000]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import threading
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from taxi_dev import sample_data
+from taxi_flows import schema, source
+
+_TRIP = re.compile(r"^(?P<color>[a-z]+)/(?P=color)_tripdata_(?P<month>\d{4}-\d{2})\.csv\.gz$")
+ASSETS = "/assets/"
+
+
+class TaxiFileServer(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address: tuple[str, int], data_dir: Path, rows: int):
+        super().__init__(address, Handler)
+        self.data_dir = data_dir.resolve()
+        self.rows = rows
+        self._locks: dict[str, threading.Lock] = {}
+        self._guard = threading.Lock()
+
+    def locate(self, rel: str) -> Path | None:
+        """The file for a release path, generated if it is a sample the server can make; else None."""
+        path = (self.data_dir / rel).resolve()
+        if not path.is_relative_to(self.data_dir):
+            return None
+        if path.is_file():
+            return path
+        with self._guard:
+            lock = self._locks.setdefault(rel, threading.Lock())
+        with lock:
+            if path.is_file():
+                return path
+            if rel == source.ZONES_PATH:
+                return sample_data.write_zones(path)
+            match = _TRIP.match(rel)
+            if match and match["color"] in schema.COLORS:
+                month = source.month_start(match["month"])
+                if source.FIRST_MONTH <= month <= source.LAST_MONTH:
+                    return sample_data.write_trips(path, match["color"], month, self.rows)
+        return None
+
+
+class Handler(BaseHTTPRequestHandler):
+    server: TaxiFileServer
+    protocol_version = "HTTP/1.1"
+
+    def do_HEAD(self) -> None:
+        self._answer(body=False)
+
+    def do_GET(self) -> None:
+        self._answer(body=True)
+
+    def _answer(self, body: bool) -> None:
+        path = self.path.split("?", 1)[0]
+        if path == "/healthz":
+            return self._send(HTTPStatus.OK, b"ok\n", "text/plain", body)
+        if path.startswith(ASSETS):
+            file = self.server.locate(path[len(ASSETS) :])
+            if file is None:
+                return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)
+            self.send_response(HTTPStatus.OK)
+            self.send_header("Content-Type", "application/octet-stream")
+            self.send_header("Content-Length", str(file.stat().st_size))
+            self.end_headers()
+            if body:
+                with open(file, "rb") as f:
+                    shutil.copyfileobj(f, self.wfile, 1 << 20)
+            return None
+        if self.server.locate(path.lstrip("/")) is None:
+            return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)
+        self.send_response(HTTPStatus.FOUND)
+        self.send_header("Location", ASSETS + path.lstrip("/"))
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        return None
+
+    def _send(self, status: HTTPStatus, payload: bytes, content_type: str, body: bool) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(payload)))
+        self.end_headers()
+        if body:
+            self.wfile.write(payload)
+
+    def log_message(self, format: str, *args: object) -> None:  # noqa: A002 - the base class's name
+        print(f"{self.address_string()} {format % args}", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--host", default="127.0.0.1")
+    parser.add_argument("--port", type=int, required=True)
+    parser.add_argument("--data-dir", type=Path, required=True)
+    parser.add_argument("--rows", type=int, default=sample_data.SMALL_ROWS, help="rows of a generated month")
+    args = parser.parse_args(argv)
+    args.data_dir.mkdir(parents=True, exist_ok=True)
+    server = TaxiFileServer((args.host, args.port), args.data_dir, args.rows)
+    print(f"serving {args.data_dir} on http://{args.host}:{args.port}", flush=True)
+    server.serve_forever()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,199 @@
+"""Realistic sample taxi files, shaped like the DataTalksClub re-hosted TLC CSVs.
+
+A month file has the colour's real header and the quirks of the real files, in shares close to
+theirs (yellow 2021-01, green 2020-10..12 as measured by the course):
+
+- a tail of dispatch rows with blank VendorID, passenger_count, RatecodeID, store_and_fwd_flag
+  and payment_type (yellow ~7 % from 2020, green ~40 % from 2020, less in 2019);
+- pickups outside the file's month (~0.03 %: 2008/2009 and the neighbouring months);
+- zero passengers (~2 %) and zero distances (yellow ~1.5 %, green ~5 %);
+- VendorID values beyond 1 and 2 (~0.3 %: 4, 5 and 6);
+- exact duplicate rows (~0.05 %);
+- green's ehail_fee always empty; store_and_fwd_flag N/Y with blanks;
+- congestion_surcharge blank throughout 2019-01 and in ~5 % of the other 2019 rows.
+
+Files are deterministic (seeded by colour, month and size). `full` sizes are the real ones of
+2021-01 (yellow: 1,369,765 rows). Command line:
+
+    python -m taxi_dev.sample_data OUT_DIR --color yellow --month 2021-01 [--rows N | --full]
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import datetime as dt
+import gzip
+import os
+import zlib
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.csv as pacsv
+
+from taxi_flows import schema, source
+
+FULL_ROWS = {"yellow": 1_369_765, "green": 76_518}
+SMALL_ROWS = 2_000
+
+_BLANK_IN_TAIL = ("VendorID", "passenger_count", "RatecodeID", "store_and_fwd_flag", "payment_type", "trip_type")
+
+
+def _blank_tail_share(color: str, month: dt.date) -> float:
+    if color == "yellow":
+        return 0.072 if month.year >= 2020 else 0.005
+    return 0.40 if month.year >= 2020 else 0.08
+
+
+def _choice(rng: np.random.Generator, values: list, weights: list[float], n: int) -> np.ndarray:
+    p = np.asarray(weights, dtype=float)
+    return rng.choice(np.asarray(values), size=n, p=p / p.sum())
+
+
+def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
+    """The rows of one month file, with source names and types, quirks included."""
+    sch = schema.trip_schema(color)
+    rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
+    n = rows
+    start = dt.datetime(month.year, month.month, 1)
+    end = dt.datetime.combine(source.next_month(month), dt.time())
+    seconds = int((end - start).total_seconds())
+
+    pickup = np.datetime64(start, "s") + rng.integers(0, seconds, n).astype("timedelta64[s]")
+    # Out-of-month pickups: the meter clock of a few cabs is wrong.
+    odd = rng.random(n) < 0.0003
+    odd_days = np.array(
+        [
+            np.datetime64("2008-12-31"),
+            np.datetime64("2009-01-01"),
+            np.datetime64(start - dt.timedelta(days=1), "D"),
+            np.datetime64(end, "D"),
+        ]
+    )
+    pickup[odd] = rng.choice(odd_days, odd.sum()).astype("datetime64[s]") + rng.integers(
+        0, 86_400, odd.sum()
+    ).astype("timedelta64[s]")
+    pickup.sort()  # the files are roughly in pickup order
+    dropoff = pickup + (rng.exponential(700, n) + 60).astype("timedelta64[s]")
+
+    zero_distance = 0.015 if color == "yellow" else 0.05
+    distance = np.round(rng.lognormal(0.6, 0.9, n), 2)
+    distance[rng.random(n) < zero_distance] = 0.0
+    fare = np.round(2.5 + 2.5 * distance + rng.normal(0, 1.5, n).clip(-2, 6), 1)
+    extra = _choice(rng, [0.0, 0.5, 1.0, 2.5, 3.0], [40, 35, 10, 10, 5], n)
+    mta_tax = np.full(n, 0.5)
+    payment = _choice(rng, [1, 2, 3, 4], [70, 28, 1, 1], n)
+    tip = np.where(payment == 1, np.round(fare * rng.uniform(0.1, 0.3, n), 2), 0.0)
+    tolls = np.where(rng.random(n) < 0.05, 6.12, 0.0)
+    improvement = np.full(n, 0.3)
+    congestion = _choice(rng, [2.5, 0.0], [90, 10] if color == "yellow" else [20, 80], n)
+    total = np.round(fare + extra + mta_tax + tip + tolls + improvement + congestion, 2)
+
+    values = {
+        "VendorID": _choice(rng, [2, 1, 4, 5, 6], [69.7, 30.0, 0.2, 0.05, 0.05], n),
+        f"{sch.prefix}_pickup_datetime": pickup,
+        f"{sch.prefix}_dropoff_datetime": dropoff,
+        "passenger_count": _choice(rng, [1, 2, 3, 4, 5, 6, 0], [70, 14, 4, 2, 5, 3, 2], n),
+        "trip_distance": distance,
+        "RatecodeID": _choice(rng, [1, 2, 3, 4, 5, 99], [96.5, 2, 0.3, 0.2, 0.9, 0.1], n),
+        "store_and_fwd_flag": _choice(rng, ["N", "Y"], [99, 1], n),
+        "PULocationID": rng.integers(1, 266, n),
+        "DOLocationID": rng.integers(1, 266, n),
+        "payment_type": payment,
+        "fare_amount": fare,
+        "extra": extra,
+        "mta_tax": mta_tax,
+        "tip_amount": tip,
+        "tolls_amount": tolls,
+        "improvement_surcharge": improvement,
+        "total_amount": total,
+        "congestion_surcharge": congestion,
+        "ehail_fee": np.full(n, np.nan),
+        "trip_type": _choice(rng, [1, 2], [95, 5], n),
+    }
+    masks = {name: np.zeros(n, dtype=bool) for name in values}
+    masks["ehail_fee"][:] = True
+    # The blank tail: dispatch rows at the end of the file.
+    tail = int(n * _blank_tail_share(color, month))
+    for name in _BLANK_IN_TAIL:
+        masks[name][n - tail :] = True
+    masks["store_and_fwd_flag"] |= rng.random(n) < 0.001
+    if month.year == 2019:
+        masks["congestion_surcharge"] |= True if month.month == 1 else rng.random(n) < 0.05
+
+    # Exact duplicates: copy a few rows over their successors.
+    dup = np.flatnonzero(rng.random(n - 1) < 0.0005)
+    for name in values:
+        values[name][dup + 1] = values[name][dup]
+        masks[name][dup + 1] = masks[name][dup]
+
+    types = sch.source_arrow_types()
+    columns = {}
+    for name in sch.source_names:
+        typ = pa.timestamp("s") if types[name] == pa.timestamp("us") else types[name]
+        columns[name] = pa.array(values[name], type=typ, mask=masks[name])
+    return pa.table(columns)
+
+
+def write_trips(path: Path, color: str, month: dt.date, rows: int) -> Path:
+    """Write one gzipped month file (atomically: a reader never sees half a file)."""
+    table = trips_table(color, month, rows)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with gzip.open(tmp, "wb", compresslevel=6) as out:
+        out.write((",".join(table.column_names) + "\n").encode())
+        options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65_536)
+        pacsv.write_csv(table, out, options)
+    tmp.replace(path)
+    return path
+
+
+_BOROUGHS = ["Manhattan", "Queens", "Brooklyn", "Bronx", "Staten Island"]
+_NAMED = {
+    1: ("EWR", "Newark Airport", "EWR"),
+    132: ("Queens", "JFK Airport", "Airports"),
+    138: ("Queens", "LaGuardia Airport", "Airports"),
+    161: ("Manhattan", "Midtown Center", "Yellow Zone"),
+    236: ("Manhattan", "Upper East Side North", "Yellow Zone"),
+    237: ("Manhattan", "Upper East Side South", "Yellow Zone"),
+    264: ("Unknown", "NV", "N/A"),
+    265: ("Unknown", "NA", "N/A"),
+}
+
+
+def write_zones(path: Path) -> Path:
+    """The zone lookup: 265 zones, quoted like the real file."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    with open(tmp, "w", newline="") as out:
+        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
+        writer.writerow([c.source for c in schema.ZONE_COLUMNS])
+        for zone_id in range(1, 266):
+            borough = _BOROUGHS[zone_id % len(_BOROUGHS)]
+            service = "Yellow Zone" if borough == "Manhattan" else "Boro Zone"
+            writer.writerow([zone_id, *_NAMED.get(zone_id, (borough, f"{borough} zone {zone_id}", service))])
+    tmp.replace(path)
+    return path
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("out_dir", type=Path, help="folder laid out like the releases: <color>/<file>")
+    parser.add_argument("--color", choices=schema.COLORS, action="append", help="default: both")
+    parser.add_argument("--month", action="append", required=True, help="YYYY-MM (repeatable)")
+    size = parser.add_mutually_exclusive_group()
+    size.add_argument("--rows", type=int, default=SMALL_ROWS)
+    size.add_argument("--full", action="store_true", help="the real size of a month")
+    args = parser.parse_args(argv)
+    for color in args.color or schema.COLORS:
+        for m in args.month:
+            month = source.month_start(m)
+            rows = FULL_ROWS[color] if args.full else args.rows
+            path = write_trips(args.out_dir / color / source.trip_file_name(color, month), color, month, rows)
+            print(f"{path}: {rows:,} rows, {path.stat().st_size:,} bytes")
+    write_zones(args.out_dir / source.ZONES_PATH)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,101 @@
+"""Where the local stack lives and how Airflow is pointed at it.
+
+Everything is read from the environment once, with defaults chosen not to collide with a
+PostgreSQL already on 5432 (or 55432). Nothing here is secret: the local PostgreSQL trusts
+connections from 127.0.0.1 only.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+
+
+def _port(name: str, default: int) -> int:
+    value = os.getenv(name, str(default))
+    try:
+        return int(value)
+    except ValueError:
+        raise SystemExit(f"{name}={value!r} is not a port number") from None
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """Paths and ports of one local stack (the user's, or a test session's own)."""
+
+    state_dir: Path
+    pg_port: int
+    http_port: int
+    api_port: int
+    pg_user: str = "postgres"
+    target_db: str = "taxi"
+    airflow_db: str = "airflow"
+    dags_folder: Path = field(default=REPO / "dags")
+
+    @classmethod
+    def from_env(cls) -> StackSettings:
+        return cls(
+            state_dir=Path(os.getenv("TAXI_STATE_DIR", str(REPO / ".local"))).resolve(),
+            pg_port=_port("TAXI_PG_PORT", 25432),
+            http_port=_port("TAXI_HTTP_PORT", 28088),
+            api_port=_port("TAXI_AIRFLOW_PORT", 28080),
+        )
+
+    # -- paths ------------------------------------------------------------------------------
+    @property
+    def pg_data(self) -> Path:
+        return self.state_dir / "postgres" / "data"
+
+    @property
+    def pg_socket_dir(self) -> Path:
+        return self.state_dir / "postgres"
+
+    @property
+    def files_dir(self) -> Path:
+        """What the taxi file server serves (sample months are generated into it on demand)."""
+        return self.state_dir / "files"
+
+    @property
+    def airflow_home(self) -> Path:
+        return self.state_dir / "airflow"
+
+    @property
+    def run_dir(self) -> Path:
+        """pid files and process logs."""
+        return self.state_dir / "run"
+
+    # -- URLs -------------------------------------------------------------------------------
+    def pg_uri(self, database: str, driver: str = "postgresql") -> str:
+        return f"{driver}://{self.pg_user}@127.0.0.1:{self.pg_port}/{database}"
+
+    @property
+    def source_base_url(self) -> str:
+        return f"http://127.0.0.1:{self.http_port}"
+
+    def airflow_env(self) -> dict[str, str]:
+        """The environment that points Airflow (CLI, dag.test, the components) at this stack."""
+        api = f"http://127.0.0.1:{self.api_port}"
+        pythonpath = [str(REPO / "include"), str(REPO)]
+        if os.getenv("PYTHONPATH"):
+            pythonpath.append(os.environ["PYTHONPATH"])
+        return {
+            "AIRFLOW_HOME": str(self.airflow_home),
+            "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
+            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            # 2 cores: a few task processes at a time is what the machine and the database take.
+            "AIRFLOW__CORE__PARALLELISM": "4",
+            "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.pg_uri(self.airflow_db, "postgresql+psycopg2"),
+            "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
+            "AIRFLOW__API__BASE_URL": api,
+            "AIRFLOW__API__PORT": str(self.api_port),
+            "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
+            # The shared code of the bundle (include/taxi_flows) and the dev tools.
+            "PYTHONPATH": os.pathsep.join(pythonpath),
+            # Connections and variables of the bundle, as Airflow reads them from the environment.
+            "AIRFLOW_CONN_TAXI_POSTGRES": self.pg_uri(self.target_db),
+            "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL": self.source_base_url,
+        }

@@ -1,0 +1,164 @@
+"""The local stack: PostgreSQL (target database and Airflow's metadata), the taxi file server, and
+Airflow pointed at both. All state lives under one folder (TAXI_STATE_DIR, default .local/).
+
+    python -m taxi_dev.stack up       start what is not running; prepare Airflow's database
+    python -m taxi_dev.stack down     stop every process of the stack, by its pid
+    python -m taxi_dev.stack status   what runs, where
+    python -m taxi_dev.stack reset    down, then delete the state folder
+    python -m taxi_dev.stack env      print the environment (also written to <state>/env.sh)
+    python -m taxi_dev.stack ui       up, then the Airflow UI and scheduler until Ctrl-C
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import shlex
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+from taxi_dev import procs
+from taxi_dev.pgserver import PgServer
+from taxi_dev.settings import StackSettings
+from taxi_flows.config import POSTGRES_POOL, POSTGRES_POOL_SLOTS
+
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+
+
+class Stack:
+    def __init__(self, settings: StackSettings | None = None, file_rows: int | None = None):
+        self.s = settings or StackSettings.from_env()
+        self.pg = PgServer(self.s)
+        self.file_rows = file_rows
+
+    # -- the taxi file server ---------------------------------------------------------------
+    @property
+    def _fileserver_pid(self) -> Path:
+        return self.s.run_dir / "fileserver.pid"
+
+    def start_fileserver(self) -> int:
+        pid = procs.read_pid(self._fileserver_pid)
+        if pid and procs.pid_alive(pid):
+            return pid
+        argv = [sys.executable, "-m", "taxi_dev.fileserver", "--port", str(self.s.http_port)]
+        argv += ["--data-dir", str(self.s.files_dir)]
+        if self.file_rows:
+            argv += ["--rows", str(self.file_rows)]
+        pid = procs.spawn("fileserver", argv, self.s.run_dir, env=self._pythonpath_env())
+        log = self.s.run_dir / "fileserver.log"
+
+        def ready() -> bool:
+            if not procs.pid_alive(pid):
+                text = log.read_text() if log.exists() else ""
+                hint = f" (port {self.s.http_port} taken? set TAXI_HTTP_PORT)" if "in use" in text else ""
+                raise RuntimeError(f"the taxi file server exited{hint}:\n{text[-2000:]}")
+            return procs.http_ok(f"{self.s.source_base_url}/healthz")
+
+        procs.wait_until(ready, "the taxi file server", timeout=30, log=log)
+        return pid
+
+    # -- Airflow ----------------------------------------------------------------------------
+    def env(self) -> dict[str, str]:
+        return {**os.environ, **self.s.airflow_env()}
+
+    def _pythonpath_env(self) -> dict[str, str]:
+        return {"PYTHONPATH": self.s.airflow_env()["PYTHONPATH"]}
+
+    def airflow(self, *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
+        argv = [str(Path(sys.executable).with_name("airflow")), *args]
+        out = subprocess.DEVNULL if quiet else None
+        return subprocess.run(argv, env=self.env(), check=check, stdout=out)
+
+    def write_env_file(self) -> Path:
+        path = self.s.state_dir / "env.sh"
+        venv_bin = Path(sys.executable).parent
+        lines = ["# source this file to point the Airflow CLI at the local stack"]
+        lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.s.airflow_env().items())]
+        lines.append(f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"')
+        path.write_text("\n".join(lines) + "\n")
+        return path
+
+    def prepare_airflow(self) -> None:
+        self.s.airflow_home.mkdir(parents=True, exist_ok=True)
+        self.airflow("db", "migrate", quiet=True)
+        self.airflow(
+            "pools", "set", POSTGRES_POOL, str(POSTGRES_POOL_SLOTS), "Loads into the taxi_postgres database",
+            quiet=True,
+        )  # fmt: skip
+
+    # -- the whole stack --------------------------------------------------------------------
+    def up(self, airflow: bool = True) -> None:
+        self.s.state_dir.mkdir(parents=True, exist_ok=True)
+        pg_pid = self.pg.start()
+        self.pg.ensure_databases(self.s.target_db, self.s.airflow_db)
+        http_pid = self.start_fileserver()
+        env_file = self.write_env_file()
+        if airflow:
+            self.prepare_airflow()
+        print(f"PostgreSQL      127.0.0.1:{self.s.pg_port} (pid {pg_pid}), databases "
+              f"{self.s.target_db} (target) and {self.s.airflow_db} (Airflow metadata)")  # fmt: skip
+        print(f"taxi files      {self.s.source_base_url} (pid {http_pid}), from {self.s.files_dir}")
+        print(f"environment     source {env_file}")
+
+    def down(self) -> None:
+        for name in (*AIRFLOW_COMPONENTS, "fileserver"):
+            if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
+                print(f"stopped {name}")
+        if self.pg.stop():
+            print("stopped PostgreSQL")
+
+    def status(self) -> None:
+        pg = self.pg.pid()
+        print(f"PostgreSQL      {'pid ' + str(pg) if pg else 'stopped'}  port {self.s.pg_port}")
+        for name in ("fileserver", *AIRFLOW_COMPONENTS):
+            pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
+            alive = pid is not None and procs.pid_alive(pid)
+            print(f"{name:<15} {'pid ' + str(pid) if alive else 'stopped'}")
+        print(f"state           {self.s.state_dir}")
+
+    def reset(self) -> None:
+        self.down()
+        if self.s.state_dir.exists():
+            shutil.rmtree(self.s.state_dir)
+            print(f"deleted {self.s.state_dir}")
+
+    def ui(self) -> None:
+        self.up()
+        pids = {}
+        try:
+            for name in AIRFLOW_COMPONENTS:
+                argv = [str(Path(sys.executable).with_name("airflow")), name]
+                pids[name] = procs.spawn(name, argv, self.s.run_dir, env=self.s.airflow_env())
+            url = f"http://127.0.0.1:{self.s.api_port}"
+            procs.wait_until(
+                lambda: procs.http_ok(f"{url}/api/v2/monitor/health"), "the Airflow api-server", timeout=120,
+                log=self.s.run_dir / "api-server.log",
+            )  # fmt: skip
+            print(f"Airflow UI      {url}  (logs in {self.s.run_dir}); Ctrl-C stops the Airflow components")
+            procs.wait_until(lambda: not all(procs.pid_alive(p) for p in pids.values()), "", timeout=10**9)
+            print("an Airflow component exited: see its log in", self.s.run_dir)
+        except KeyboardInterrupt:
+            pass
+        finally:
+            for name, pid in pids.items():
+                procs.stop_pid(pid)
+                (self.s.run_dir / f"{name}.pid").unlink(missing_ok=True)
+                print(f"stopped {name}")
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("command", choices=["up", "down", "status", "reset", "env", "ui"])
+    args = parser.parse_args(argv)
+    stack = Stack()
+    if args.command == "env":
+        for k, v in sorted(stack.s.airflow_env().items()):
+            print(f"export {k}={shlex.quote(v)}")
+        return
+    getattr(stack, args.command)()
+
+
+if __name__ == "__main__":
+    main()
