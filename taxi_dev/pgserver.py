@@ -133,8 +133,19 @@ class PgServer:
         )
         result = subprocess.run(
             _as_server_user(
-                [str(bins / "pg_ctl"), "-D", str(self.s.pg_data), "-l", str(self.log_file), "-o", options]
-                + ["-w", "-t", "60", "start"]
+                [
+                    str(bins / "pg_ctl"),
+                    "-D",
+                    str(self.s.pg_data),
+                    "-l",
+                    str(self.log_file),
+                    "-o",
+                    options,
+                    "-w",
+                    "-t",
+                    "60",
+                    "start",
+                ]
             ),
             capture_output=True,
             text=True,

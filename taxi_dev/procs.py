@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import subprocess
@@ -79,10 +80,8 @@ def stop_pid(pid: int, sig: int = signal.SIGTERM, timeout: float = 30.0, group: 
 
 
 def _reap(pid: int) -> None:
-    try:
+    with contextlib.suppress(ChildProcessError):
         os.waitpid(pid, os.WNOHANG)
-    except ChildProcessError:
-        pass
 
 
 def stop_pid_file(pid_file: Path, sig: int = signal.SIGTERM, timeout: float = 30.0) -> bool:

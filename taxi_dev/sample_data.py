@@ -71,10 +71,14 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
             np.datetime64(end, "D"),
         ]
     )
-    pickup[odd] = rng.choice(odd_days, odd.sum()).astype("datetime64[s]") + rng.integers(
-        0, 86_400, odd.sum()
-    ).astype("timedelta64[s]")
-    pickup.sort()  # the files are roughly in pickup order
+    pickup[odd] = rng.choice(odd_days, odd.sum()).astype("datetime64[s]") + rng.integers(0, 86_400, odd.sum()).astype(
+        "timedelta64[s]"
+    )
+    # The files are roughly in pickup order; the dispatch rows of the blank tail (appended at the
+    # end) cover the whole month again.
+    tail = int(n * _blank_tail_share(color, month))
+    pickup[: n - tail].sort()
+    pickup[n - tail :].sort()
     dropoff = pickup + (rng.exponential(700, n) + 60).astype("timedelta64[s]")
 
     zero_distance = 0.015 if color == "yellow" else 0.05
@@ -115,7 +119,6 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     masks = {name: np.zeros(n, dtype=bool) for name in values}
     masks["ehail_fee"][:] = True
     # The blank tail: dispatch rows at the end of the file.
-    tail = int(n * _blank_tail_share(color, month))
     for name in _BLANK_IN_TAIL:
         masks[name][n - tail :] = True
     masks["store_and_fwd_flag"] |= rng.random(n) < 0.001

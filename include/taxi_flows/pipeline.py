@@ -17,7 +17,7 @@ from psycopg import Connection
 
 from taxi_flows import postgres, quality, schema, source
 from taxi_flows.download import SourceError, open_source
-from taxi_flows.transform import TripStats, check_header, trip_batches
+from taxi_flows.transform import TripStats, check_header, read_header, trip_batches
 
 log = logging.getLogger(__name__)
 
@@ -47,7 +47,8 @@ def web_to_postgres(
 
     postgres.ensure_tables(conn, pg_schema, [color])
     with open_source(source.trip_url(base_url, color, month), what, gzipped=True, http=http) as stream:
-        result = postgres.replace_month(conn, pg_schema, sch, month, trip_batches(stream, sch, month, stats, what), check)
+        batches = trip_batches(stream, sch, month, stats, what)
+        result = postgres.replace_month(conn, pg_schema, sch, month, batches, check)
     summary = {**stats.summary(), **result, "seconds": round(time.monotonic() - started, 2)}
     log.info(
         "%s: wrote %s rows to %s (partition %s), replacing %s, in %.1f s; pickup dates %s … %s",
@@ -61,18 +62,17 @@ def web_to_postgres_zones(conn: Connection, base_url: str, pg_schema: str, http:
     """Load the zone lookup into <pg_schema>.taxi_zone_lookup, replacing its rows."""
     what = "taxi zone lookup"
     names = [c.source for c in schema.ZONE_COLUMNS]
+    types = {c.name: c.kind.arrow() for c in schema.ZONE_COLUMNS}
     with open_source(source.zones_url(base_url), what, gzipped=False, http=http) as stream:
+        check_header(read_header(stream, what), names, what)
         try:
             table = pacsv.read_csv(
                 stream,
-                convert_options=pacsv.ConvertOptions(
-                    column_types={c.source: c.kind.arrow() for c in schema.ZONE_COLUMNS}
-                ),
+                read_options=pacsv.ReadOptions(column_names=list(types)),
+                convert_options=pacsv.ConvertOptions(column_types=types),
             )
         except pa.ArrowInvalid as e:
             raise SourceError(f"{what}: the file does not parse with the zone schema's types: {e}") from e
-    check_header(table.column_names, names, what)
-    table = table.rename_columns([c.name for c in schema.ZONE_COLUMNS])
     postgres.ensure_tables(conn, pg_schema, [])
     rows = postgres.replace_zones(conn, pg_schema, table)
     log.info("%s: wrote %s zones to %s.%s", what, rows, pg_schema, schema.ZONE_TABLE)

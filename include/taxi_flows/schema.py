@@ -242,9 +242,7 @@ def postgres_ddl(sch: TripSchema, pg_schema: str) -> list[str]:
     Idempotent: re-running them adds columns the schema gained and refreshes the comments.
     """
     table = f"{pg_schema}.{sch.table}"
-    cols = ",\n  ".join(
-        f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns
-    )
+    cols = ",\n  ".join(f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns)
     statements = [
         f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
         f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n) PARTITION BY LIST (source_month)",

@@ -12,6 +12,7 @@ The course's transformations, per batch:
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import logging
 from collections.abc import Iterator
@@ -57,17 +58,18 @@ class TripStats:
 
 def read_batches(stream: BinaryIO, sch: TripSchema, what: str) -> Iterator[pa.RecordBatch]:
     """Parse the CSV stream with the schema's types; fail clearly on a changed header or bad values."""
+    check_header(read_header(stream, what), sch.source_names, what)
     try:
         reader = pacsv.open_csv(
-            stream,
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True),
+            stream,  # positioned after the header line
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True, column_names=sch.source_names),
             convert_options=pacsv.ConvertOptions(
                 column_types=sch.source_arrow_types(),
+                null_values=[""],
                 strings_can_be_null=True,
                 quoted_strings_can_be_null=True,
             ),
         )
-        check_header(reader.schema.names, sch.source_names, what)
         while True:
             try:
                 batch = reader.read_next_batch()
@@ -76,6 +78,14 @@ def read_batches(stream: BinaryIO, sch: TripSchema, what: str) -> Iterator[pa.Re
             yield batch
     except pa.ArrowInvalid as e:
         raise SourceError(f"{what}: the file does not parse with the {sch.color} schema's types: {e}") from e
+
+
+def read_header(stream: BinaryIO, what: str) -> list[str]:
+    """The column names of the first line (the stream is left at the start of the second)."""
+    line = stream.readline()
+    if not line.strip():
+        raise SourceError(f"{what}: the file is empty (no header line)")
+    return next(csv.reader([line.decode("utf-8-sig", errors="replace").strip()]))
 
 
 def check_header(found: list[str], expected: list[str], what: str) -> None:

@@ -1,0 +1,88 @@
+"""
+### NYC taxi trips from the web into PostgreSQL
+
+The Zoomcamp's `api_to_postgres` pipeline, one run per month and colour.
+
+**Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
+`airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. Scheduled runs follow
+a monthly data-interval timetable (`0 0 1 * *` UTC): January's run starts once January is over.
+`catchup` covers 2019-01 … 2021-07, the months DataTalksClub re-hosts; backfill any range with
+`airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
+(January to March).
+
+**Params.** `colors`: which colours to load (default both), e.g. `{"colors": ["green"]}` as the
+run's conf.
+
+**Steps** (per colour, in one task `load_trips`, mapped over the colours):
+1. stream `<taxi_source_base_url>/<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz` (retries with
+   back-off on network errors and 5xx; a 404, an HTML page, a non-gzip or truncated body, a changed
+   header or values of the wrong type fail the task at once, naming the problem);
+2. parse with the schema's types and transform as the course does, a block at a time (memory does
+   not grow with the file): snake_case names, `tpep_pickup_date`/`lpep_pickup_date`, keep rows with
+   `passenger_count > 0` and `trip_distance > 0` (the log says how many each rule removed);
+3. COPY (binary) into a new partition of `ny_taxi.<color>_tripdata`, check it, and swap it in for
+   the month's old partition in the same transaction.
+
+**Idempotent and atomic.** Every row carries `source_month`; a re-run or a backfill replaces
+exactly the rows of that month's file, whatever their pickup dates, and a failure anywhere leaves
+the previous rows in place.
+
+**Data-quality checks** (the month fails, nothing is written): no row with `passenger_count` or
+`trip_distance` not > 0 is written; at most 2 % of the rows kept have a `vendor_id` other than 1 or
+2; at most 1 % were picked up outside the month; at least 20 % of the rows read are kept.
+
+`load_zone_lookup` replaces `ny_taxi.taxi_zone_lookup` from `misc/taxi_zone_lookup.csv`.
+
+**Configuration.** Connection `taxi_postgres`; Variable `taxi_source_base_url` (default: the
+DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the database).
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import Param, dag, get_current_context, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from taxi_flows import config, schema, tasks
+
+
+@dag(
+    dag_id="taxi_web_to_postgres",
+    doc_md=__doc__,
+    description="NYC taxi trips, one month a run, from the DataTalksClub releases into PostgreSQL",
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=3,
+    default_args=config.DEFAULT_ARGS,
+    tags=["zoomcamp", "nyc-taxi", "postgres"],
+    params={
+        "colors": Param(
+            list(schema.COLORS),
+            type="array",
+            items={"type": "string", "enum": list(schema.COLORS)},
+            minItems=1,
+            description="Taxi colours to load.",
+        ),
+    },
+)
+def taxi_web_to_postgres():
+    @task(pool=config.POSTGRES_POOL)
+    def load_zone_lookup(base_url: str) -> int:
+        return tasks.load_zones_to_postgres(base_url)
+
+    @task
+    def colors_to_load(params: dict | None = None) -> list[str]:
+        return tasks.check_colors(params["colors"])
+
+    @task(pool=config.POSTGRES_POOL, map_index_template="{{ color }}")
+    def load_trips(color: str, base_url: str, logical_date=None) -> dict:
+        get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
+        return tasks.load_trips_to_postgres(color, base_url, logical_date)
+
+    load_zone_lookup(tasks.BASE_URL_TEMPLATE)
+    load_trips.partial(base_url=tasks.BASE_URL_TEMPLATE).expand(color=colors_to_load())
+
+
+taxi_web_to_postgres()

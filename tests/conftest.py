@@ -1,0 +1,75 @@
+"""The test session's own local stack, and Airflow pointed at it.
+
+Before anything imports Airflow, this picks free ports and a temporary state folder and puts the
+stack's environment (AIRFLOW_HOME, AIRFLOW_CONN_TAXI_POSTGRES, AIRFLOW_VAR_TAXI_SOURCE_BASE_URL,
+...) into os.environ, so connections and variables come from the environment as in production
+and a user's own stack (.local/) is never touched. Tests that need the servers take the `stack`
+fixture, which starts PostgreSQL and the taxi file server once per session and stops them, by pid,
+at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+_STATE_DIR = Path(tempfile.mkdtemp(prefix="taxi-flows-test-"))
+_STATE_DIR.chmod(0o755)  # the PostgreSQL server runs as another user when the tests run as root
+os.environ.update(
+    TAXI_STATE_DIR=str(_STATE_DIR),
+    TAXI_PG_PORT=str(_free_port()),
+    TAXI_HTTP_PORT=str(_free_port()),
+    TAXI_AIRFLOW_PORT=str(_free_port()),
+)
+
+from taxi_dev.settings import StackSettings  # noqa: E402 - after the environment is set
+
+SETTINGS = StackSettings.from_env()
+os.environ.update(SETTINGS.airflow_env())
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _state_dir():
+    yield _STATE_DIR
+    shutil.rmtree(_STATE_DIR, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def stack():
+    """PostgreSQL and the taxi file server of this session, and Airflow's database migrated."""
+    from taxi_dev.stack import Stack
+
+    s = Stack(SETTINGS)
+    try:
+        s.up()
+        yield s
+    finally:
+        s.down()
+
+
+@pytest.fixture
+def pg(stack):
+    """An autocommit connection to the target database, with the ny_taxi schema dropped first."""
+    import psycopg
+
+    with psycopg.connect(SETTINGS.pg_uri(SETTINGS.target_db), autocommit=True) as conn:
+        conn.execute("DROP SCHEMA IF EXISTS ny_taxi CASCADE")
+        yield conn
+
+
+@pytest.fixture
+def files(stack) -> Path:
+    """The folder the taxi file server serves (release paths: <color>/<file>, misc/<file>)."""
+    return SETTINGS.files_dir

@@ -1,0 +1,91 @@
+import datetime as dt
+import gzip
+import io
+
+import pyarrow as pa
+import pytest
+
+from taxi_flows import schema, transform
+from taxi_flows.download import SourceError
+
+YELLOW = schema.trip_schema("yellow")
+HEADER = ",".join(YELLOW.source_names)
+MONTH = dt.date(2021, 1, 1)
+
+
+def row(vendor="1", pickup="2021-01-05 10:00:00", passengers="1", distance="2.5", flag="N") -> str:
+    return (
+        f"{vendor},{pickup},2021-01-05 10:20:00,{passengers},{distance},1,{flag},142,43,2,8,3,0.5,0,0,0.3,11.8,2.5"
+    )
+
+
+def run(lines: list[str], header: str = HEADER) -> tuple[pa.Table, transform.TripStats]:
+    stream = io.BytesIO(("\n".join([header, *lines]) + "\n").encode())
+    stats = transform.TripStats(color="yellow", month="2021-01")
+    batches = list(transform.trip_batches(stream, YELLOW, MONTH, stats, "yellow 2021-01"))
+    return pa.Table.from_batches(batches, schema=YELLOW.arrow_schema), stats
+
+
+def test_the_course_filters_and_their_counts():
+    table, stats = run(
+        [
+            row(),
+            row(passengers="0"),
+            row(passengers=""),  # the blank tail: blank passenger_count is not > 0
+            row(vendor="", passengers="", flag=""),
+            row(distance="0"),
+            row(distance="0", passengers="0"),  # counted once, by the first rule
+            row(vendor="4"),
+            row(pickup="2008-12-31 23:59:59"),
+            row(pickup="2021-02-01 00:00:01"),
+        ]
+    )
+    assert stats.rows_read == 9
+    assert stats.removed_passenger_count == 4
+    assert stats.removed_trip_distance == 1
+    assert stats.rows_kept == table.num_rows == 4
+    assert stats.unknown_vendor == 1
+    assert stats.out_of_month_pickups == 2
+    assert stats.summary()["pickup_date_min"] == "2008-12-31"
+    assert table.column_names == YELLOW.names
+    assert table["vendor_id"].to_pylist() == [1, 4, 1, 1]
+    assert table["tpep_pickup_date"].to_pylist() == [
+        dt.date(2021, 1, 5),
+        dt.date(2021, 1, 5),
+        dt.date(2008, 12, 31),
+        dt.date(2021, 2, 1),
+    ]
+    assert set(table["source_month"].to_pylist()) == {MONTH}
+
+
+def test_store_and_fwd_flag_stays_a_string_and_blank_is_null():
+    table, _ = run([row(flag="Y"), row(flag="")])
+    assert table["store_and_fwd_flag"].to_pylist() == ["Y", None]
+
+
+def test_a_changed_header_names_the_columns():
+    header = HEADER.replace("VendorID", "VendorId").replace(",congestion_surcharge", "")
+    with pytest.raises(SourceError, match=r"missing \['VendorID', 'congestion_surcharge'\]; unexpected \['VendorId'\]"):
+        run([row()[:-4]], header=header)
+
+
+def test_columns_out_of_order():
+    names = YELLOW.source_names
+    header = ",".join([names[1], names[0], *names[2:]])
+    with pytest.raises(SourceError, match="columns out of order"):
+        run([row()], header=header)
+
+
+def test_wrong_types_fail_clearly():
+    with pytest.raises(SourceError, match=r"does not parse with the yellow schema's types.*abc"):
+        run([row(), row(passengers="abc")])
+
+
+def test_memory_is_one_block_at_a_time(monkeypatch):
+    monkeypatch.setattr(transform, "BLOCK_SIZE", 4096)
+    lines = [row() for _ in range(2000)]
+    stream = io.BytesIO(gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode()))
+    stats = transform.TripStats(color="yellow", month="2021-01")
+    sizes = [b.num_rows for b in transform.trip_batches(gzip.GzipFile(fileobj=stream), YELLOW, MONTH, stats, "x")]
+    assert sum(sizes) == 2000
+    assert len(sizes) > 20 and max(sizes) < 100
