@@ -73,3 +73,58 @@ def pg(stack):
 def files(stack) -> Path:
     """The folder the taxi file server serves (release paths: <color>/<file>, misc/<file>)."""
     return SETTINGS.files_dir
+
+
+@pytest.fixture
+def stub_http():
+    """Start a real HTTP server on a free port whose GET answers come from respond(handler, count):
+    for the failure modes the taxi file server does not have (5xx, hanging, a body cut short)."""
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    servers = []
+
+    def start(respond) -> str:
+        calls = {"count": 0}
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self):
+                calls["count"] += 1
+                respond(self, calls["count"])
+
+            def log_message(self, *args):
+                pass
+
+        server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        server.daemon_threads = True
+        server.calls = calls
+        threading.Thread(target=server.serve_forever, daemon=True).start()
+        servers.append(server)
+        return f"http://127.0.0.1:{server.server_address[1]}"
+
+    yield start
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+
+
+@pytest.fixture
+def serve(files):
+    """Put bytes at a release path of the taxi file server for one test: serve("yellow", "2021-03", data).
+    The files are removed afterwards (the server then generates its default sample again)."""
+    from taxi_flows import source
+
+    written = []
+
+    def put(color: str, month: str, data: bytes) -> Path:
+        path = files / color / source.trip_file_name(color, source.month_start(month))
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_bytes(data)
+        written.append(path)
+        return path
+
+    yield put
+    for path in written:
+        path.unlink(missing_ok=True)

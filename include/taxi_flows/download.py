@@ -121,10 +121,10 @@ def open_source(url: str, what: str, gzipped: bool, http: requests.Session | Non
 
 
 def _check_head(head: bytes, what: str, url: str, gzipped: bool) -> None:
+    if not head:
+        raise SourceError(f"{what}: {url} answered with an empty body")
     stripped = head.lstrip().lower()
     if stripped.startswith((b"<!doctype html", b"<html", b"<?xml", b"<head", b"<body")):
         raise SourceError(f"{what}: {url} answered with an HTML page, not the data file: {head[:80]!r}")
     if gzipped and not head.startswith(GZIP_MAGIC):
         raise SourceError(f"{what}: {url} is not gzip-compressed (it starts with {head[:16]!r})")
-    if not head:
-        raise SourceError(f"{what}: {url} answered with an empty body")

@@ -48,7 +48,8 @@ def test_quirks_in_realistic_shares(yellow):
     assert len(rows) - len({tuple(r) for r in rows}) > 0  # exact duplicates
     # The dispatch rows of the tail cover the month too.
     tail_days = sorted(r[col["tpep_pickup_datetime"]][:10] for r in rows if r[col["VendorID"]] == "")
-    assert tail_days[0] <= "2021-01-02" and tail_days[-1] >= "2021-01-30"
+    assert tail_days[0] <= "2021-01-02"
+    assert tail_days[-1] >= "2021-01-30"
 
 
 def test_green_ehail_fee_is_always_empty(tmp_path):

@@ -1,0 +1,82 @@
+"""Every DAG file imports cleanly, fast, and follows the bundle's policies."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from taxi_flows import config
+
+DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
+DAG_FILES = sorted(p.name for p in DAGS_DIR.glob("*.py"))
+EXPECTED_DAGS = {"taxi_web_to_postgres"}
+# Modules a DAG file must not import at parse time (the dag-processor parses every file often).
+HEAVY = ("pandas", "pyarrow", "numpy", "psycopg", "psycopg2", "requests", "google.cloud", "taxi_flows.pipeline")
+
+
+@pytest.fixture(scope="module")
+def dagbag():
+    from airflow.models import DagBag
+
+    return DagBag(dag_folder=str(DAGS_DIR))
+
+
+def test_no_import_errors(dagbag):
+    assert dagbag.import_errors == {}
+
+
+def test_the_bundle_has_its_dags(dagbag):
+    assert set(dagbag.dag_ids) >= EXPECTED_DAGS
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES)
+def test_a_dag_file_imports_nothing_heavy(dag_file):
+    """Import the file in a fresh interpreter, as the dag-processor would, after what Airflow's
+    authoring API imports anyway: the file itself must add none of HEAVY."""
+    code = f"""
+import importlib.util, sys
+import airflow.sdk, airflow.timetables.interval, pendulum
+before = set(sys.modules)
+spec = importlib.util.spec_from_file_location("dag_under_test", {str(DAGS_DIR / dag_file)!r})
+spec.loader.exec_module(importlib.util.module_from_spec(spec))
+heavy = {HEAVY!r}
+added = [m for m in set(sys.modules) - before if any(m == h or m.startswith(h + ".") for h in heavy)]
+print("HEAVY:" + ",".join(sorted(added)))
+"""
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "HEAVY:\n" in result.stdout, f"imported at parse time: {result.stdout}"
+
+
+def dags(dagbag):
+    return [dagbag.dags[dag_id] for dag_id in sorted(dagbag.dag_ids)]  # from the files: no database
+
+
+def test_policies(dagbag):
+    for dag in dags(dagbag):
+        assert dag.tags, f"{dag.dag_id} has no tags"
+        assert set(dag.tags) <= config.APPROVED_TAGS, f"{dag.dag_id}: tags outside {sorted(config.APPROVED_TAGS)}"
+        assert len(dag.doc_md or "") > 200, f"{dag.dag_id} needs a doc_md"
+        assert dag.start_date.year < 2025, f"{dag.dag_id}: start_date must be a fixed date"
+        for task in dag.tasks:
+            where = f"{dag.dag_id}.{task.task_id}"
+            assert task.retries >= 2, f"{where}: retries {task.retries} < 2"
+            assert task.execution_timeout is not None, f"{where}: no execution_timeout"
+            assert task.owner == config.DEFAULT_ARGS["owner"], where
+
+
+def test_loads_into_postgres_share_the_pool(dagbag):
+    dag = dagbag.dags["taxi_web_to_postgres"]
+    assert dag.get_task("load_trips").pool == config.POSTGRES_POOL
+    assert dag.get_task("load_zone_lookup").pool == config.POSTGRES_POOL
+
+
+def test_monthly_schedule_from_2019_01_to_2021_07(dagbag):
+    dag = dagbag.dags["taxi_web_to_postgres"]
+    assert dag.catchup is True
+    assert (f"{dag.start_date:%Y-%m-%d}", f"{dag.end_date:%Y-%m-%d}") == ("2019-01-01", "2021-07-01")
+    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+    assert dag.params["colors"] == ["yellow", "green"]

@@ -1,0 +1,211 @@
+"""taxi_web_to_postgres through Airflow (dag.test) against the session's PostgreSQL and file server."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import re
+import subprocess
+
+import pytest
+
+from taxi_dev import sample_data
+from taxi_flows import source
+from taxi_flows.schema import trip_schema
+
+pytestmark = pytest.mark.integration
+
+DAG_ID = "taxi_web_to_postgres"
+
+
+@pytest.fixture(scope="module")
+def dag(stack):
+    from airflow.models import DagBag
+
+    bag = DagBag(dag_folder=str(stack.s.dags_folder))
+    assert not bag.import_errors
+    return bag.get_dag(DAG_ID)
+
+
+def run(dag, month: str, colors=("yellow", "green")):
+    """Run the DAG for the month (logical date YYYY-MM-01); return the run and {task: (state, tries)}."""
+    logical_date = dt.datetime.combine(source.month_start(month), dt.time(), tzinfo=dt.UTC)
+    dr = dag.test(logical_date=logical_date, run_conf={"colors": list(colors)})
+    states = {
+        (ti.task_id, ti.rendered_map_index or ti.map_index): (ti.state, ti.try_number) for ti in dr.get_task_instances()
+    }
+    return dr, states
+
+
+def gz_csv(header: list[str], rows: list[list]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in r] for r in rows)
+    return gzip.compress(text.getvalue().encode())
+
+
+def sample_rows(color: str, month: str, n: int) -> tuple[list[str], list[list]]:
+    table = sample_data.trips_table(color, source.month_start(month), n)
+    return table.column_names, [list(r.values()) for r in table.to_pylist()]
+
+
+def expected_kept(rows: list[list], header: list[str]) -> int:
+    """The course's filters, computed independently of the bundle's code: passengers > 0, distance > 0."""
+    p, d = header.index("passenger_count"), header.index("trip_distance")
+    return sum(
+        1 for r in rows if r[p] not in (None, "") and int(r[p]) > 0 and r[d] not in (None, "") and float(r[d]) > 0
+    )
+
+
+def counts(pg, color: str) -> dict[str, int]:
+    rows = pg.execute(f"SELECT source_month, count(*) FROM ny_taxi.{color}_tripdata GROUP BY 1").fetchall()
+    return {f"{m:%Y-%m}": n for m, n in rows}
+
+
+def fingerprint(pg, color: str) -> list[tuple]:
+    """Per source_month: row count and a digest of every row's content."""
+    return pg.execute(
+        f"SELECT source_month, count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) "
+        f"FROM ny_taxi.{color}_tripdata t GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+
+
+def test_a_month_of_both_colours_with_exact_counts(dag, pg, serve):
+    expected = {}
+    for color, n in (("yellow", 5000), ("green", 3000)):
+        header, rows = sample_rows(color, "2021-01", n)
+        serve(color, "2021-01", gz_csv(header, rows))
+        expected[color] = expected_kept(rows, header)
+
+    dr, states = run(dag, "2021-01")
+
+    assert dr.state == "success", states
+    assert states[("load_trips", "yellow")] == ("success", 1)
+    assert states[("load_trips", "green")] == ("success", 1)
+    for color in ("yellow", "green"):
+        sch = trip_schema(color)
+        assert counts(pg, color) == {"2021-01": expected[color]}
+        bad = pg.execute(
+            f"SELECT count(*) FROM ny_taxi.{color}_tripdata WHERE NOT (passenger_count > 0 AND trip_distance > 0) "
+            f"OR {sch.pickup_date} <> {sch.pickup_datetime}::date OR source_month <> DATE '2021-01-01'"
+        ).fetchone()[0]
+        assert bad == 0
+    assert pg.execute("SELECT count(*) FROM ny_taxi.taxi_zone_lookup").fetchone()[0] == 265
+    # One partition per source month, every column described.
+    partitions = pg.execute(
+        "SELECT c.relname FROM pg_inherits i JOIN pg_class c ON c.oid = i.inhrelid "
+        "WHERE i.inhparent = 'ny_taxi.yellow_tripdata'::regclass"
+    ).fetchall()
+    assert partitions == [("yellow_tripdata_2021_01",)]
+    undocumented = pg.execute(
+        "SELECT a.attname FROM pg_attribute a WHERE a.attrelid = 'ny_taxi.green_tripdata'::regclass "
+        "AND a.attnum > 0 AND NOT a.attisdropped AND col_description(a.attrelid, a.attnum) IS NULL"
+    ).fetchall()
+    assert undocumented == []
+
+    # A re-run replaces the month: the same rows, no duplicates.
+    before = fingerprint(pg, "yellow")
+    dr, states = run(dag, "2021-01", colors=["yellow"])
+    assert dr.state == "success", states
+    assert ("load_trips", "green") not in states
+    assert fingerprint(pg, "yellow") == before
+
+
+def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, pg, serve):
+    header, jan = sample_rows("yellow", "2021-01", 3000)
+    _, feb = sample_rows("yellow", "2021-02", 3000)
+    pickup = header.index("tpep_pickup_datetime")
+    for i in range(0, 300, 15):  # late records (under the 1 % check): February holds January pickups
+        feb[i][pickup] = dt.datetime(2021, 1, 31, 23, 0, 0) - dt.timedelta(minutes=i)
+    serve("yellow", "2021-01", gz_csv(header, jan))
+    serve("yellow", "2021-02", gz_csv(header, feb))
+
+    assert run(dag, "2021-01", ["yellow"])[0].state == "success"
+    assert run(dag, "2021-02", ["yellow"])[0].state == "success"
+    loaded = counts(pg, "yellow")
+    assert loaded == {"2021-01": expected_kept(jan, header), "2021-02": expected_kept(feb, header)}
+    january_pickups = dict(
+        pg.execute(
+            "SELECT source_month, count(*) FROM ny_taxi.yellow_tripdata "
+            "WHERE tpep_pickup_date BETWEEN '2021-01-01' AND '2021-01-31' GROUP BY 1"
+        ).fetchall()
+    )
+    assert january_pickups[dt.date(2021, 2, 1)] >= 10  # both months hold January pickups
+
+    before = fingerprint(pg, "yellow")
+    assert run(dag, "2021-01", ["yellow"])[0].state == "success"
+    assert run(dag, "2021-02", ["yellow"])[0].state == "success"
+    assert fingerprint(pg, "yellow") == before
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) * 2 // 3]
+
+
+def _renamed_header(header, rows):
+    return gz_csv([h.replace("PULocationID", "PULocationId") for h in header], rows)
+
+
+def _wrong_type(header, rows):
+    rows[1500][header.index("passenger_count")] = "two"
+    return gz_csv(header, rows)
+
+
+def _unknown_vendors(header, rows):
+    for r in rows[:1000]:
+        r[0] = 9
+    return gz_csv(header, rows)
+
+
+# What the file becomes, and what the task's error says.
+BAD_INPUTS = {
+    "truncated gzip": (lambda h, r: _truncated(gz_csv(h, r)), "gzip stream from .* is truncated"),
+    "not gzip": (lambda h, r: b"VendorID,tpep_pickup_datetime\n1,2\n", "is not gzip-compressed"),
+    "html page": (lambda h, r: b"<!DOCTYPE html>\n<html><body>Error</body></html>", "answered with an HTML page"),
+    "changed header": (_renamed_header, r"header does not match .*missing \['PULocationID'\]"),
+    "wrong types": (_wrong_type, "does not parse with the yellow schema's types.*'two'"),
+    "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1 or 2"),
+    "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),
+}
+
+
+@pytest.mark.parametrize("bad", list(BAD_INPUTS))
+def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(
+    dag, pg, serve, monkeypatch, stack, capfd, bad
+):
+    header, rows = sample_rows("yellow", "2021-03", 3000)
+    serve("yellow", "2021-03", gz_csv(header, rows))
+    assert run(dag, "2021-03", ["yellow"])[0].state == "success"
+    before = fingerprint(pg, "yellow")
+
+    make_bad, message = BAD_INPUTS[bad]
+    if make_bad is None:
+        monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
+    else:
+        serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
+    capfd.readouterr()
+    dr, states = run(dag, "2021-03", ["yellow"])
+
+    assert dr.state == "failed"
+    log = capfd.readouterr().out
+    assert re.search(f"AirflowFailException: [^\\n]*{message}", log), "the task log names the problem"
+    assert states[("load_trips", "yellow")] == ("failed", 1)  # no retries: retrying cannot fix the source
+    assert fingerprint(pg, "yellow") == before
+
+
+def test_airflow_dags_test_from_the_readme_loads_january_2021(stack, pg):
+    """The README's command, in a shell that sourced the stack's env file."""
+    env_file = stack.s.state_dir / "env.sh"
+    result = subprocess.run(
+        ["bash", "-c", f"source {env_file} && airflow dags test {DAG_ID} 2021-01-01"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert set(counts(pg, "yellow")) == {"2021-01"}
+    assert set(counts(pg, "green")) == {"2021-01"}
