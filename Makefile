@@ -13,6 +13,9 @@ LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google=
 	apache-airflow-providers-postgres==7.1.1 apache-airflow-providers-common-sql==2.4.0 \
 	pandas==3.1.1 pyarrow==26.0.1
 
+# The bundle's shared package (include/taxi_flows) and the dev tools (taxi_dev), by absolute import.
+export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
+
 .DEFAULT_GOAL := help
 .PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench lock
 

@@ -15,8 +15,10 @@ import argparse
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from taxi_dev import procs
@@ -66,10 +68,14 @@ class Stack:
     def _pythonpath_env(self) -> dict[str, str]:
         return {"PYTHONPATH": self.s.airflow_env()["PYTHONPATH"]}
 
+    @staticmethod
+    def airflow_argv(*args: str) -> list[str]:
+        """The Airflow CLI of this virtualenv."""
+        return [str(Path(sys.executable).with_name("airflow")), *args]
+
     def airflow(self, *args: str, check: bool = True, quiet: bool = False) -> subprocess.CompletedProcess:
-        argv = [str(Path(sys.executable).with_name("airflow")), *args]
         out = subprocess.DEVNULL if quiet else None
-        return subprocess.run(argv, env=self.env(), check=check, stdout=out)
+        return subprocess.run(self.airflow_argv(*args), env=self.env(), check=check, stdout=out)
 
     def write_env_file(self) -> Path:
         path = self.s.state_dir / "env.sh"
@@ -127,17 +133,23 @@ class Stack:
     def ui(self) -> None:
         self.up()
         pids = {}
+
+        def interrupt(signum, frame):
+            raise KeyboardInterrupt
+
+        signal.signal(signal.SIGTERM, interrupt)  # `kill`, or a closed terminal: stop the components too
+        signal.signal(signal.SIGHUP, interrupt)
         try:
             for name in AIRFLOW_COMPONENTS:
-                argv = [str(Path(sys.executable).with_name("airflow")), name]
-                pids[name] = procs.spawn(name, argv, self.s.run_dir, env=self.s.airflow_env())
+                pids[name] = procs.spawn(name, self.airflow_argv(name), self.s.run_dir, env=self.s.airflow_env())
             url = f"http://127.0.0.1:{self.s.api_port}"
             procs.wait_until(
                 lambda: procs.http_ok(f"{url}/api/v2/monitor/health"), "the Airflow api-server", timeout=120,
                 log=self.s.run_dir / "api-server.log",
             )  # fmt: skip
             print(f"Airflow UI      {url}  (logs in {self.s.run_dir}); Ctrl-C stops the Airflow components")
-            procs.wait_until(lambda: not all(procs.pid_alive(p) for p in pids.values()), "", timeout=10**9)
+            while all(procs.pid_alive(pid) for pid in pids.values()):
+                time.sleep(1)
             print("an Airflow component exited: see its log in", self.s.run_dir)
         except KeyboardInterrupt:
             pass
