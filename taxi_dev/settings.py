@@ -8,6 +8,8 @@ connections from 127.0.0.1 only.
 from __future__ import annotations
 
 import os
+import socket
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -20,6 +22,12 @@ def _port(name: str, default: int) -> int:
         return int(value)
     except ValueError:
         raise SystemExit(f"{name}={value!r} is not a port number") from None
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
 
 
 @dataclass(frozen=True)
@@ -43,6 +51,13 @@ class StackSettings:
             http_port=_port("TAXI_HTTP_PORT", 28088),
             api_port=_port("TAXI_AIRFLOW_PORT", 28080),
         )
+
+    @classmethod
+    def temporary(cls, prefix: str = "taxi-flows-") -> StackSettings:
+        """A stack of its own (tests, benchmarks): a new folder under the system's temp dir, free ports."""
+        state = Path(tempfile.mkdtemp(prefix=prefix))
+        state.chmod(0o755)  # the PostgreSQL server runs as another user when we run as root
+        return cls(state_dir=state, pg_port=free_port(), http_port=free_port(), api_port=free_port())
 
     # -- paths ------------------------------------------------------------------------------
     @property

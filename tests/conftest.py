@@ -12,38 +12,20 @@ from __future__ import annotations
 
 import os
 import shutil
-import socket
-import tempfile
 from pathlib import Path
 
 import pytest
 
+from taxi_dev.settings import StackSettings
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-_STATE_DIR = Path(tempfile.mkdtemp(prefix="taxi-flows-test-"))
-_STATE_DIR.chmod(0o755)  # the PostgreSQL server runs as another user when the tests run as root
-os.environ.update(
-    TAXI_STATE_DIR=str(_STATE_DIR),
-    TAXI_PG_PORT=str(_free_port()),
-    TAXI_HTTP_PORT=str(_free_port()),
-    TAXI_AIRFLOW_PORT=str(_free_port()),
-)
-
-from taxi_dev.settings import StackSettings  # noqa: E402 - after the environment is set
-
-SETTINGS = StackSettings.from_env()
+SETTINGS = StackSettings.temporary(prefix="taxi-flows-test-")
 os.environ.update(SETTINGS.airflow_env())
 
 
 @pytest.fixture(scope="session", autouse=True)
 def _state_dir():
-    yield _STATE_DIR
-    shutil.rmtree(_STATE_DIR, ignore_errors=True)
+    yield SETTINGS.state_dir
+    shutil.rmtree(SETTINGS.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")
