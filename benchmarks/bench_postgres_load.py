@@ -78,7 +78,7 @@ def run_copy(stack: Stack, csv_path: Path) -> float:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (medians are reported)")
+    parser.add_argument("--repeat", type=int, default=5, help="timed runs of each (medians are reported)")
     args = parser.parse_args()
 
     stack = Stack(StackSettings.temporary(prefix="taxi-flows-bench-"))
@@ -87,7 +87,7 @@ def main() -> None:
         rows = sample_data.FULL_ROWS["yellow"]
         files = stack.s.files_dir / "yellow"
         gz = sample_data.write_trips(files / source.trip_file_name("yellow", MONTH), "yellow", MONTH, rows)
-        big = sample_data.write_trips(files / source.trip_file_name("yellow", BIG_MONTH), "yellow", BIG_MONTH, 3 * rows)
+        sample_data.write_trips(files / source.trip_file_name("yellow", BIG_MONTH), "yellow", BIG_MONTH, 3 * rows)
         plain = stack.s.state_dir / "plain.csv"
         with gzip.open(gz) as src, open(plain, "wb") as dst:
             shutil.copyfileobj(src, dst, 1 << 20)

@@ -17,7 +17,6 @@ to the previous rows. Rows of other months are never touched, whatever their pic
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Callable, Iterable
 from functools import cache
 from importlib import resources
@@ -28,8 +27,6 @@ from psycopg import Connection, sql
 from taxi_flows import pgbinary, schema
 from taxi_flows.schema import TripSchema
 from taxi_flows.streams import prefetch
-
-log = logging.getLogger(__name__)
 
 
 @cache
@@ -43,18 +40,18 @@ def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> No
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.ddl'))")
         for color in colors:
             sch = schema.trip_schema(color)
-            for statement in schema.postgres_ddl(sch, pg_schema):
-                conn.execute(statement)
             kind = conn.execute(
                 "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
                 "WHERE n.nspname = %s AND c.relname = %s",
                 [pg_schema, sch.table],
             ).fetchone()
-            if kind != ("p",):
+            if kind not in (None, ("p",)):
                 raise RuntimeError(
                     f"{pg_schema}.{sch.table} exists but is not partitioned by source_month: rename or drop it "
                     "(this bundle replaces months by swapping partitions)"
                 )
+            for statement in schema.postgres_ddl(sch, pg_schema):
+                conn.execute(statement)
         for statement in schema.postgres_zone_ddl(pg_schema):
             conn.execute(statement)
 

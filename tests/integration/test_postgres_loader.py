@@ -67,3 +67,5 @@ def test_a_table_that_is_not_partitioned_is_not_overwritten(pg, stack):
     pg.execute("CREATE SCHEMA ny_taxi; CREATE TABLE ny_taxi.yellow_tripdata (vendor_id bigint)")
     with pytest.raises(RuntimeError, match="exists but is not partitioned by source_month"):
         pipeline.web_to_postgres(pg, stack.s.source_base_url, "yellow", dt.date(2020, 1, 1), "ny_taxi")
+    columns = pg.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'yellow_tripdata'")
+    assert columns.fetchall() == [("vendor_id",)]

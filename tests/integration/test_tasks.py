@@ -1,5 +1,7 @@
 """The Airflow glue of the tasks: connections from the environment, as on a worker."""
 
+import json
+
 import pytest
 
 from taxi_flows import tasks
@@ -8,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_libpq_params_from_an_airflow_connection():
-    from airflow.models import Connection
+    from airflow.sdk import Connection
 
     conn = Connection(
         conn_id="x",
@@ -16,9 +18,9 @@ def test_libpq_params_from_an_airflow_connection():
         host="db.example",
         port=5433,
         login="etl",
-        password="s3cret",
+        password="s3cret",  # noqa: S106 - a test value
         schema="taxi",
-        extra={"sslmode": "require", "application_name": "taxi-flows", "cursor": "dictcursor"},
+        extra=json.dumps({"sslmode": "require", "application_name": "taxi-flows", "cursor": "dictcursor"}),
     )
     assert tasks.libpq_params(conn) == {
         "host": "db.example",
