@@ -40,10 +40,10 @@ DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the dat
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import Param, dag, get_current_context, task
+from airflow.sdk import dag, get_current_context, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
-from taxi_flows import config, schema, tasks
+from taxi_flows import config, tasks
 
 
 @dag(
@@ -57,15 +57,7 @@ from taxi_flows import config, schema, tasks
     max_active_runs=3,
     default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "postgres"],
-    params={
-        "colors": Param(
-            list(schema.COLORS),
-            type="array",
-            items={"type": "string", "enum": list(schema.COLORS)},
-            minItems=1,
-            description="Taxi colours to load.",
-        ),
-    },
+    params={"colors": config.colors_param()},
 )
 def taxi_web_to_postgres():
     @task(pool=config.POSTGRES_POOL)

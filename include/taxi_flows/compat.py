@@ -4,8 +4,8 @@ Airflow 3 builds) through the 3.3 pinned locally."""
 from __future__ import annotations
 
 try:
-    from airflow.sdk.exceptions import AirflowFailException
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 except ImportError:  # Airflow 3.0 / 3.1
-    from airflow.exceptions import AirflowFailException  # type: ignore[no-redef]
+    from airflow.exceptions import AirflowFailException, AirflowSkipException  # type: ignore[no-redef]
 
-__all__ = ["AirflowFailException"]
+__all__ = ["AirflowFailException", "AirflowSkipException"]

@@ -1,4 +1,4 @@
-"""Names and defaults the DAGs share. Constants only: importing this costs nothing at parse time."""
+"""Names and defaults the DAGs share: constants, and nothing heavy to import at parse time."""
 
 from __future__ import annotations
 
@@ -24,3 +24,18 @@ DEFAULT_ARGS = {
 
 # Tags the DAGs may carry (the policy tests hold them to this set).
 APPROVED_TAGS = frozenset({"zoomcamp", "nyc-taxi", "postgres", "gcs", "bigquery", "monitoring"})
+
+
+def colors_param():
+    """The `colors` param every DAG takes: which taxi colours a run handles."""
+    from airflow.sdk import Param
+
+    from taxi_flows.schema import COLORS
+
+    return Param(
+        list(COLORS),
+        type="array",
+        items={"type": "string", "enum": list(COLORS)},
+        minItems=1,
+        description="Taxi colours to handle.",
+    )

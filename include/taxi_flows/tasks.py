@@ -11,11 +11,12 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from taxi_flows import config, source
+from taxi_flows import assets, config, gcs, source
 
 log = logging.getLogger(__name__)
 
 BASE_URL_TEMPLATE = "{{ var.value.get('" + source.BASE_URL_VARIABLE + "', '" + source.DEFAULT_BASE_URL + "') }}"
+BUCKET_TEMPLATE = "{{ var.value." + gcs.BUCKET_VARIABLE + " }}"
 
 
 def month_of(logical_date: dt.datetime | None) -> dt.date:
@@ -28,6 +29,21 @@ def month_of(logical_date: dt.datetime | None) -> dt.date:
     if logical_date is None:
         raise _fail("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
     return source.month_start(logical_date)
+
+
+def day_of(logical_date: dt.datetime | None) -> dt.date:
+    """The day a daily run handles: the (UTC) date of its logical date."""
+    if logical_date is None:
+        raise _fail("this run has no logical date: trigger it with one (YYYY-MM-DD is the pickup day)")
+    return logical_date.date()
+
+
+def skip_unless_selected(color: str, colors: list[str]) -> None:
+    """A colour the run's params do not ask for is skipped (and emits no Asset event)."""
+    if color not in check_colors(colors):
+        from taxi_flows.compat import AirflowSkipException
+
+        raise AirflowSkipException(f"{color} is not in params.colors {colors}")
 
 
 def _fail(message: str) -> Exception:
@@ -121,3 +137,32 @@ def load_zones_to_postgres(base_url: str) -> int:
 
     with fail_fast_on_bad_input(), postgres_connection() as conn:
         return pipeline.web_to_postgres_zones(conn, base_url, config.POSTGRES_SCHEMA)
+
+
+def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.datetime | None, outlet_events) -> dict:
+    """web -> GCS for one colour and month; the Asset events carry what was written."""
+    from taxi_flows import pipeline
+
+    month = month_of(logical_date)
+    with fail_fast_on_bad_input():
+        summary = pipeline.web_to_gcs(gcs.client(), bucket, base_url, color, month)
+    event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
+    outlet_events[assets.monthly_parquet(color)].extra = {**event, "uri": summary["monthly_uri"]}
+    outlet_events[assets.pickup_date_dataset(color)].extra = {
+        **event,
+        "uri": summary["dataset_uri"],
+        "partitions": summary["partitions"],
+    }
+    return summary
+
+
+def daily_trips_to_gcs(color: str, bucket: str, logical_date: dt.datetime | None, outlet_events) -> dict:
+    from taxi_flows import pipeline
+
+    day = day_of(logical_date)
+    with fail_fast_on_bad_input():
+        summary = pipeline.daily_trips_to_gcs(gcs.client(), bucket, color, day)
+    outlet_events[assets.daily_trips(color)].extra = {
+        "color": color, "day": summary["day"], "uri": summary["uri"], "rows": summary["rows"],
+    }  # fmt: skip
+    return summary

@@ -12,7 +12,7 @@ from taxi_flows import config
 
 DAGS_DIR = Path(__file__).resolve().parents[2] / "dags"
 DAG_FILES = sorted(p.name for p in DAGS_DIR.glob("*.py"))
-EXPECTED_DAGS = {"taxi_web_to_postgres"}
+EXPECTED_DAGS = {"taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_daily_trips_to_gcs"}
 # Modules a DAG file must not import at parse time (the dag-processor parses every file often).
 HEAVY = ("pandas", "pyarrow", "numpy", "psycopg", "psycopg2", "requests", "google.cloud", "taxi_flows.pipeline")
 

@@ -1,0 +1,59 @@
+"""
+### One day of NYC taxi trips as a Parquet file, keyed by the run's date
+
+The Zoomcamp's parameterised `load_to_gcp_parameterized` pipeline: the object key comes from the
+run's date, never from `now()`.
+
+**Which day.** A daily data-interval timetable at 05:00 UTC (as the course's homework schedules
+it), catchup over 2019-01-01 … 2021-07-31: the run whose logical date is day `D` writes the trips
+picked up on `D` (the date part of the naive local pickup time), and runs once `D` is over.
+`airflow dags test taxi_daily_trips_to_gcs 2021-01-15` writes 15 January 2021; a backfill of a
+week writes seven objects per colour; a re-run rewrites its one object.
+
+**Params.** `colors` (default both).
+
+**What `<color>_daily_trips` does.** Reads every source month's file of the date partition
+`<color>_tripdata/<t|l>pep_pickup_date=D/` written by `taxi_web_to_gcs` (late records of the next
+month's file included) and writes `<color>/{YYYY}/{MM}/{DD}/daily-trips.parquet` with the full
+schema, in pickup order. A day with no trips (or whose month `taxi_web_to_gcs` has not loaded)
+gets an empty file with the schema, and the task log says so.
+
+**Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
+Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from taxi_flows import assets, config, schema, tasks
+
+
+@dag(
+    dag_id="taxi_daily_trips_to_gcs",
+    doc_md=__doc__,
+    description="The trips of one pickup day, from the GCS dataset, as <color>/YYYY/MM/DD/daily-trips.parquet",
+    schedule=CronDataIntervalTimetable("0 5 * * *", timezone="UTC"),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2021, 7, 31, tz="UTC"),
+    catchup=True,
+    max_active_runs=4,
+    default_args=config.DEFAULT_ARGS,
+    tags=["zoomcamp", "nyc-taxi", "gcs"],
+    params={"colors": config.colors_param()},
+)
+def taxi_daily_trips_to_gcs():
+    @task
+    def daily_trips(color: str, bucket: str, logical_date=None, params=None, outlet_events=None):
+        tasks.skip_unless_selected(color, params["colors"])
+        return tasks.daily_trips_to_gcs(color, bucket, logical_date, outlet_events)
+
+    for color in schema.COLORS:
+        daily_trips.override(task_id=f"{color}_daily_trips", outlets=[assets.daily_trips(color)])(
+            color, tasks.BUCKET_TEMPLATE
+        )
+
+
+taxi_daily_trips_to_gcs()

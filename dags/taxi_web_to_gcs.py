@@ -1,0 +1,67 @@
+"""
+### NYC taxi trips from the web into GCS: a Parquet file per month, and a dataset by pickup date
+
+The Zoomcamp's `api_to_gcs` pipeline, one run per month, a task per colour.
+
+**Which month.** As `taxi_web_to_postgres`: the run whose logical date is `YYYY-MM-01` handles
+month `YYYY-MM` (monthly data-interval timetable, `0 0 1 * *` UTC, catchup over 2019-01 … 2021-07).
+`airflow dags test taxi_web_to_gcs 2021-01-01` writes January 2021.
+
+**Params.** `colors` (default both). A colour not asked for is skipped and emits no Asset event.
+
+**What each `<color>_to_gcs` task writes** to the bucket in the Variable `taxi_gcs_bucket`
+(connection `google_cloud_default`), streaming the source file once:
+- `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`, the month in one file (the BigQuery workflow
+  loads it by this exact URI);
+- `<color>_tripdata/<t|l>pep_pickup_date=<YYYY-MM-DD>/<YYYY-MM>.parquet`, a Hive-partitioned
+  dataset: one file per pickup date *and source month*. A re-run overwrites its own files, then
+  deletes this month's files it no longer produces; other months' files in the same date
+  partitions (late records, out-of-month pickups) are never touched.
+
+Rows carry `source_month`. Parquet with the schema of `taxi_flows.schema`: naive local times as
+TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,
+SNAPPY, row groups of up to 131,072 rows. The files are built locally and uploaded only after the
+month passed the same data-quality checks as `taxi_web_to_postgres`: bad input (404, HTML page,
+truncated gzip, changed header, wrong types, failed checks) fails at once and writes nothing.
+
+**Assets.** `<color>_to_gcs` updates `taxi_flows.<color>_tripdata.monthly_parquet` and
+`taxi_flows.<color>_tripdata.by_pickup_date`; each event's extra carries `color`, `month`, `uri`
+and `rows`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.sdk import dag, task
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from taxi_flows import assets, config, schema, tasks
+
+
+@dag(
+    dag_id="taxi_web_to_gcs",
+    doc_md=__doc__,
+    description="NYC taxi trips, one month a run, into GCS as Parquet: one file, and a dataset by pickup date",
+    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
+    catchup=True,
+    max_active_runs=3,
+    default_args=config.DEFAULT_ARGS,
+    tags=["zoomcamp", "nyc-taxi", "gcs"],
+    params={"colors": config.colors_param()},
+)
+def taxi_web_to_gcs():
+    @task
+    def month_to_gcs(color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None):
+        tasks.skip_unless_selected(color, params["colors"])
+        return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events)
+
+    for color in schema.COLORS:
+        month_to_gcs.override(
+            task_id=f"{color}_to_gcs",
+            outlets=[assets.monthly_parquet(color), assets.pickup_date_dataset(color)],
+        )(color, tasks.BUCKET_TEMPLATE, tasks.BASE_URL_TEMPLATE)
+
+
+taxi_web_to_gcs()
