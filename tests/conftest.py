@@ -110,3 +110,13 @@ def serve(files):
     yield put
     for path in written:
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def bucket(stack):
+    """The stack's bucket on the GCS emulator, emptied first; yields (client, bucket name)."""
+    from taxi_flows import gcs
+
+    client = gcs.client()
+    gcs.delete(client, SETTINGS.gcs_bucket, gcs.list_names(client, SETTINGS.gcs_bucket, ""))
+    return client, SETTINGS.gcs_bucket

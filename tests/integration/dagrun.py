@@ -1,0 +1,99 @@
+"""Helpers of the integration tests that run DAGs through Airflow (dag.test) and write source files."""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+from taxi_dev import sample_data
+from taxi_flows import source
+
+
+@contextmanager
+def log_messages(logger: str, level: int = logging.INFO) -> Iterator[list[str]]:
+    """The messages a logger of the bundle emits meanwhile (the task runs in this process)."""
+    messages: list[str] = []
+    handler = logging.Handler(level=level)
+    handler.emit = lambda record: messages.append(record.getMessage())
+    logging.getLogger(logger).addHandler(handler)
+    try:
+        yield messages
+    finally:
+        logging.getLogger(logger).removeHandler(handler)
+
+
+def load_dag(stack, dag_id: str):
+    from airflow.models import DagBag
+
+    bag = DagBag(dag_folder=str(stack.s.dags_folder))
+    assert not bag.import_errors
+    return bag.get_dag(dag_id)
+
+
+def run(dag, date: str, colors=("yellow", "green")):
+    """Run the DAG for a month ("YYYY-MM": logical date YYYY-MM-01) or a day ("YYYY-MM-DD");
+    return the run and {(task_id, map index or -1): (state, tries)}."""
+    day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
+    logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    dr = dag.test(logical_date=logical_date, run_conf={"colors": list(colors)})
+    states = {
+        (ti.task_id, ti.rendered_map_index or ti.map_index): (ti.state, ti.try_number) for ti in dr.get_task_instances()
+    }
+    return dr, states
+
+
+def gz_csv(header: list[str], rows: list[list]) -> bytes:
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(["" if v is None else v for v in r] for r in rows)
+    return gzip.compress(text.getvalue().encode())
+
+
+def sample_rows(color: str, month: str, n: int) -> tuple[list[str], list[list]]:
+    table = sample_data.trips_table(color, source.month_start(month), n)
+    return table.column_names, [list(r.values()) for r in table.to_pylist()]
+
+
+def expected_kept(rows: list[list], header: list[str]) -> int:
+    """The course's filters, computed independently of the bundle's code: passengers > 0, distance > 0."""
+    p, d = header.index("passenger_count"), header.index("trip_distance")
+    return sum(
+        1 for r in rows if r[p] not in (None, "") and int(r[p]) > 0 and r[d] not in (None, "") and float(r[d]) > 0
+    )
+
+
+def _truncated(data: bytes) -> bytes:
+    return data[: len(data) * 2 // 3]
+
+
+def _renamed_header(header, rows):
+    return gz_csv([h.replace("PULocationID", "PULocationId") for h in header], rows)
+
+
+def _wrong_type(header, rows):
+    rows[1500][header.index("passenger_count")] = "two"
+    return gz_csv(header, rows)
+
+
+def _unknown_vendors(header, rows):
+    for r in rows[:1000]:
+        r[0] = 9
+    return gz_csv(header, rows)
+
+
+# What the file becomes, and what the task's error says.
+BAD_INPUTS = {
+    "truncated gzip": (lambda h, r: _truncated(gz_csv(h, r)), "gzip stream from .* is truncated"),
+    "not gzip": (lambda h, r: b"VendorID,tpep_pickup_datetime\n1,2\n", "is not gzip-compressed"),
+    "html page": (lambda h, r: b"<!DOCTYPE html>\n<html><body>Error</body></html>", "answered with an HTML page"),
+    "changed header": (_renamed_header, r"header does not match .*missing \['PULocationID'\]"),
+    "wrong types": (_wrong_type, "does not parse with the yellow schema's types.*'two'"),
+    "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1 or 2"),
+    "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),
+}

@@ -1,0 +1,207 @@
+"""taxi_web_to_gcs and taxi_daily_trips_to_gcs through Airflow (dag.test), against the session's GCS
+emulator, through the google provider's GCSHook client."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import re
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dagrun import BAD_INPUTS, expected_kept, gz_csv, load_dag, log_messages, run, sample_rows
+
+from taxi_flows import assets, gcs
+from taxi_flows.schema import trip_schema
+
+pytestmark = pytest.mark.integration
+
+
+@pytest.fixture(scope="module")
+def monthly(stack):
+    return load_dag(stack, "taxi_web_to_gcs")
+
+
+@pytest.fixture(scope="module")
+def daily(stack):
+    return load_dag(stack, "taxi_daily_trips_to_gcs")
+
+
+def objects(client, bucket: str, prefix: str = "") -> dict[str, tuple[str, int]]:
+    """name -> (md5, generation) of every object under prefix."""
+    return {b.name: (b.md5_hash, b.generation) for b in client.list_blobs(bucket, prefix=prefix)}
+
+
+def read(client, bucket: str, name: str) -> pa.Table:
+    return pq.read_table(pa.BufferReader(gcs.download(client, bucket, name)))
+
+
+def kept_pickup_dates(header, rows, color) -> dict[str, int]:
+    """Rows kept by the course's filters, by pickup date: computed from the source rows directly."""
+    sch = trip_schema(color)
+    p, d, t = header.index("passenger_count"), header.index("trip_distance"), header.index(sch.pickup_datetime)
+    out: dict[str, int] = {}
+    for r in rows:
+        if r[p] not in (None, "") and int(r[p]) > 0 and r[d] not in (None, "") and float(r[d]) > 0:
+            day = str(r[t])[:10]
+            out[day] = out.get(day, 0) + 1
+    return out
+
+
+def latest_event(asset) -> dict:
+    from airflow.models.asset import AssetEvent, AssetModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        event = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .filter(AssetModel.name == asset.name)
+            .order_by(AssetEvent.timestamp.desc())
+            .first()
+        )
+        return dict(event.extra) if event else {}
+
+
+def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
+    client, name = bucket
+    source_rows = {}
+    for color, n in (("yellow", 4000), ("green", 2000)):
+        header, rows = sample_rows(color, "2021-01", n)
+        serve(color, "2021-01", gz_csv(header, rows))
+        source_rows[color] = (header, rows)
+
+    dr, states = run(monthly, "2021-01")
+    assert dr.state == "success", states
+
+    for color, (header, rows) in source_rows.items():
+        sch = trip_schema(color)
+        # One file for the month: every kept row, the schema's types (naive microsecond times).
+        table = read(client, name, f"{color}/{color}_tripdata_2021-01.parquet")
+        assert table.num_rows == expected_kept(rows, header)
+        assert table.schema.equals(sch.arrow_schema, check_metadata=False)
+        assert set(table["source_month"].to_pylist()) == {dt.date(2021, 1, 1)}
+        pickup = pq.ParquetFile(
+            pa.BufferReader(gcs.download(client, name, f"{color}/{color}_tripdata_2021-01.parquet"))
+        )
+        logical = str(pickup.schema.column(table.schema.get_field_index(sch.pickup_datetime)).logical_type)
+        assert "isAdjustedToUTC=false" in logical
+        assert "microseconds" in logical
+
+        # The dataset: one file per pickup date, named by the source month, the date in the path only.
+        by_date = kept_pickup_dates(header, rows, color)
+        written = objects(client, name, f"{color}_tripdata/")
+        assert set(written) == {f"{color}_tripdata/{sch.pickup_date}={day}/2021-01.parquet" for day in by_date}
+        for day, count in by_date.items():
+            part = read(client, name, f"{color}_tripdata/{sch.pickup_date}={day}/2021-01.parquet")
+            assert part.num_rows == count
+            assert sch.pickup_date not in part.column_names
+            assert {t.date().isoformat() for t in part[sch.pickup_datetime].to_pylist()} == {day}
+
+        # The Asset events say which month, where, and how many rows.
+        event = latest_event(assets.monthly_parquet(color))
+        assert event == {
+            "color": color,
+            "month": "2021-01",
+            "rows": table.num_rows,
+            "uri": f"gs://{name}/{color}/{color}_tripdata_2021-01.parquet",
+        }
+        assert latest_event(assets.pickup_date_dataset(color))["partitions"] == len(by_date)
+
+
+def test_reruns_replace_a_month_and_leave_other_months_alone(monthly, bucket, serve):
+    client, name = bucket
+    header, jan = sample_rows("yellow", "2021-01", 3000)
+    _, feb = sample_rows("yellow", "2021-02", 3000)
+    pickup, passengers, distance = (
+        header.index(c) for c in ("tpep_pickup_datetime", "passenger_count", "trip_distance")
+    )
+    jan[0][pickup], jan[0][passengers], jan[0][distance] = dt.datetime(2008, 12, 31, 1, 2, 3), 1, 1.0
+    for i in range(0, 300, 15):  # late records: February's file holds trips picked up on 31 January
+        feb[i][pickup] = dt.datetime(2021, 1, 31, 23, 0, 0)
+    serve("yellow", "2021-01", gz_csv(header, jan))
+    serve("yellow", "2021-02", gz_csv(header, feb))
+    assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
+    assert run(monthly, "2021-02", ["yellow"])[0].state == "success"
+    before = objects(client, name)
+    shared = "yellow_tripdata/tpep_pickup_date=2021-01-31/"
+    assert {f"{shared}2021-01.parquet", f"{shared}2021-02.parquet"} <= set(before)
+
+    # The same file again: the same objects with the same content.
+    assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
+    after = objects(client, name)
+    assert {k: md5 for k, (md5, _) in after.items()} == {k: md5 for k, (md5, _) in before.items()}
+    february = {k: v for k, v in before.items() if k.endswith("2021-02.parquet")}
+    assert {k: after[k] for k in february} == february  # not even rewritten
+
+    # January's file changes: its 2008 pickup is gone, so is that file; February's are untouched.
+    serve("yellow", "2021-01", gz_csv(header, jan[1:]))
+    assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
+    after = objects(client, name)
+    assert "yellow_tripdata/tpep_pickup_date=2008-12-31/2021-01.parquet" not in after
+    assert {k: after[k] for k in february} == february
+
+
+def test_a_daily_backfill_of_a_week_writes_seven_objects_per_colour(monthly, daily, bucket, serve):
+    client, name = bucket
+    expected = {}
+    for color in ("yellow", "green"):
+        header, rows = sample_rows(color, "2021-01", 3000)
+        serve(color, "2021-01", gz_csv(header, rows))
+        expected[color] = kept_pickup_dates(header, rows, color)
+    assert run(monthly, "2021-01")[0].state == "success"
+
+    days = [dt.date(2021, 1, 10) + dt.timedelta(days=i) for i in range(7)]
+    for day in days:
+        dr, states = run(daily, day.isoformat())
+        assert dr.state == "success", states
+    for color in ("yellow", "green"):
+        written = objects(client, name, f"{color}/2021/")
+        assert set(written) == {f"{color}/{d:%Y/%m/%d}/daily-trips.parquet" for d in days}
+        for day in days:
+            table = read(client, name, f"{color}/{day:%Y/%m/%d}/daily-trips.parquet")
+            assert table.num_rows == expected[color][day.isoformat()]
+            assert table.schema.equals(trip_schema(color).arrow_schema, check_metadata=False)
+            assert set(table[trip_schema(color).pickup_date].to_pylist()) == {day}
+        assert latest_event(assets.daily_trips(color))["day"] == days[-1].isoformat()
+
+    # A re-run rewrites its one object.
+    before = objects(client, name, "yellow/2021/")
+    assert run(daily, "2021-01-12", ["yellow"])[0].state == "success"
+    after = objects(client, name, "yellow/2021/")
+    changed = {k for k in before if before[k][1] != after[k][1]}
+    assert changed == {"yellow/2021/01/12/daily-trips.parquet"}
+    assert after["yellow/2021/01/12/daily-trips.parquet"][0] == before["yellow/2021/01/12/daily-trips.parquet"][0]
+
+
+def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
+    client, name = bucket
+    with log_messages("taxi_flows.pipeline", logging.WARNING) as messages:
+        assert run(daily, "2020-06-15", ["green"])[0].state == "success"
+    table = read(client, name, "green/2020/06/15/daily-trips.parquet")
+    assert table.num_rows == 0
+    assert table.schema.equals(trip_schema("green").arrow_schema, check_metadata=False)
+    assert any(m.startswith("green 2020-06-15: no trips were picked up that day") for m in messages), messages
+
+
+@pytest.mark.parametrize("bad", ["truncated gzip", "html page", "changed header", "failed quality checks", "404"])
+def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
+    client, name = bucket
+    header, rows = sample_rows("yellow", "2021-03", 3000)
+    serve("yellow", "2021-03", gz_csv(header, rows))
+    assert run(monthly, "2021-03", ["yellow"])[0].state == "success"
+    before = objects(client, name)
+
+    make_bad, message = BAD_INPUTS[bad]
+    if make_bad is None:
+        monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
+    else:
+        serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
+    with log_messages("taxi_flows.tasks") as messages:
+        dr, states = run(monthly, "2021-03", ["yellow"])
+
+    assert dr.state == "failed"
+    assert states[("yellow_to_gcs", -1)] == ("failed", 1)
+    assert any(re.search(message, m) for m in messages), messages
+    assert objects(client, name) == before
