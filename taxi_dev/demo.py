@@ -1,15 +1,19 @@
 """The main job on the local default: start the stack, put sample months on the taxi file server,
-run taxi_web_to_postgres through Airflow for January to March 2021, and print what was loaded.
+run the workflows through Airflow for January to March 2021, and print what they wrote:
+
+- taxi_web_to_postgres and taxi_web_to_gcs for each month,
+- taxi_daily_trips_to_gcs for the first day of each month.
 
     make demo            (or: python -m taxi_dev.demo [--months 2021-01 2021-02 ...])
 
-Each month runs as `airflow dags test taxi_web_to_postgres YYYY-MM-01`, the command the README
-shows; Airflow's own output goes to <state>/run/demo-YYYY-MM.log.
+Each run is `airflow dags test <dag_id> <date>`, the command the README shows; Airflow's own
+output goes to <state>/run/demo-<dag_id>-<date>.log.
 """
 
 from __future__ import annotations
 
 import argparse
+import os
 import subprocess
 import time
 
@@ -19,7 +23,8 @@ from taxi_dev import sample_data
 from taxi_dev.stack import Stack
 from taxi_flows import config, schema, source
 
-DAG_ID = "taxi_web_to_postgres"
+MONTHLY_DAGS = ("taxi_web_to_postgres", "taxi_web_to_gcs")
+DAILY_DAG = "taxi_daily_trips_to_gcs"
 # Sample sizes for the demo months: big enough to show the quirks, small enough to be quick.
 DEMO_ROWS = {"yellow": 100_000, "green": 20_000}
 
@@ -34,12 +39,12 @@ def ensure_sample_months(stack: Stack, months: list[str]) -> None:
                 print(f"sample file     {path.relative_to(stack.s.state_dir)} ({DEMO_ROWS[color]:,} rows)")
 
 
-def run_month(stack: Stack, month: str) -> bool:
-    log = stack.s.run_dir / f"demo-{month}.log"
+def run_dag(stack: Stack, dag_id: str, date: str) -> bool:
+    log = stack.s.run_dir / f"demo-{dag_id}-{date}.log"
     started = time.monotonic()
     with open(log, "w") as out:
         result = subprocess.run(
-            stack.airflow_argv("dags", "test", DAG_ID, f"{month}-01"),
+            stack.airflow_argv("dags", "test", dag_id, date),
             env=stack.env(),
             stdout=out,
             stderr=subprocess.STDOUT,
@@ -47,10 +52,26 @@ def run_month(stack: Stack, month: str) -> bool:
         )
     ok = result.returncode == 0 and "state=success" in log.read_text()
     status = "success" if ok else "FAILED"
-    print(f"airflow dags test {DAG_ID} {month}-01: {status} in {time.monotonic() - started:.0f} s (log: {log})")
+    print(f"airflow dags test {dag_id} {date}: {status} in {time.monotonic() - started:.0f} s")
     if not ok:
+        print(f"--- last lines of {log} ---")
         print("\n".join(log.read_text().splitlines()[-30:]))
     return ok
+
+
+def print_written(stack: Stack) -> None:
+    from taxi_flows import gcs
+
+    os.environ.update(stack.s.airflow_env())  # the GCS emulator and its connection, for the client
+    client, bucket = gcs.client(), stack.s.gcs_bucket
+    blobs = list(client.list_blobs(bucket))
+    print(f"\nWritten to gs://{bucket} (the GCS emulator at {stack.s.gcs_url}, files in {stack.s.gcs_dir}):")
+    for color in schema.COLORS:
+        for blob in sorted((b for b in blobs if b.name.startswith(f"{color}/")), key=lambda b: b.name):
+            print(f"  gs://{bucket}/{blob.name:<42} {blob.size / 1e6:6.2f} MB")
+        parts = [b for b in blobs if b.name.startswith(gcs.dataset_prefix(color))]
+        dates = {b.name.split("/")[1] for b in parts}
+        print(f"  gs://{bucket}/{gcs.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
 
 
 def print_loaded(stack: Stack) -> None:
@@ -72,9 +93,13 @@ def print_loaded(stack: Stack) -> None:
         if conn.execute("SELECT to_regclass(%s)", [zones]).fetchone()[0]:
             n = conn.execute(f"SELECT count(*) FROM {zones}").fetchone()[0]
             print(f"  {zones:<28} {'':<13} {n:>9,}")
+
+
+def print_hints(stack: Stack) -> None:
     print(
         f"\nExplore:  psql -h 127.0.0.1 -p {stack.s.pg_port} -U {stack.s.pg_user} {stack.s.target_db}\n"
         f"Airflow:  source {stack.s.state_dir / 'env.sh'}   (then any airflow command, e.g. airflow dags list)\n"
+        f"GCS:      STORAGE_EMULATOR_HOST={stack.s.gcs_url} (the env file sets it), objects under {stack.s.gcs_dir}\n"
         "UI:       make ui        Stop:  make stack-down        Wipe:  make reset"
     )
 
@@ -86,8 +111,13 @@ def main(argv: list[str] | None = None) -> None:
     stack = Stack()
     stack.up()
     ensure_sample_months(stack, args.months)
-    results = [run_month(stack, month) for month in args.months]
+    results = []
+    for month in args.months:
+        results += [run_dag(stack, dag_id, f"{month}-01") for dag_id in MONTHLY_DAGS]
+        results.append(run_dag(stack, DAILY_DAG, f"{month}-01"))
     print_loaded(stack)
+    print_written(stack)
+    print_hints(stack)
     if not all(results):
         raise SystemExit(1)
 
