@@ -17,7 +17,7 @@ LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google=
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench lock
+.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs lock
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -57,8 +57,11 @@ reset: setup  ## stop the stack and delete its state (.local/)
 ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it
 	$(PY) -m taxi_dev.stack ui
 
-bench: setup  ## benchmarks (not run by the tests): full-size yellow month load vs psql \copy
+bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy
 	$(PY) benchmarks/bench_postgres_load.py
+
+bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
+	$(PY) benchmarks/bench_gcs_load.py
 
 lock:  ## re-resolve constraints.txt from requirements*.txt (needs network)
 	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv

@@ -77,6 +77,15 @@ def upload(gcs: storage.Client, bucket: str, name: str, path: Path) -> str:
     return uri(bucket, name)
 
 
+def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 8) -> None:
+    """Upload {object name: local file}, a few at a time (each object is still replaced atomically)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxi-flows-upload") as pool:
+        for future in [pool.submit(upload, gcs, bucket, name, path) for name, path in sorted(files.items())]:
+            future.result()
+
+
 def list_names(gcs: storage.Client, bucket: str, prefix: str) -> list[str]:
     return [b.name for b in gcs.list_blobs(bucket, prefix=prefix, timeout=TIMEOUT, retry=_retry())]
 

@@ -19,9 +19,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
-ROW_GROUP_ROWS = 128 * 1024
+ROW_GROUP_ROWS = 64 * 1024  # ~2 MB compressed for a yellow month: small enough to keep memory flat
 # The partitioned writer holds at most this many rows across all its partitions before it writes.
-MAX_BUFFERED_ROWS = 256 * 1024
+MAX_BUFFERED_ROWS = 64 * 1024
 
 WRITE_OPTIONS = {
     "compression": "snappy",
