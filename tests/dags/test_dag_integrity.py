@@ -80,3 +80,26 @@ def test_monthly_schedule_from_2019_01_to_2021_07(dagbag):
     assert (f"{dag.start_date:%Y-%m-%d}", f"{dag.end_date:%Y-%m-%d}") == ("2019-01-01", "2021-07-01")
     assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
     assert dag.params["colors"] == ["yellow", "green"]
+
+
+def test_gcs_tasks_update_their_own_colour_s_assets(dagbag):
+    from taxi_flows import assets
+
+    for color in ("yellow", "green"):
+        monthly = dagbag.dags["taxi_web_to_gcs"].get_task(f"{color}_to_gcs")
+        assert {a.name for a in monthly.outlets} == {
+            assets.monthly_parquet(color).name,
+            assets.pickup_date_dataset(color).name,
+        }
+        daily = dagbag.dags["taxi_daily_trips_to_gcs"].get_task(f"{color}_daily_trips")
+        assert [a.name for a in daily.outlets] == [assets.daily_trips(color).name]
+
+
+def test_the_daily_dag_runs_at_five_over_the_same_range(dagbag):
+    dag = dagbag.dags["taxi_daily_trips_to_gcs"]
+    assert dag.catchup is True
+    assert dag.timetable.summary == "0 5 * * *"
+    assert (f"{dag.start_date:%Y-%m-%d}", f"{dag.end_date:%Y-%m-%d}") == ("2019-01-01", "2021-07-31")
+    monthly = dagbag.dags["taxi_web_to_gcs"]
+    assert (monthly.start_date, monthly.end_date) == (dagbag.dags["taxi_web_to_postgres"].start_date,
+                                                      dagbag.dags["taxi_web_to_postgres"].end_date)  # fmt: skip
