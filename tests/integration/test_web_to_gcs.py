@@ -205,3 +205,20 @@ def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatc
     assert states[("yellow_to_gcs", -1)] == ("failed", 1)
     assert any(re.search(message, m) for m in messages), messages
     assert objects(client, name) == before
+
+
+def test_a_gcs_that_is_down_fails_fast(stack, monkeypatch):
+    """Explicit timeouts and bounded retries: no two-minute hang per call when the service is down."""
+    import time
+
+    from google.api_core.exceptions import RetryError
+
+    from taxi_dev.settings import free_port
+
+    monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")  # nothing listens there
+    monkeypatch.setattr(gcs, "RETRY_SECONDS", 3)
+    client = gcs.client()
+    started = time.monotonic()
+    with pytest.raises(RetryError, match=r"Timeout of 3\.0s exceeded.*Max retries exceeded"):
+        gcs.list_names(client, stack.s.gcs_bucket, "")
+    assert time.monotonic() - started < 30
