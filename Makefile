@@ -6,6 +6,11 @@ SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
 VENV ?= .venv
 PY := $(VENV)/bin/python
+# The BigQuery emulator needs Python 3.13 and lives in its own venv.
+# (pyenv's shims answer for versions that are installed but not selected: try pyenv's folder too.)
+PYTHON_BQ ?= $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
+	"$$p" -c 'import sys; assert sys.version_info[:2] == (3, 13)' 2>/dev/null && { command -v "$$p"; break; }; done)
+BQ_VENV ?= .venv-bq
 UV_VERSION := 0.13.9
 AIRFLOW_VERSION := 3.3.2
 # The versions the lock is resolved around (the rest follows from them).
@@ -17,12 +22,12 @@ LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google=
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs lock
+.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs lock lock-bq
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-setup: $(VENV)/.installed  ## create .venv (Python 3.11) with Airflow, the providers and the dev tools
+setup: $(VENV)/.installed $(BQ_VENV)/.installed  ## create .venv (Python 3.11: Airflow, providers, dev tools) and .venv-bq (the BigQuery emulator)
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "taxi-flows needs Python 3.11 (as on Cloud Composer 3): install it, or run make PYTHON=/path/to/python3.11")'
@@ -30,6 +35,13 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
 	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -c constraints.txt \
 		apache-airflow==$(AIRFLOW_VERSION) -r requirements.txt -r requirements-dev.txt
+	@touch $@
+
+$(BQ_VENV)/.installed: requirements-bq-emulator.txt
+	@[ -n "$(PYTHON_BQ)" ] || { echo "The local BigQuery emulator (local-bigquery) needs Python 3.13: install it (e.g. pyenv install 3.13, or your OS's python3.13 package) or run make PYTHON_BQ=/path/to/python3.13"; exit 1; }
+	$(PYTHON_BQ) -m venv $(BQ_VENV)
+	$(BQ_VENV)/bin/pip install --quiet uv==$(UV_VERSION)
+	$(BQ_VENV)/bin/uv pip install --python $(BQ_VENV)/bin/python --no-deps --compile-bytecode -r requirements-bq-emulator.txt
 	@touch $@
 
 demo: setup  ## the main job: start the local stack, run taxi_web_to_postgres through Airflow, print what was loaded
@@ -62,6 +74,16 @@ bench: setup  ## benchmark (not run by the tests): a full-size yellow month into
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
 	$(PY) benchmarks/bench_gcs_load.py
+
+lock-bq:  ## re-resolve requirements-bq-emulator.txt (needs network)
+	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv
+	/tmp/taxi-flows-lock-venv/bin/pip install --quiet uv==$(UV_VERSION)
+	printf 'duckdb==1.5.5\n' > /tmp/taxi-flows-bq-override.txt
+	{ head -4 requirements-bq-emulator.txt; printf '%s\n' local-bigquery==0.4.0 duckdb-extension-icu==1.5.5 \
+		duckdb-extension-ducklake==1.5.5 duckdb-extension-spatial==1.5.5 duckdb-extension-httpfs==1.5.5 \
+		| /tmp/taxi-flows-lock-venv/bin/uv pip compile - --python-version 3.13 --no-header \
+		--override /tmp/taxi-flows-bq-override.txt; } > requirements-bq-emulator.txt.new
+	mv requirements-bq-emulator.txt.new requirements-bq-emulator.txt
 
 lock:  ## re-resolve constraints.txt from requirements*.txt (needs network)
 	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv

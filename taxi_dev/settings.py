@@ -40,11 +40,15 @@ class StackSettings:
     http_port: int
     api_port: int
     gcs_port: int
+    bq_port: int
+    bq_grpc_port: int
     pg_user: str = "postgres"
     target_db: str = "taxi"
     airflow_db: str = "airflow"
     gcs_bucket: str = "taxi-flows-local"
     gcp_project: str = "taxi-flows-local"
+    bq_dataset: str = "ny_taxi"
+    bq_location: str = "US"
     dags_folder: Path = field(default=REPO / "dags")
 
     @classmethod
@@ -55,6 +59,8 @@ class StackSettings:
             http_port=_port("TAXI_HTTP_PORT", 28088),
             api_port=_port("TAXI_AIRFLOW_PORT", 28080),
             gcs_port=_port("TAXI_GCS_PORT", 28090),
+            bq_port=_port("TAXI_BQ_PORT", 28092),
+            bq_grpc_port=_port("TAXI_BQ_GRPC_PORT", 28093),
         )
 
     @classmethod
@@ -62,9 +68,10 @@ class StackSettings:
         """A stack of its own (tests, benchmarks): a new folder under the system's temp dir, free ports."""
         state = Path(tempfile.mkdtemp(prefix=prefix))
         state.chmod(0o755)  # the PostgreSQL server runs as another user when we run as root
-        return cls(
-            state_dir=state, pg_port=free_port(), http_port=free_port(), api_port=free_port(), gcs_port=free_port()
-        )
+        ports = {
+            name: free_port() for name in ("pg_port", "http_port", "api_port", "gcs_port", "bq_port", "bq_grpc_port")
+        }
+        return cls(state_dir=state, **ports)
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -106,6 +113,14 @@ class StackSettings:
     def gcs_url(self) -> str:
         return f"http://127.0.0.1:{self.gcs_port}"
 
+    @property
+    def bq_url(self) -> str:
+        return f"http://127.0.0.1:{self.bq_port}"
+
+    @property
+    def bq_dir(self) -> Path:
+        return self.state_dir / "bigquery"
+
     def airflow_env(self) -> dict[str, str]:
         """The environment that points Airflow (CLI, dag.test, the components) at this stack."""
         api = f"http://127.0.0.1:{self.api_port}"
@@ -137,4 +152,8 @@ class StackSettings:
                 {"conn_type": "google_cloud_platform", "extra": {"is_anonymous": True, "project": self.gcp_project}}
             ),
             "AIRFLOW_VAR_TAXI_GCS_BUCKET": self.gcs_bucket,
+            # BigQuery: the emulator. The client of BigQueryHook.get_client() honours this variable.
+            "BIGQUERY_EMULATOR_HOST": self.bq_url,
+            "AIRFLOW_VAR_TAXI_BQ_DATASET": self.bq_dataset,
+            "AIRFLOW_VAR_TAXI_BQ_LOCATION": self.bq_location,
         }

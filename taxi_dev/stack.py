@@ -26,7 +26,7 @@ from pathlib import Path
 
 from taxi_dev import procs
 from taxi_dev.pgserver import PgServer
-from taxi_dev.settings import StackSettings
+from taxi_dev.settings import REPO, StackSettings
 from taxi_flows.config import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
@@ -104,6 +104,36 @@ class Stack:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
+    # -- the BigQuery emulator (local-bigquery) ----------------------------------------------
+    @property
+    def _bigquery_pid(self) -> Path:
+        return self.s.run_dir / "bigquery.pid"
+
+    def start_bigquery(self) -> int:
+        pid = procs.read_pid(self._bigquery_pid)
+        if pid and procs.pid_alive(pid):
+            return pid
+        venv = bigquery_venv()
+        home = self.s.bq_dir / "home"
+        install_duckdb_extensions(venv, home)
+        argv = [str(venv / "bin" / "local-bigquery"), "serve", "--host", "127.0.0.1", "--port", str(self.s.bq_port),
+                "--grpc-port", str(self.s.bq_grpc_port), "--project", self.s.gcp_project,
+                "--dataset", self.s.bq_dataset, "--data-dir", str(self.s.bq_dir / "data")]  # fmt: skip
+        (self.s.bq_dir / "data").mkdir(parents=True, exist_ok=True)
+        # DuckDB finds its extensions under $HOME; load jobs read gs:// objects from the GCS emulator's files.
+        env = {"HOME": str(home), "GCS_LOCAL_ROOT": str(self.s.gcs_dir)}
+        pid = procs.spawn("bigquery", argv, self.s.run_dir, env=env)
+        log = self.s.run_dir / "bigquery.log"
+
+        def ready() -> bool:
+            if not procs.pid_alive(pid):
+                hint = f" (port {self.s.bq_port} taken? set TAXI_BQ_PORT)"
+                raise RuntimeError(f"the BigQuery emulator exited{hint}:\n{log.read_text()[-2000:]}")
+            return procs.http_ok(f"{self.s.bq_url}/bigquery/v2/projects/{self.s.gcp_project}/datasets")
+
+        procs.wait_until(ready, "the BigQuery emulator", timeout=60, log=log)
+        return pid
+
     # -- Airflow ----------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.s.airflow_env()}
@@ -144,6 +174,7 @@ class Stack:
         self.pg.ensure_databases(self.s.target_db, self.s.airflow_db)
         http_pid = self.start_fileserver()
         gcs_pid = self.start_fakegcs()
+        bq_pid = self.start_bigquery()
         env_file = self.write_env_file()
         if airflow:
             self.prepare_airflow()
@@ -151,10 +182,11 @@ class Stack:
               f"{self.s.target_db} (target) and {self.s.airflow_db} (Airflow metadata)")  # fmt: skip
         print(f"taxi files      {self.s.source_base_url} (pid {http_pid}), from {self.s.files_dir}")
         print(f"GCS emulator    {self.s.gcs_url} (pid {gcs_pid}), bucket {self.s.gcs_bucket}, in {self.s.gcs_dir}")
+        print(f"BigQuery        {self.s.bq_url} (pid {bq_pid}), project {self.s.gcp_project}, in {self.s.bq_dir}")
         print(f"environment     source {env_file}")
 
     def down(self) -> None:
-        for name in (*AIRFLOW_COMPONENTS, "fileserver", "fakegcs"):
+        for name in (*AIRFLOW_COMPONENTS, "fileserver", "fakegcs", "bigquery"):
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
         if self.pg.stop():
@@ -163,7 +195,7 @@ class Stack:
     def status(self) -> None:
         pg = self.pg.pid()
         print(f"PostgreSQL      {'pid ' + str(pg) if pg else 'stopped'}  port {self.s.pg_port}")
-        for name in ("fileserver", "fakegcs", *AIRFLOW_COMPONENTS):
+        for name in ("fileserver", "fakegcs", "bigquery", *AIRFLOW_COMPONENTS):
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
             alive = pid is not None and procs.pid_alive(pid)
             print(f"{name:<15} {'pid ' + str(pid) if alive else 'stopped'}")
@@ -224,6 +256,34 @@ def fakegcs_binary() -> str:
     if found:
         return found
     raise SystemExit(FAKE_GCS_HINT)
+
+
+BIGQUERY_HINT = (
+    "The BigQuery emulator (local-bigquery, Python 3.13) is not installed in {venv}: run `make setup` "
+    "(it needs python3.13; see README, Troubleshooting), or set TAXI_BQ_VENV to a venv that has it."
+)
+
+
+def bigquery_venv() -> Path:
+    venv = Path(os.getenv("TAXI_BQ_VENV", str(REPO / ".venv-bq")))
+    if not (venv / "bin" / "local-bigquery").exists():
+        raise SystemExit(BIGQUERY_HINT.format(venv=venv))
+    return venv
+
+
+def install_duckdb_extensions(venv: Path, home: Path) -> None:
+    """Copy the DuckDB extensions of the PyPI wheels (duckdb-extension-*) to where DuckDB looks for
+    them under home, so the emulator never tries to download one."""
+    if (home / ".duckdb").exists():
+        return
+    probe = "import duckdb; print(duckdb.__version__, duckdb.sql('PRAGMA platform').fetchone()[0])"
+    version, platform = subprocess.run(
+        [str(venv / "bin" / "python"), "-c", probe], capture_output=True, text=True, check=True
+    ).stdout.split()
+    target = home / ".duckdb" / "extensions" / f"v{version}" / platform
+    target.mkdir(parents=True, exist_ok=True)
+    for ext in venv.glob(f"lib/python3*/site-packages/duckdb_extension_*/extensions/v{version}/*.duckdb_extension"):
+        shutil.copy2(ext, target / ext.name)
 
 
 def main(argv: list[str] | None = None) -> None:
