@@ -155,5 +155,5 @@ class StackSettings:
             # BigQuery: the emulator. The client of BigQueryHook.get_client() honours this variable.
             "BIGQUERY_EMULATOR_HOST": self.bq_url,
             "AIRFLOW_VAR_TAXI_BQ_DATASET": self.bq_dataset,
-            "AIRFLOW_VAR_TAXI_BQ_LOCATION": self.bq_location,
+            "TAXI_BQ_LOCATION": self.bq_location,
         }

@@ -6,6 +6,7 @@ import datetime as dt
 
 # Connections and pools.
 POSTGRES_CONN_ID = "taxi_postgres"
+GCP_CONN_ID = "google_cloud_default"
 POSTGRES_SCHEMA = "ny_taxi"
 # Every load into taxi_postgres takes a slot: one connection and about one server core each.
 # 2 fits the local stack's 2-core machine; raise it for a larger database (see README).

@@ -20,15 +20,18 @@ import datetime as dt
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from taxi_flows.config import GCP_CONN_ID
 from taxi_flows.schema import trip_schema
 
 if TYPE_CHECKING:
     from google.cloud import storage
 
-GCS_CONN_ID = "google_cloud_default"
 BUCKET_VARIABLE = "taxi_gcs_bucket"
 TIMEOUT = 60  # seconds per request
 RETRY_SECONDS = 60  # total, per call, for the retryable errors (connection, 429, 5xx)
+
+
+ZONES_OBJECT = "misc/taxi_zone_lookup.parquet"
 
 
 def monthly_object(color: str, month: dt.date) -> str:
@@ -57,7 +60,7 @@ def uri(bucket: str, name: str) -> str:
     return f"gs://{bucket}/{name}"
 
 
-def client(conn_id: str = GCS_CONN_ID) -> storage.Client:
+def client(conn_id: str = GCP_CONN_ID) -> storage.Client:
     from airflow.providers.google.cloud.hooks.gcs import GCSHook
 
     return GCSHook(gcp_conn_id=conn_id).get_conn()

@@ -187,22 +187,27 @@ def daily_trips_to_gcs(client: storage.Client, bucket: str, color: str, day: dt.
     return {"color": color, "day": day.isoformat(), "uri": daily_uri, "rows": table.num_rows, "source_files": names}
 
 
-def web_to_postgres_zones(conn: Connection, base_url: str, pg_schema: str, http: requests.Session | None = None) -> int:
-    """Load the zone lookup into <pg_schema>.taxi_zone_lookup, replacing its rows."""
+def web_zones(base_url: str, http: requests.Session | None = None) -> pa.Table:
+    """The zone lookup from the web, with the schema's names and types."""
     what = "taxi zone lookup"
     names = [c.source for c in schema.ZONE_COLUMNS]
     types = {c.name: c.kind.arrow() for c in schema.ZONE_COLUMNS}
     with open_source(source.zones_url(base_url), what, gzipped=False, http=http) as stream:
         check_header(read_header(stream, what), names, what)
         try:
-            table = pacsv.read_csv(
+            return pacsv.read_csv(
                 stream,
                 read_options=pacsv.ReadOptions(column_names=list(types)),
                 convert_options=pacsv.ConvertOptions(column_types=types),
             )
         except pa.ArrowInvalid as e:
             raise SourceError(f"{what}: the file does not parse with the zone schema's types: {e}") from e
+
+
+def web_to_postgres_zones(conn: Connection, base_url: str, pg_schema: str, http: requests.Session | None = None) -> int:
+    """Load the zone lookup into <pg_schema>.taxi_zone_lookup, replacing its rows."""
+    table = web_zones(base_url, http)
     postgres.ensure_tables(conn, pg_schema, [])
     rows = postgres.replace_zones(conn, pg_schema, table)
-    log.info("%s: wrote %s zones to %s.%s", what, rows, pg_schema, schema.ZONE_TABLE)
+    log.info("taxi zone lookup: wrote %s zones to %s.%s", rows, pg_schema, schema.ZONE_TABLE)
     return rows

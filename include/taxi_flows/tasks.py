@@ -166,3 +166,98 @@ def daily_trips_to_gcs(color: str, bucket: str, logical_date: dt.datetime | None
         "color": color, "day": summary["day"], "uri": summary["uri"], "rows": summary["rows"],
     }  # fmt: skip
     return summary
+
+
+DATASET_TEMPLATE = "{{ var.value." + "taxi_bq_dataset" + " }}"
+
+
+def bigquery_plan(
+    bucket: str, dataset: str, colors: list[str], logical_date: dt.datetime | None, triggering_asset_events
+) -> list[dict]:
+    """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
+    mapped task group: from the Asset events that triggered the run (every event, either colour),
+    or, for a time-scheduled, manual or backfill run, the month of its logical date and the
+    colours of params.colors."""
+    from taxi_flows import bigquery, schema
+
+    wanted: dict[tuple[str, str], dict] = {}
+    for events in (triggering_asset_events or {}).values():
+        for event in events:
+            extra = dict(event.extra or {})
+            if extra.get("color") in schema.COLORS and extra.get("month"):
+                wanted[(extra["color"], extra["month"])] = extra
+    if wanted:
+        log.info("triggered by Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
+    else:
+        month = month_of(logical_date)
+        wanted = {(color, f"{month:%Y-%m}"): {} for color in check_colors(colors)}
+    project = bigquery.client(config.GCP_CONN_ID).project
+    plan = []
+    for (color, m), extra in sorted(wanted.items()):
+        month = source.month_start(m)
+        plan.append(
+            {
+                "color": color,
+                "month": m,
+                "bucket": bucket,
+                "source_objects": [gcs.monthly_object(color, month)],
+                "staging": f"{project}.{dataset}.{bigquery.staging_table(color, month)}",
+                "final": f"{project}.{dataset}.{bigquery.trips_table(color)}",
+                "schema_fields": schema.trip_schema(color).bigquery_schema(),
+                "merge": {
+                    "query": {
+                        "query": bigquery.replace_month_sql(project, dataset, color, month),
+                        "useLegacySql": False,
+                    }
+                },
+                "expected_rows": extra.get("rows"),
+            }
+        )
+    log.info("loading %s from gs://%s into %s.%s", [f"{p['color']} {p['month']}" for p in plan], bucket, project,
+             dataset)  # fmt: skip
+    return plan
+
+
+def check_staged(staging: str, expected_rows: int | None) -> int:
+    """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
+    announced when there was one. Otherwise nothing is merged."""
+    from taxi_flows import bigquery
+
+    rows = bigquery.table_rows(bigquery.client(config.GCP_CONN_ID), staging)
+    if rows == 0:
+        raise _fail(f"{staging} is empty: the month's Parquet file has no rows")
+    if expected_rows is not None and rows != expected_rows:
+        raise _fail(f"{staging} holds {rows:,} rows but the Parquet file had {expected_rows:,} (Asset event)")
+    log.info("%s: %s rows staged", staging, f"{rows:,}")
+    return rows
+
+
+def reconcile_month(final: str, staging: str, month: str) -> int:
+    """The final table's rows of the month equal the staged Parquet rows, or the run fails."""
+    from taxi_flows import bigquery
+
+    bq = bigquery.client(config.GCP_CONN_ID)
+    staged = bigquery.table_rows(bq, staging)
+    loaded = bigquery.month_rows(bq, final, source.month_start(month))
+    if loaded != staged:
+        raise _fail(
+            f"{final}: {loaded:,} rows of source_month {month} after the MERGE, but {staged:,} in the Parquet file"
+        )
+    log.info("%s: source_month %s has %s rows, as the Parquet file", final, month, f"{loaded:,}")
+    return loaded
+
+
+def zones_to_gcs(bucket: str, base_url: str) -> str:
+    """The zone lookup from the web to gs://<bucket>/misc/taxi_zone_lookup.parquet (for BigQuery)."""
+    import tempfile
+    from pathlib import Path
+
+    import pyarrow.parquet as pq
+
+    from taxi_flows import pipeline
+
+    with fail_fast_on_bad_input(), tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+        table = pipeline.web_zones(base_url)
+        path = Path(tmp) / "zones.parquet"
+        pq.write_table(table, path)
+        return gcs.upload(gcs.client(), bucket, gcs.ZONES_OBJECT, path)

@@ -1,0 +1,144 @@
+"""
+### NYC taxi months from GCS into BigQuery, replaced by source month
+
+The Zoomcamp's `gcs_to_bigquery` pipeline, without its duplicates: the course appended, so every
+re-run added the month again; here a month is staged, then swapped in by one MERGE.
+
+**When it runs.** On the Asset events of `taxi_web_to_gcs` (a month of either colour written to
+`<color>/<color>_tripdata_<YYYY>-<MM>.parquet`): one run loads every month whose event triggered
+it. It also has a monthly time schedule (asset-*or*-time), so it can be backfilled with the same
+month semantics as the other DAGs: a run without Asset events loads the month of its logical date
+(`YYYY-MM-01` = month `YYYY-MM`) for `params.colors`:
+`airflow dags test taxi_gcs_to_bigquery 2021-01-01`,
+`airflow backfill create --dag-id taxi_gcs_to_bigquery --from-date 2021-01-01 --to-date 2021-03-01`.
+`catchup` is off: unpausing it does not load 31 months that may not be in the bucket yet.
+
+**Steps.**
+1. `plan_months`: which (colour, month) pairs, from the events' extra or the logical date.
+2. `create_dataset`, `create_<color>_table`: the dataset (Variable `taxi_bq_dataset`) and the
+   final tables `<color>_tripdata` if missing: partitioned by day on `tpep_pickup_date` /
+   `lpep_pickup_date`, clustered on `source_month, pu_location_id`, every column described.
+3. `load_month` (mapped, one group per month, independent of the others):
+   `load_staging` (GCSToBigQueryOperator: a load job of the month's Parquet file, by its exact URI,
+   into `_staging_<color>_tripdata_<YYYYMM>`, with the schema's types: a file with another schema
+   fails here) → `check_staged` (rows > 0, and as many as the Asset event said) → `replace_month`
+   (BigQueryInsertJobOperator: one MERGE that deletes the month's rows and inserts the staged ones,
+   atomically) → `reconcile` (the month's rows in the final table equal the Parquet file's, or the
+   run fails) → `drop_staging` (teardown: runs whatever happened).
+4. `zone_lookup_to_gcs` → `load_zone_lookup`: `misc/taxi_zone_lookup.csv` from the web, as Parquet
+   in the bucket, then into `<dataset>.taxi_zone_lookup` (WRITE_TRUNCATE, atomic).
+
+**Configuration.** Connection `google_cloud_default` (its project is the tables' project);
+Variables `taxi_bq_dataset`, `taxi_gcs_bucket`, `taxi_source_base_url`; environment
+`TAXI_BQ_LOCATION` (default `US`) for the dataset and the jobs.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.providers.google.cloud.operators.bigquery import (
+    BigQueryCreateEmptyDatasetOperator,
+    BigQueryCreateTableOperator,
+    BigQueryDeleteTableOperator,
+    BigQueryInsertJobOperator,
+)
+from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
+from airflow.sdk import dag, task, task_group
+from airflow.timetables.assets import AssetOrTimeSchedule
+from airflow.timetables.interval import CronDataIntervalTimetable
+
+from taxi_flows import assets, bigquery, config, gcs, schema, tasks
+
+GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
+
+
+@dag(
+    dag_id="taxi_gcs_to_bigquery",
+    doc_md=__doc__,
+    description="Monthly Parquet files from GCS into BigQuery, each month replaced atomically by source_month",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+        assets=(assets.monthly_parquet("yellow") | assets.monthly_parquet("green")),
+    ),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
+    default_args=config.DEFAULT_ARGS,
+    tags=["zoomcamp", "nyc-taxi", "bigquery"],
+    params={"colors": config.colors_param()},
+)
+def taxi_gcs_to_bigquery():
+    @task
+    def plan_months(bucket: str, dataset: str, params=None, logical_date=None, triggering_asset_events=None):
+        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, triggering_asset_events)
+
+    plan = plan_months(tasks.BUCKET_TEMPLATE, tasks.DATASET_TEMPLATE)
+
+    create_dataset = BigQueryCreateEmptyDatasetOperator(
+        task_id="create_dataset", dataset_id=tasks.DATASET_TEMPLATE, if_exists="ignore", **GCP
+    )
+    create_tables = [
+        BigQueryCreateTableOperator(
+            task_id=f"create_{color}_table",
+            dataset_id=tasks.DATASET_TEMPLATE,
+            table_id=bigquery.trips_table(color),
+            table_resource=bigquery.trips_table_resource(color),
+            if_exists="ignore",
+            **GCP,
+        )
+        for color in schema.COLORS
+    ]
+
+    @task
+    def check_staged(staging: str, expected_rows: int | None) -> int:
+        return tasks.check_staged(staging, expected_rows)
+
+    @task
+    def reconcile(final: str, staging: str, month: str) -> int:
+        return tasks.reconcile_month(final, staging, month)
+
+    @task_group
+    def load_month(color, month, bucket, source_objects, staging, final, schema_fields, merge, expected_rows):
+        load_staging = GCSToBigQueryOperator(
+            task_id="load_staging",
+            bucket=bucket,
+            source_objects=source_objects,
+            destination_project_dataset_table=staging,
+            schema_fields=schema_fields,
+            source_format="PARQUET",
+            autodetect=False,
+            create_disposition="CREATE_IF_NEEDED",
+            write_disposition="WRITE_TRUNCATE",
+            **GCP,
+        )
+        replace_month = BigQueryInsertJobOperator(task_id="replace_month", configuration=merge, **GCP)
+        drop_staging = BigQueryDeleteTableOperator(
+            task_id="drop_staging", deletion_dataset_table=staging, ignore_if_missing=True, **GCP
+        )
+        checked = check_staged(staging, expected_rows)
+        load_staging >> checked >> replace_month >> reconcile(final, staging, month) >> drop_staging
+        drop_staging.as_teardown(setups=load_staging)
+
+    months = load_month.expand_kwargs(plan)
+    create_dataset >> create_tables >> months
+
+    @task
+    def zone_lookup_to_gcs(bucket: str, base_url: str) -> str:
+        return tasks.zones_to_gcs(bucket, base_url)
+
+    load_zone_lookup = GCSToBigQueryOperator(
+        task_id="load_zone_lookup",
+        bucket=tasks.BUCKET_TEMPLATE,
+        source_objects=[gcs.ZONES_OBJECT],
+        destination_project_dataset_table=tasks.DATASET_TEMPLATE + "." + schema.ZONE_TABLE,
+        schema_fields=bigquery.zone_schema(),
+        source_format="PARQUET",
+        autodetect=False,
+        write_disposition="WRITE_TRUNCATE",
+        **GCP,
+    )
+    create_dataset >> zone_lookup_to_gcs(tasks.BUCKET_TEMPLATE, tasks.BASE_URL_TEMPLATE) >> load_zone_lookup
+
+
+taxi_gcs_to_bigquery()
