@@ -261,3 +261,15 @@ def zones_to_gcs(bucket: str, base_url: str) -> str:
         path = Path(tmp) / "zones.parquet"
         pq.write_table(table, path)
         return gcs.upload(gcs.client(), bucket, gcs.ZONES_OBJECT, path)
+
+
+def check(service: str, *args: str) -> str:
+    """Run one connection check; a failure fails the task at once, with the advice first."""
+    from taxi_flows import checks
+
+    run = {"postgres": checks.check_postgres, "bigquery": checks.check_bigquery, "gcs": checks.check_gcs}[service]
+    try:
+        return run(*args)
+    except checks.ConnectionCheckError as e:
+        log.error("%s", e)
+        raise _fail(str(e)) from e
