@@ -19,12 +19,14 @@ month semantics as the other DAGs: a run without Asset events loads the month of
    final tables `<color>_tripdata` if missing: partitioned by day on `tpep_pickup_date` /
    `lpep_pickup_date`, clustered on `source_month, pu_location_id`, every column described.
 3. `load_month` (mapped, one group per month, independent of the others):
-   `load_staging` (GCSToBigQueryOperator: a load job of the month's Parquet file, by its exact URI,
-   into `_staging_<color>_tripdata_<YYYYMM>`, with the schema's types: a file with another schema
-   fails here) → `check_staged` (rows > 0, and as many as the Asset event said) → `replace_month`
-   (BigQueryInsertJobOperator: one MERGE that deletes the month's rows and inserts the staged ones,
-   atomically) → `reconcile` (the month's rows in the final table equal the Parquet file's, or the
-   run fails) → `drop_staging` (teardown: runs whatever happened).
+   - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
+     URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
+     schema fails here, at once, as BigQuery rejects it;
+   - `check_staged`: rows > 0, and as many as the Asset event said;
+   - `replace_month` (BigQueryInsertJobOperator): one MERGE that deletes the month's rows and
+     inserts the staged ones, atomically;
+   - `reconcile`: the month's rows in the final table equal the Parquet file's, or the run fails;
+   - `drop_staging` (teardown): drops the staging table once the load has run, whatever followed.
 4. `zone_lookup_to_gcs` → `load_zone_lookup`: `misc/taxi_zone_lookup.csv` from the web, as Parquet
    in the bucket, then into `<dataset>.taxi_zone_lookup` (WRITE_TRUNCATE, atomic).
 
@@ -42,12 +44,12 @@ from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryDeleteTableOperator,
     BigQueryInsertJobOperator,
 )
-from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
 from airflow.sdk import dag, task, task_group
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from taxi_flows import assets, bigquery, config, gcs, schema, tasks
+from taxi_flows.operators import GCSToBigQueryFailFastOperator
 
 GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
 
@@ -100,7 +102,7 @@ def taxi_gcs_to_bigquery():
 
     @task_group
     def load_month(color, month, bucket, source_objects, staging, final, schema_fields, merge, expected_rows):
-        load_staging = GCSToBigQueryOperator(
+        load_staging = GCSToBigQueryFailFastOperator(
             task_id="load_staging",
             bucket=bucket,
             source_objects=source_objects,
@@ -127,7 +129,7 @@ def taxi_gcs_to_bigquery():
     def zone_lookup_to_gcs(bucket: str, base_url: str) -> str:
         return tasks.zones_to_gcs(bucket, base_url)
 
-    load_zone_lookup = GCSToBigQueryOperator(
+    load_zone_lookup = GCSToBigQueryFailFastOperator(
         task_id="load_zone_lookup",
         bucket=tasks.BUCKET_TEMPLATE,
         source_objects=[gcs.ZONES_OBJECT],

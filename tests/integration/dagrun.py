@@ -41,9 +41,11 @@ def run(dag, date: str, colors=("yellow", "green")):
     day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
     logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     dr = dag.test(logical_date=logical_date, run_conf={"colors": list(colors)})
-    states = {
-        (ti.task_id, ti.rendered_map_index or ti.map_index): (ti.state, ti.try_number) for ti in dr.get_task_instances()
-    }
+    states = {}
+    for ti in dr.get_task_instances():
+        index = ti.rendered_map_index  # the colour for load_trips; digits for a mapped task group
+        key = index if index and not str(index).isdigit() else ti.map_index
+        states[(ti.task_id, key)] = (str(ti.state), ti.try_number)
     return dr, states
 
 

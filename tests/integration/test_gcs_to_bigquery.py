@@ -1,0 +1,219 @@
+"""taxi_gcs_to_bigquery and check_connections through Airflow (dag.test), against the session's GCS and
+BigQuery emulators, with the google provider's operators and hooks."""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import re
+import time
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from dagrun import gz_csv, load_dag, log_messages, run, sample_rows
+
+from taxi_flows import bigquery, gcs, tasks
+from taxi_flows.schema import trip_schema
+
+pytestmark = pytest.mark.integration
+
+PROJECT, DATASET = "taxi-flows-local", "ny_taxi"
+
+
+@pytest.fixture(scope="module")
+def to_bq(stack):
+    return load_dag(stack, "taxi_gcs_to_bigquery")
+
+
+@pytest.fixture(scope="module")
+def to_gcs(stack):
+    return load_dag(stack, "taxi_web_to_gcs")
+
+
+@pytest.fixture(scope="module")
+def checks(stack):
+    return load_dag(stack, "check_connections")
+
+
+@pytest.fixture
+def bq(stack):
+    """The BigQuery client of the hook, the dataset dropped first."""
+    client = bigquery.client("google_cloud_default")
+    client.delete_dataset(f"{PROJECT}.{DATASET}", delete_contents=True, not_found_ok=True)
+    return client
+
+
+def month_counts(bq, color: str) -> dict[str, int]:
+    rows = bq.query(
+        f"SELECT source_month, COUNT(*) AS n FROM `{PROJECT}.{DATASET}.{color}_tripdata` GROUP BY 1"
+    ).result()
+    return {f"{r.source_month:%Y-%m}": r.n for r in rows}
+
+
+def parquet_rows(client, bucket: str, color: str, month: str) -> int:
+    data = gcs.download(client, bucket, f"{color}/{color}_tripdata_{month}.parquet")
+    return pq.read_metadata(pa.BufferReader(data)).num_rows
+
+
+def load_gcs(to_gcs, serve, month: str, n=2000, colors=("yellow", "green"), edit=None):
+    for color in colors:
+        header, rows = sample_rows(color, month, n)
+        if edit:
+            edit(header, rows)
+        serve(color, month, gz_csv(header, rows))
+    dr, states = run(to_gcs, month, colors)
+    assert dr.state == "success", states
+
+
+def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, bucket, bq, serve):
+    client, name = bucket
+    load_gcs(to_gcs, serve, "2021-01")
+
+    dr, states = run(to_bq, "2021-01")
+
+    assert dr.state == "success", states
+    for color in ("yellow", "green"):
+        sch = trip_schema(color)
+        assert month_counts(bq, color) == {"2021-01": parquet_rows(client, name, color, "2021-01")}
+        table = bq.get_table(f"{PROJECT}.{DATASET}.{color}_tripdata")
+        assert table.time_partitioning.type_ == "DAY"
+        assert table.time_partitioning.field == sch.pickup_date
+        assert table.clustering_fields == list(bigquery.CLUSTER_BY)
+        assert [(f.name, f.field_type) for f in table.schema] == [
+            (f["name"], {"INT64": "INTEGER", "FLOAT64": "FLOAT"}.get(f["type"], f["type"]))
+            for f in sch.bigquery_schema()
+        ]
+        assert all(f.description for f in table.schema)
+        assert not any(t.table_id.startswith("_staging") for t in bq.list_tables(f"{PROJECT}.{DATASET}"))
+    zones = bq.query(f"SELECT COUNT(*) AS n FROM `{PROJECT}.{DATASET}.taxi_zone_lookup`").result()
+    assert next(iter(zones)).n == 265
+
+    # A re-run leaves the same row counts.
+    before = {c: month_counts(bq, c) for c in ("yellow", "green")}
+    assert run(to_bq, "2021-01")[0].state == "success"
+    assert {c: month_counts(bq, c) for c in ("yellow", "green")} == before
+
+
+def test_two_months_load_independently_with_out_of_month_pickups(to_gcs, to_bq, bucket, bq, serve):
+    client, name = bucket
+
+    def late_january(header, rows):
+        pickup = header.index("tpep_pickup_datetime")
+        for i in range(0, 200, 20):
+            rows[i][pickup] = dt.datetime(2021, 1, 31, 22, 0, 0)
+
+    load_gcs(to_gcs, serve, "2021-01", colors=["yellow"])
+    load_gcs(to_gcs, serve, "2021-02", colors=["yellow"], edit=late_january)
+    assert run(to_bq, "2021-01", ["yellow"])[0].state == "success"
+    assert run(to_bq, "2021-02", ["yellow"])[0].state == "success"
+    expected = {m: parquet_rows(client, name, "yellow", m) for m in ("2021-01", "2021-02")}
+    assert month_counts(bq, "yellow") == expected
+    late = bq.query(
+        f"SELECT COUNT(*) AS n FROM `{PROJECT}.{DATASET}.yellow_tripdata` "
+        "WHERE source_month = '2021-02-01' AND tpep_pickup_date = '2021-01-31'"
+    ).result()
+    assert next(iter(late)).n >= 5
+
+    # Re-loading January touches neither February's rows nor their January pickups.
+    assert run(to_bq, "2021-01", ["yellow"])[0].state == "success"
+    assert month_counts(bq, "yellow") == expected
+
+
+def test_a_parquet_with_a_wrong_schema_fails_and_changes_nothing(to_gcs, to_bq, bucket, bq, serve):
+    client, name = bucket
+    load_gcs(to_gcs, serve, "2021-03", colors=["green"])
+    assert run(to_bq, "2021-03", ["green"])[0].state == "success"
+    before = month_counts(bq, "green")
+
+    table = pq.read_table(pa.BufferReader(gcs.download(client, name, "green/green_tripdata_2021-03.parquet")))
+    wrong = table.set_column(table.schema.get_field_index("ehail_fee"), "ehail_fee", pa.array(["n/a"] * table.num_rows))
+    out = io.BytesIO()
+    pq.write_table(wrong, out)
+    client.bucket(name).blob("green/green_tripdata_2021-03.parquet").upload_from_string(out.getvalue())
+
+    dr, states = run(to_bq, "2021-03", ["green"])
+
+    assert dr.state == "failed"
+    assert states[("load_month.load_staging", 0)] == ("failed", 1)  # BigQuery rejected the file: no retries
+    assert states[("load_month.replace_month", 0)][0] == "upstream_failed"
+    assert month_counts(bq, "green") == before
+    assert not any(t.table_id.startswith("_staging") for t in bq.list_tables(f"{PROJECT}.{DATASET}"))
+
+
+def test_a_month_written_to_gcs_queues_the_bigquery_dag_and_its_events_plan_that_month(to_gcs, to_bq, bucket, serve):
+    """The Asset wiring: taxi_web_to_gcs's event queues taxi_gcs_to_bigquery (Airflow's own asset
+    manager); the run it starts plans exactly the months of its triggering events."""
+    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    def set_paused(paused: bool) -> None:  # a paused DAG is not queued: DAGs start paused
+        with create_session() as session:
+            session.query(DagModel).filter(DagModel.dag_id == "taxi_gcs_to_bigquery").update({"is_paused": paused})
+
+    with create_session() as session:
+        session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery").delete()
+    set_paused(False)
+    try:
+        load_gcs(to_gcs, serve, "2021-04", colors=["yellow"])
+    finally:
+        set_paused(True)
+
+    with create_session() as session:
+        queued = (
+            session.query(AssetModel.name)
+            .join(AssetDagRunQueue, AssetDagRunQueue.asset_id == AssetModel.id)
+            .filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery")
+            .all()
+        )
+        event = (
+            session.query(AssetEvent)
+            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
+            .filter(AssetModel.name == "taxi_flows.yellow_tripdata.monthly_parquet")
+            .order_by(AssetEvent.timestamp.desc())
+            .first()
+        )
+        extra = dict(event.extra)
+    assert queued == [("taxi_flows.yellow_tripdata.monthly_parquet",)]
+
+    class Event:  # what triggering_asset_events holds: events with their extra
+        def __init__(self, extra):
+            self.extra = extra
+
+    plan = tasks.bigquery_plan(bucket[1], DATASET, ["yellow", "green"], None, {"yellow": [Event(extra)]})
+    assert [(p["color"], p["month"], p["source_objects"], p["expected_rows"]) for p in plan] == [
+        ("yellow", "2021-04", ["yellow/yellow_tripdata_2021-04.parquet"], extra["rows"])
+    ]
+
+
+def test_the_connection_check_passes_on_the_stack(checks):
+    dr, states = run(checks, dt.datetime.now(tz=dt.UTC).date().isoformat())
+    assert dr.state == "success", states
+
+
+@pytest.mark.parametrize(
+    ("variable", "value", "task", "message"),
+    [
+        ("AIRFLOW_CONN_TAXI_POSTGRES", "postgresql://postgres@127.0.0.1:{port}/taxi", "check_postgres",
+         r"PostgreSQL: Nothing listens at 127\.0\.0\.1:\d+/taxi: is PostgreSQL running"),
+        ("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:{port}", "check_bigquery",
+         r"BigQuery: Nothing answers at http://127\.0\.0\.1:\d+ \(BIGQUERY_EMULATOR_HOST\)"),
+        ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:{port}", "check_gcs",
+         r"GCS: Nothing answers at http://127\.0\.0\.1:\d+ \(STORAGE_EMULATOR_HOST\)"),
+    ],
+)  # fmt: skip
+def test_the_connection_check_fails_fast_and_clearly_when_a_service_is_down(
+    checks, monkeypatch, variable, value, task, message
+):
+    from taxi_dev.settings import free_port
+
+    monkeypatch.setenv(variable, value.format(port=free_port()))  # nothing listens there
+    started = time.monotonic()
+    with log_messages("taxi_flows.tasks") as messages:
+        dr, states = run(checks, dt.datetime.now(tz=dt.UTC).date().isoformat())
+    assert time.monotonic() - started < 60
+    assert dr.state == "failed"
+    assert states[(task, -1)] == ("failed", 1)
+    assert [s for (t, _), (s, _) in states.items() if t != task] == ["success", "success"]
+    assert any(re.search(message, m) for m in messages), messages
