@@ -1,7 +1,8 @@
 """The main job on the local default: start the stack, put sample months on the taxi file server,
 run the workflows through Airflow for January to March 2021, and print what they wrote:
 
-- taxi_web_to_postgres and taxi_web_to_gcs for each month,
+- check_connections first (SELECT 1 on PostgreSQL and BigQuery, the bucket),
+- taxi_web_to_postgres, taxi_web_to_gcs and taxi_gcs_to_bigquery for each month,
 - taxi_daily_trips_to_gcs for the first day of each month.
 
     make demo            (or: python -m taxi_dev.demo [--months 2021-01 2021-02 ...])
@@ -23,7 +24,7 @@ from taxi_dev import sample_data
 from taxi_dev.stack import Stack
 from taxi_flows import config, schema, source
 
-MONTHLY_DAGS = ("taxi_web_to_postgres", "taxi_web_to_gcs")
+MONTHLY_DAGS = ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery")
 DAILY_DAG = "taxi_daily_trips_to_gcs"
 # Sample sizes for the demo months: big enough to show the quirks, small enough to be quick.
 DEMO_ROWS = {"yellow": 100_000, "green": 20_000}
@@ -74,6 +75,24 @@ def print_written(stack: Stack) -> None:
         print(f"  gs://{bucket}/{gcs.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
 
 
+def print_bigquery(stack: Stack) -> None:
+    from taxi_flows import bigquery
+
+    os.environ.update(stack.s.airflow_env())  # the BigQuery emulator and its connection, for the client
+    bq = bigquery.client("google_cloud_default")
+    dataset = f"{bq.project}.{stack.s.bq_dataset}"
+    print(f"\nLoaded into BigQuery {dataset} (the emulator at {stack.s.bq_url}):")
+    print(f"  {'table':<42} {'source_month':<13} {'rows':>9}  partitions (pickup dates)")
+    for color in schema.COLORS:
+        table = f"{dataset}.{bigquery.trips_table(color)}"
+        query = (f"SELECT source_month, COUNT(*) AS n, COUNT(DISTINCT {schema.trip_schema(color).pickup_date}) AS days "
+                 f"FROM `{table}` GROUP BY 1 ORDER BY 1")  # fmt: skip
+        for row in bq.query(query).result():
+            print(f"  {table:<42} {row.source_month:%Y-%m}       {row.n:>9,}  {row.days}")
+    zones = f"{dataset}.{schema.ZONE_TABLE}"
+    print(f"  {zones:<42} {'':<13} {bigquery.table_rows(bq, zones):>9,}")
+
+
 def print_loaded(stack: Stack) -> None:
     print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {config.POSTGRES_SCHEMA}):")
     print(f"  {'table':<28} {'source_month':<13} {'rows':>9}  pickup dates")
@@ -100,6 +119,7 @@ def print_hints(stack: Stack) -> None:
         f"\nExplore:  psql -h 127.0.0.1 -p {stack.s.pg_port} -U {stack.s.pg_user} {stack.s.target_db}\n"
         f"Airflow:  source {stack.s.state_dir / 'env.sh'}   (then any airflow command, e.g. airflow dags list)\n"
         f"GCS:      STORAGE_EMULATOR_HOST={stack.s.gcs_url} (the env file sets it), objects under {stack.s.gcs_dir}\n"
+        f"BigQuery: BIGQUERY_EMULATOR_HOST={stack.s.bq_url} (the env file sets it)\n"
         "UI:       make ui        Stop:  make stack-down        Wipe:  make reset"
     )
 
@@ -111,12 +131,13 @@ def main(argv: list[str] | None = None) -> None:
     stack = Stack()
     stack.up()
     ensure_sample_months(stack, args.months)
-    results = []
+    results = [run_dag(stack, "check_connections", args.months[0] + "-01")]
     for month in args.months:
         results += [run_dag(stack, dag_id, f"{month}-01") for dag_id in MONTHLY_DAGS]
         results.append(run_dag(stack, DAILY_DAG, f"{month}-01"))
     print_loaded(stack)
     print_written(stack)
+    print_bigquery(stack)
     print_hints(stack)
     if not all(results):
         raise SystemExit(1)
