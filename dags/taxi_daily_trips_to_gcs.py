@@ -38,7 +38,7 @@ from taxi_flows import assets, config, schema, tasks
     schedule=CronDataIntervalTimetable("0 5 * * *", timezone="UTC"),
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     end_date=pendulum.datetime(2021, 7, 31, tz="UTC"),
-    catchup=True,
+    catchup=config.CATCHUP,
     max_active_runs=4,
     default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "gcs"],

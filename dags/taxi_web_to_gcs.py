@@ -45,14 +45,14 @@ from taxi_flows import assets, config, schema, tasks
     schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
-    catchup=True,
+    catchup=config.CATCHUP,
     max_active_runs=3,
     default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "gcs"],
     params={"colors": config.colors_param()},
 )
 def taxi_web_to_gcs():
-    @task
+    @task(max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG)
     def month_to_gcs(color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None):
         tasks.skip_unless_selected(color, params["colors"])
         return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events)

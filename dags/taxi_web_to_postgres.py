@@ -53,7 +53,7 @@ from taxi_flows import config, tasks
     schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
-    catchup=True,
+    catchup=config.CATCHUP,
     max_active_runs=3,
     default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "postgres"],
@@ -68,7 +68,9 @@ def taxi_web_to_postgres():
     def colors_to_load(params: dict | None = None) -> list[str]:
         return tasks.check_colors(params["colors"])
 
-    @task(pool=config.POSTGRES_POOL, map_index_template="{{ color }}")
+    @task(
+        pool=config.POSTGRES_POOL, max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG, map_index_template="{{ color }}"
+    )
     def load_trips(color: str, base_url: str, logical_date=None) -> dict:
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
         return tasks.load_trips_to_postgres(color, base_url, logical_date)

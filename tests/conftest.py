@@ -66,7 +66,7 @@ def stub_http():
 
     servers = []
 
-    def start(respond) -> str:
+    def start(respond, on_post=None) -> str:
         calls = {"count": 0}
 
         class Handler(BaseHTTPRequestHandler):
@@ -75,6 +75,9 @@ def stub_http():
             def do_GET(self):
                 calls["count"] += 1
                 respond(self, calls["count"])
+
+            def do_POST(self):
+                on_post(self)
 
             def log_message(self, *args):
                 pass

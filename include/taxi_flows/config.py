@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+
+from taxi_flows.alerts import on_task_failure
 
 # Connections and pools.
 POSTGRES_CONN_ID = "taxi_postgres"
@@ -12,6 +15,9 @@ POSTGRES_SCHEMA = "ny_taxi"
 # 2 fits the local stack's 2-core machine; raise it for a larger database (see README).
 POSTGRES_POOL = "taxi_postgres"
 POSTGRES_POOL_SLOTS = 2
+# A month load keeps about one core busy (parsing, encoding) while the database or the uploads keep
+# another: at most this many of one DAG's month tasks at a time, across all its runs and backfills.
+HEAVY_TASKS_PER_DAG = 2
 
 # Task defaults every DAG of the bundle uses (the policy tests check them).
 DEFAULT_ARGS = {
@@ -21,7 +27,13 @@ DEFAULT_ARGS = {
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=15),
     "execution_timeout": dt.timedelta(minutes=30),
+    # One paragraph in the log, and to the connection taxi_alerts when there is one (taxi_flows.alerts).
+    "on_failure_callback": on_task_failure,
 }
+
+# catchup of the scheduled DAGs. true (the default) loads every month since 2019-01 when a DAG is
+# unpaused; TAXI_CATCHUP=false unpauses without that (backfill the months you want instead).
+CATCHUP = os.getenv("TAXI_CATCHUP", "true").strip().lower() not in ("false", "0", "no")
 
 # Tags the DAGs may carry (the policy tests hold them to this set).
 APPROVED_TAGS = frozenset({"zoomcamp", "nyc-taxi", "postgres", "gcs", "bigquery", "monitoring"})

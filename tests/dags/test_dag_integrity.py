@@ -71,6 +71,7 @@ def test_policies(dagbag):
             assert task.retries >= 2, f"{where}: retries {task.retries} < 2"
             assert task.execution_timeout is not None, f"{where}: no execution_timeout"
             assert task.owner == config.DEFAULT_ARGS["owner"], where
+            assert task.on_failure_callback, f"{where}: no on_failure_callback"
 
 
 def test_loads_into_postgres_share_the_pool(dagbag):

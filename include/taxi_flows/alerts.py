@@ -1,0 +1,120 @@
+"""Failure handling users can see: every task's on_failure_callback.
+
+It logs one paragraph (DAG, run, task, month or day, colour, error, log URL) and, when the Airflow
+connection ``taxi_alerts`` exists, sends it:
+
+- ``conn_type`` ``http`` (e.g. a Slack incoming webhook): POST ``{"text": <paragraph>}`` as JSON to
+  the connection's host (the whole URL, ``https://hooks.slack.com/services/…``), or its
+  ``host`` + ``schema``/``port`` pieces;
+- ``conn_type`` ``smtp``: an e-mail through the smtp provider Airflow ships, to the addresses in
+  the connection's extra ``{"to": "a@example.com, b@example.com"}``.
+
+A notifier that fails is logged, never raised: an alert must not hide the task's own error.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+
+log = logging.getLogger(__name__)
+
+ALERTS_CONN_ID = "taxi_alerts"
+COLORS = ("yellow", "green")
+
+
+def summary(context) -> str:
+    """One paragraph about a failed task, from its Airflow context."""
+    ti = context.get("ti") or context.get("task_instance")
+    dag_id = getattr(ti, "dag_id", None) or getattr(context.get("dag"), "dag_id", "?")
+    task = getattr(ti, "task_id", "?")
+    map_index = getattr(ti, "map_index", -1)
+    rendered = getattr(ti, "rendered_map_index", None)
+    if map_index is not None and map_index >= 0:
+        task += f"[{rendered or map_index}]"
+    run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id", "?")
+    logical = context.get("logical_date")
+    period = _period(dag_id, logical)
+    color = _color(task, context)
+    error = context.get("exception")
+    error_text = f"{type(error).__name__}: {error}" if error else "(no exception recorded)"
+    url = getattr(ti, "log_url", None) or "(no log URL)"
+    tries = getattr(ti, "try_number", None)
+    return (
+        f"Task {task} of DAG {dag_id} failed (run {run_id}, try {tries}); {period}, colour {color}. "
+        f"Error: {error_text}. Log: {url}"
+    )
+
+
+def _period(dag_id: str, logical: dt.datetime | None) -> str:
+    if logical is None:
+        return "no logical date"
+    if "daily" in dag_id:
+        return f"day {logical:%Y-%m-%d}"
+    if dag_id == "check_connections":
+        return f"checked at {logical:%Y-%m-%d %H:%M}"
+    return f"month {logical:%Y-%m}"
+
+
+def _color(task: str, context) -> str:
+    found = [c for c in COLORS if c in task]
+    params = context.get("params") or {}
+    colors = params.get("colors") if hasattr(params, "get") else None
+    if found:
+        return found[0]
+    return "/".join(colors) if colors else "n/a"
+
+
+def on_task_failure(context) -> None:
+    """The on_failure_callback of every task of the bundle (see taxi_flows.config.DEFAULT_ARGS)."""
+    text = summary(context)
+    log.error("%s", text)
+    try:
+        notify(text)
+    except Exception:  # an alert must never hide the task's own failure
+        log.exception("could not send the failure alert through the connection %s", ALERTS_CONN_ID)
+
+
+def notify(text: str) -> bool:
+    """Send text through the connection taxi_alerts; False when no such connection is configured."""
+    connection = _alerts_connection()
+    if connection is None:
+        return False
+    kind = (connection.conn_type or "").lower()
+    if kind in ("http", "https"):
+        import requests
+
+        url = connection.host if "://" in (connection.host or "") else _http_url(connection)
+        response = requests.post(url, data=json.dumps({"text": text}), timeout=10,
+                                 headers={"Content-Type": "application/json"})  # fmt: skip
+        response.raise_for_status()
+    elif kind == "smtp":
+        from airflow.providers.smtp.hooks.smtp import SmtpHook
+
+        to = connection.extra_dejson.get("to")
+        if not to:
+            raise ValueError(f"connection {ALERTS_CONN_ID} (smtp) needs extra {{'to': 'address, ...'}}")
+        with SmtpHook(smtp_conn_id=ALERTS_CONN_ID) as smtp:
+            smtp.send_email_smtp(to=to, subject=f"[taxi-flows] {text[:120]}", html_content=f"<p>{text}</p>")
+    else:
+        raise ValueError(f"connection {ALERTS_CONN_ID} has conn_type {kind!r}: use http (webhook) or smtp")
+    log.info("failure alert sent through the connection %s (%s)", ALERTS_CONN_ID, kind)
+    return True
+
+
+def _http_url(connection) -> str:
+    scheme = connection.schema or "https"
+    port = f":{connection.port}" if connection.port else ""
+    return f"{scheme}://{connection.host}{port}"
+
+
+def _alerts_connection():
+    from airflow.sdk import BaseHook
+
+    from taxi_flows.compat import AirflowNotFoundException
+
+    try:
+        return BaseHook.get_connection(ALERTS_CONN_ID)
+    except AirflowNotFoundException:  # not configured: the paragraph in the task log is the alert
+        return None

@@ -1,0 +1,68 @@
+"""The failure callback: one paragraph in the log, and to the taxi_alerts connection when configured."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import types
+
+import pytest
+from dagrun import load_dag, log_messages, run
+
+from taxi_flows import alerts
+
+pytestmark = pytest.mark.integration
+
+
+def test_the_paragraph_names_what_failed():
+    ti = types.SimpleNamespace(dag_id="taxi_web_to_postgres", task_id="load_trips", map_index=0,
+                               rendered_map_index="green", try_number=1, log_url="http://ui/log")  # fmt: skip
+    context = {
+        "ti": ti,
+        "dag_run": types.SimpleNamespace(run_id="backfill__2021-03-01T00:00:00+00:00"),
+        "logical_date": dt.datetime(2021, 3, 1, tzinfo=dt.UTC),
+        "exception": ValueError("green 2021-03: the header does not match"),
+        "params": {"colors": ["green"]},
+    }
+    assert alerts.summary(context) == (
+        "Task load_trips[green] of DAG taxi_web_to_postgres failed (run backfill__2021-03-01T00:00:00+00:00, "
+        "try 1); month 2021-03, colour green. Error: ValueError: green 2021-03: the header does not match. "
+        "Log: http://ui/log"
+    )
+
+
+def test_no_connection_no_notification(stack, monkeypatch):
+    monkeypatch.delenv("AIRFLOW_CONN_TAXI_ALERTS", raising=False)
+    assert alerts.notify("hello") is False
+
+
+def test_a_failed_task_posts_its_paragraph_to_the_webhook(stack, monkeypatch, stub_http):
+    received = []
+
+    def respond(handler, n):
+        handler.send_error(405)
+
+    def post(handler):
+        length = int(handler.headers["Content-Length"])
+        received.append(json.loads(handler.rfile.read(length)))
+        handler.send_response(200)
+        handler.send_header("Content-Length", "0")
+        handler.end_headers()
+
+    url = stub_http(respond, on_post=post)
+    monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps({"conn_type": "http", "host": f"{url}/hooks/T0/B0"}))
+    monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
+    dag = load_dag(stack, "taxi_web_to_postgres")
+
+    with log_messages("taxi_flows.alerts") as messages:
+        dr, _ = run(dag, "2021-05", ["yellow"])
+
+    assert dr.state == "failed"
+    assert len(received) == 2  # load_zone_lookup and load_trips[yellow] both failed (404)
+    texts = sorted(r["text"] for r in received)
+    assert texts[0].startswith("Task load_trips[yellow] of DAG taxi_web_to_postgres failed")
+    assert "month 2021-05, colour yellow" in texts[0]
+    assert "the source file does not exist (404 Not Found)" in texts[0]
+    assert "Log: http" in texts[0]
+    assert texts[1].startswith("Task load_zone_lookup of DAG taxi_web_to_postgres failed")
+    assert any(m.startswith("Task load_trips[yellow]") for m in messages)
