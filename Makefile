@@ -22,12 +22,20 @@ LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google=
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 
 .DEFAULT_GOAL := help
-.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs lock lock-bq
+
+.PHONY: browser
+.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs bench-backfill lock lock-bq
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-setup: $(VENV)/.installed $(BQ_VENV)/.installed  ## create .venv (Python 3.11: Airflow, providers, dev tools) and .venv-bq (the BigQuery emulator)
+setup: $(VENV)/.installed $(BQ_VENV)/.installed browser  ## create .venv (Python 3.11: Airflow, providers, dev tools), .venv-bq (the BigQuery emulator); Chromium for the UI test
+
+browser:  # Debian's Chromium for the UI test (installed when run as root; otherwise, a hint)
+	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+		else echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) for the UI test, or set TAXI_CHROMIUM"; fi; }
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "taxi-flows needs Python 3.11 (as on Cloud Composer 3): install it, or run make PYTHON=/path/to/python3.11")'
@@ -71,6 +79,9 @@ ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-proc
 
 bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy
 	$(PY) benchmarks/bench_postgres_load.py
+
+bench-backfill: setup  ## benchmark (not run by the tests): wall time of a 1- and a 3-month backfill with the real scheduler
+	$(PY) benchmarks/bench_backfill.py
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
 	$(PY) benchmarks/bench_gcs_load.py

@@ -14,7 +14,10 @@ month semantics as the other DAGs: a run without Asset events loads the month of
 `catchup` is off: unpausing it does not load 31 months that may not be in the bucket yet.
 
 **Steps.**
-1. `plan_months`: which (colour, month) pairs, from the events' extra or the logical date.
+1. `plan_months`: which (colour, month) pairs: from the triggering events' extra, plus any event of
+   the monthly Parquet assets since the last successful run started (an event that lands while
+   the scheduler turns earlier events into a run can miss the queue: it is caught here); or, for a
+   time-scheduled run, from the logical date.
 2. `create_dataset`, `create_<color>_table`: the dataset (Variable `taxi_bq_dataset`) and the
    final tables `<color>_tripdata` if missing: partitioned by day on `tpep_pickup_date` /
    `lpep_pickup_date`, clustered on `source_month, pu_location_id`, every column described.
@@ -71,9 +74,20 @@ GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
     params={"colors": config.colors_param()},
 )
 def taxi_gcs_to_bigquery():
-    @task
-    def plan_months(bucket: str, dataset: str, params=None, logical_date=None, triggering_asset_events=None):
-        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, triggering_asset_events)
+    @task(inlets=[assets.monthly_parquet(color) for color in schema.COLORS])
+    def plan_months(
+        bucket: str,
+        dataset: str,
+        params=None,
+        logical_date=None,
+        triggering_asset_events=None,
+        inlet_events=None,
+        prev_start_date_success=None,
+    ):
+        return tasks.bigquery_plan(
+            bucket, dataset, params["colors"], logical_date, triggering_asset_events, inlet_events,
+            prev_start_date_success,
+        )  # fmt: skip
 
     plan = plan_months(tasks.BUCKET_TEMPLATE, tasks.DATASET_TEMPLATE)
 

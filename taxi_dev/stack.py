@@ -150,6 +150,11 @@ class Stack:
         out = subprocess.DEVNULL if quiet else None
         return subprocess.run(self.airflow_argv(*args), env=self.env(), check=check, stdout=out)
 
+    def airflow_output(self, *args: str) -> str:
+        """The standard output of an Airflow CLI command (it must succeed)."""
+        result = subprocess.run(self.airflow_argv(*args), env=self.env(), check=True, capture_output=True, text=True)
+        return result.stdout
+
     def write_env_file(self) -> Path:
         path = self.s.state_dir / "env.sh"
         venv_bin = Path(sys.executable).parent
@@ -207,9 +212,42 @@ class Stack:
             shutil.rmtree(self.s.state_dir)
             print(f"deleted {self.s.state_dir}")
 
+    def start_airflow(self, extra_env: dict[str, str] | None = None, timeout: float = 180) -> dict[str, int]:
+        """Start the Airflow components (api-server, scheduler, dag-processor; LocalExecutor) with
+        pid files, and wait until the API reports all of them healthy."""
+        env = {**self.s.airflow_env(), **(extra_env or {})}
+        pids = {}
+        for name in AIRFLOW_COMPONENTS:
+            pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
+            pids[name] = pid if pid and procs.pid_alive(pid) else procs.spawn(
+                name, self.airflow_argv(name), self.s.run_dir, env=env
+            )  # fmt: skip
+        health = f"http://127.0.0.1:{self.s.api_port}/api/v2/monitor/health"
+
+        def healthy() -> bool:
+            for name, pid in pids.items():
+                if not procs.pid_alive(pid):
+                    log = self.s.run_dir / f"{name}.log"
+                    raise RuntimeError(f"airflow {name} exited:\n{log.read_text()[-3000:] if log.exists() else ''}")
+            try:
+                with urllib.request.urlopen(health, timeout=2) as response:
+                    status = json.load(response)
+            except (OSError, ValueError):
+                return False
+            return all(
+                status.get(c, {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "dag_processor")
+            )
+
+        procs.wait_until(healthy, "the Airflow components", timeout=timeout, log=self.s.run_dir / "api-server.log")
+        return pids
+
+    def stop_airflow(self) -> None:
+        for name in AIRFLOW_COMPONENTS:
+            if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
+                print(f"stopped {name}")
+
     def ui(self) -> None:
         self.up()
-        pids = {}
 
         def interrupt(signum, frame):
             raise KeyboardInterrupt
@@ -217,24 +255,16 @@ class Stack:
         signal.signal(signal.SIGTERM, interrupt)  # `kill`, or a closed terminal: stop the components too
         signal.signal(signal.SIGHUP, interrupt)
         try:
-            for name in AIRFLOW_COMPONENTS:
-                pids[name] = procs.spawn(name, self.airflow_argv(name), self.s.run_dir, env=self.s.airflow_env())
-            url = f"http://127.0.0.1:{self.s.api_port}"
-            procs.wait_until(
-                lambda: procs.http_ok(f"{url}/api/v2/monitor/health"), "the Airflow api-server", timeout=120,
-                log=self.s.run_dir / "api-server.log",
-            )  # fmt: skip
-            print(f"Airflow UI      {url}  (logs in {self.s.run_dir}); Ctrl-C stops the Airflow components")
+            pids = self.start_airflow()
+            print(f"Airflow UI      http://127.0.0.1:{self.s.api_port}  (logs in {self.s.run_dir}); "
+                  "Ctrl-C stops the Airflow components")  # fmt: skip
             while all(procs.pid_alive(pid) for pid in pids.values()):
                 time.sleep(1)
             print("an Airflow component exited: see its log in", self.s.run_dir)
         except KeyboardInterrupt:
             pass
         finally:
-            for name, pid in pids.items():
-                procs.stop_pid(pid)
-                (self.s.run_dir / f"{name}.pid").unlink(missing_ok=True)
-                print(f"stopped {name}")
+            self.stop_airflow()
 
 
 FAKE_GCS_HINT = (

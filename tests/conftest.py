@@ -25,7 +25,10 @@ os.environ.update(SETTINGS.airflow_env())
 @pytest.fixture(scope="session", autouse=True)
 def _state_dir():
     yield SETTINGS.state_dir
-    shutil.rmtree(SETTINGS.state_dir, ignore_errors=True)
+    if os.getenv("TAXI_KEEP_TEST_STATE"):  # for a post-mortem: logs, database files, objects
+        print(f"test state kept in {SETTINGS.state_dir}")
+    else:
+        shutil.rmtree(SETTINGS.state_dir, ignore_errors=True)
 
 
 @pytest.fixture(scope="session")

@@ -172,22 +172,45 @@ DATASET_TEMPLATE = "{{ var.value." + "taxi_bq_dataset" + " }}"
 
 
 def bigquery_plan(
-    bucket: str, dataset: str, colors: list[str], logical_date: dt.datetime | None, triggering_asset_events
+    bucket: str,
+    dataset: str,
+    colors: list[str],
+    logical_date: dt.datetime | None,
+    triggering_asset_events,
+    inlet_events=None,
+    since: dt.datetime | None = None,
 ) -> list[dict]:
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
-    mapped task group: from the Asset events that triggered the run (every event, either colour),
-    or, for a time-scheduled, manual or backfill run, the month of its logical date and the
-    colours of params.colors."""
+    mapped task group.
+
+    - A run triggered by Asset events loads the months of its triggering events, and also of every
+      event of the monthly Parquet assets (its inlets) since the last successful run started
+      (`since`): an event that arrives while the scheduler is turning earlier events into a run
+      can miss the queue, and is caught here instead. A month seen twice is loaded once; a month
+      reloaded again is harmless (the load replaces it).
+    - A time-scheduled, manual or backfill run loads the month of its logical date for the colours
+      of params.colors.
+    """
     from taxi_flows import bigquery, schema
 
     wanted: dict[tuple[str, str], dict] = {}
-    for events in (triggering_asset_events or {}).values():
-        for event in events:
-            extra = dict(event.extra or {})
-            if extra.get("color") in schema.COLORS and extra.get("month"):
-                wanted[(extra["color"], extra["month"])] = extra
+
+    def add(extra) -> None:
+        extra = dict(extra or {})
+        if extra.get("color") in schema.COLORS and extra.get("month"):
+            wanted[(extra["color"], extra["month"])] = extra
+
+    since = since if since else None  # the context hands a lazy proxy, which may wrap None
+    triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
+    for event in triggered:
+        add(event.extra)
+    if triggered and inlet_events is not None:
+        for color in schema.COLORS:
+            for event in inlet_events[assets.monthly_parquet(color)][-200:]:
+                if since is None or event.timestamp > since:
+                    add(event.extra)
     if wanted:
-        log.info("triggered by Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
+        log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
     else:
         month = month_of(logical_date)
         wanted = {(color, f"{month:%Y-%m}"): {} for color in check_colors(colors)}

@@ -217,3 +217,25 @@ def test_the_connection_check_fails_fast_and_clearly_when_a_service_is_down(
     assert states[(task, -1)] == ("failed", 1)
     assert [s for (t, _), (s, _) in states.items() if t != task] == ["success", "success"]
     assert any(re.search(message, m) for m in messages), messages
+
+
+def test_an_event_that_missed_the_queue_is_still_loaded(stack, bucket):
+    """Events of the inlets since the last successful run started join the triggering ones; older
+    events do not (their months were loaded by that run)."""
+
+    class Event:
+        def __init__(self, month: str, minute: int):
+            self.extra = {"color": "green", "month": month, "rows": 1}
+            self.timestamp = dt.datetime(2026, 1, 1, 12, minute, tzinfo=dt.UTC)
+
+    inlets = {
+        "taxi_flows.green_tripdata.monthly_parquet": [Event("2021-01", 0), Event("2021-02", 10), Event("2021-03", 20)]
+    }
+
+    class Inlets:
+        def __getitem__(self, asset):
+            return inlets.get(asset.name, [])
+
+    since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
+    plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-03", 20)]}, Inlets(), since)
+    assert [(p["color"], p["month"]) for p in plan] == [("green", "2021-02"), ("green", "2021-03")]

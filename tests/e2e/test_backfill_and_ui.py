@@ -1,0 +1,268 @@
+"""End to end, with the real Airflow components: api-server, scheduler, dag-processor and the
+LocalExecutor (parallelism 4 for 2 cores), their metadata in the session's PostgreSQL. The test
+starts them (pid files, health checks) and stops them by pid in a `finally`.
+
+1. `airflow backfill create` of three small months of green through taxi_web_to_postgres and
+   taxi_web_to_gcs; the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
+   PostgreSQL, GCS and BigQuery is checked against the source files;
+2. the same backfills with `--reprocess-behavior completed` leave identical data;
+3. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
+   opens a DAG's grid, and saves screenshots.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import gzip
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from taxi_flows import bigquery as tbq
+from taxi_flows import gcs
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+
+DAGS = (
+    "taxi_web_to_postgres",
+    "taxi_web_to_gcs",
+    "taxi_gcs_to_bigquery",
+    "taxi_daily_trips_to_gcs",
+    "check_connections",
+)
+MONTHS = ("2021-01", "2021-02", "2021-03")
+COLOR = "green"
+# The components' own settings: a quick dag-processor, and scheduled DAGs that do not catch up on
+# 31 months when unpaused (the backfills say which months).
+COMPONENT_ENV = {
+    "TAXI_CATCHUP": "false",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+}
+
+
+def wait_for(check, what: str, timeout: float = 600, every: float = 2.0, diagnose=None):
+    """Poll check() until it returns something truthy; fail after timeout seconds (with diagnose())."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"\n{diagnose()}" if diagnose else ""))
+
+
+def _task_states(dag_id: str) -> str:
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).all()
+        return "\n".join(sorted(f"{t.run_id} {t.task_id}[{t.map_index}] {t.state} try {t.try_number}" for t in tis))
+
+
+@pytest.fixture(scope="module")
+def airflow(stack):
+    try:
+        stack.start_airflow(COMPONENT_ENV, timeout=180)
+        yield stack
+    finally:
+        stack.stop_airflow()
+
+
+def dag_runs(dag_id: str, ended_after=None) -> list:
+    """(run type, month, state) of the DAG's runs; only those that ended after ended_after if given."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id).all()
+        return [
+            (r.run_type, f"{r.logical_date:%Y-%m}" if r.logical_date else None, str(r.state))
+            for r in runs
+            if ended_after is None or (r.end_date and r.end_date > ended_after)
+        ]
+
+
+def backfills_done(dag_id: str) -> bool:
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(Backfill).filter(Backfill.dag_id == dag_id).all()
+        return bool(rows) and all(b.completed_at is not None for b in rows)
+
+
+def bigquery_idle() -> bool:
+    from airflow.models.asset import AssetDagRunQueue
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        queued = (
+            session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery").count()
+        )
+    active = [r for r in dag_runs("taxi_gcs_to_bigquery") if r[2] in ("queued", "running")]
+    return queued == 0 and not active
+
+
+def backfill(stack, dag_id: str, *extra: str) -> None:
+    stack.airflow(
+        "backfill", "create", "--dag-id", dag_id, "--from-date", f"{MONTHS[0]}-01", "--to-date", f"{MONTHS[-1]}-01",
+        "--dag-run-conf", json.dumps({"colors": [COLOR]}), *extra, quiet=True,
+    )  # fmt: skip
+
+
+def expected_rows(files: Path, month: str) -> int:
+    """The course's filters applied to the served file, independently of the bundle's code."""
+    with gzip.open(files / COLOR / f"{COLOR}_tripdata_{month}.csv.gz", "rt", newline="") as f:
+        rows = csv.DictReader(f)
+        return sum(1 for r in rows if _positive(r["passenger_count"]) and _positive(r["trip_distance"]))
+
+
+def _positive(value: str) -> bool:
+    return bool(value) and float(value) > 0
+
+
+def snapshot(stack) -> dict:
+    """Everything the backfills wrote: PostgreSQL rows (digest per month), GCS objects (md5), BigQuery counts."""
+    import psycopg
+
+    with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
+        pg = conn.execute(
+            f"SELECT source_month, count(*), md5(string_agg(t::text, '|' ORDER BY t::text)) "
+            f"FROM ny_taxi.{COLOR}_tripdata t WHERE source_month BETWEEN '{MONTHS[0]}-01' AND '{MONTHS[-1]}-01' "
+            "GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    client = gcs.client()
+    objects = {
+        b.name: b.md5_hash
+        for prefix in (f"{COLOR}/", gcs.dataset_prefix(COLOR))
+        for b in client.list_blobs(stack.s.gcs_bucket, prefix=prefix)
+        if any(m in b.name for m in MONTHS) and "/2021/" not in b.name
+    }
+    bq = tbq.client("google_cloud_default")
+    counts = {m: tbq.month_rows(bq, f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata", _month(m)) for m in MONTHS}
+    return {"postgres": pg, "gcs": objects, "bigquery": counts}
+
+
+def _month(m: str):
+    from taxi_flows.source import month_start
+
+    return month_start(m)
+
+
+@pytest.mark.timeout(1500)
+def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucket):
+    stack = airflow
+    bq = tbq.client("google_cloud_default")
+    bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
+    wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
+    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
+        stack.airflow("dags", "unpause", dag_id, quiet=True)  # tasks of paused DAGs never run, backfills included
+
+    backfill(stack, "taxi_web_to_postgres")
+    backfill(stack, "taxi_web_to_gcs")
+    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the backfills")
+    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
+        runs = sorted(r for r in dag_runs(dag_id) if r[0] == "backfill")
+        assert runs == [("backfill", m, "success") for m in MONTHS], runs
+
+    # Every month's Asset event queued taxi_gcs_to_bigquery; its runs load them.
+    wait_for(lambda: _bigquery_has_months(stack) and bigquery_idle(), "taxi_gcs_to_bigquery on the Asset events",
+             diagnose=lambda: _task_states("taxi_gcs_to_bigquery"))  # fmt: skip
+    assert any(r[0] == "asset_triggered" and r[2] == "success" for r in dag_runs("taxi_gcs_to_bigquery"))
+
+    first = snapshot(stack)
+    expected = {m: expected_rows(stack.s.files_dir, m) for m in MONTHS}
+    assert {f"{m:%Y-%m}": n for m, n, _ in first["postgres"]} == expected
+    assert first["bigquery"] == expected
+    assert {f"{COLOR}/{COLOR}_tripdata_{m}.parquet" for m in MONTHS} <= set(first["gcs"])
+
+    # The same backfills again, reprocessing completed months (the runs are cleared and run again):
+    # identical data.
+    again = dt.datetime.now(tz=dt.UTC)
+    backfill(stack, "taxi_web_to_postgres", "--reprocess-behavior", "completed")
+    backfill(stack, "taxi_web_to_gcs", "--reprocess-behavior", "completed")
+    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the re-backfills")
+    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
+        runs = sorted(r for r in dag_runs(dag_id, ended_after=again) if r[0] == "backfill")
+        assert runs == [("backfill", m, "success") for m in MONTHS], runs
+    wait_for(bigquery_idle, "taxi_gcs_to_bigquery after the re-backfill")
+    assert snapshot(stack) == first
+
+
+def _registered() -> set[str]:
+    from airflow.models import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {d.dag_id for d in session.query(DagModel).filter(DagModel.is_stale.is_(False)).all()}
+
+
+def _bigquery_has_months(stack) -> bool:
+    try:
+        bq = tbq.client("google_cloud_default")
+        table = f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata"
+        return all(tbq.month_rows(bq, table, _month(m)) > 0 for m in MONTHS)
+    except Exception:  # the table does not exist yet
+        return False
+
+
+CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
+                  "--disable-sync", "--no-first-run"]  # fmt: skip
+
+
+def chromium() -> str | None:
+    return os.getenv("TAXI_CHROMIUM") or shutil.which("chromium") or shutil.which("chromium-browser")
+
+
+@pytest.mark.timeout(300)
+def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
+    from playwright.sync_api import sync_playwright
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")
+    stack = airflow
+    wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
+    output = stack.airflow_output("dags", "list-import-errors", "--output", "json")
+    lines = [line for line in output.splitlines() if line.startswith(("[]", "[{"))]  # warnings come first
+    errors = json.loads(lines[-1]) if lines else None
+    assert errors == [], output
+    shots = Path(os.getenv("TAXI_SCREENSHOT_DIR", str(tmp_path_factory.mktemp("screenshots"))))
+    shots.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{stack.s.api_port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(
+            executable_path=chromium(),
+            headless=True,
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
+        )
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.goto(f"{url}/dags", wait_until="networkidle", timeout=60_000)
+            for dag_id in DAGS:
+                page.get_by_text(dag_id, exact=True).first.wait_for(timeout=30_000)
+            assert f"{len(DAGS)} Dags" in page.inner_text("body")
+            assert "Import Error" not in page.inner_text("body")
+            page.screenshot(path=str(shots / "dag-list.png"), full_page=True)
+
+            page.goto(f"{url}/dags/taxi_web_to_postgres", wait_until="networkidle", timeout=60_000)  # grid and overview
+            page.get_by_text("load_zone_lookup").first.wait_for(timeout=30_000)
+            assert "Page Not Found" not in page.inner_text("body")
+            page.screenshot(path=str(shots / "taxi_web_to_postgres-grid.png"), full_page=True)
+        finally:
+            browser.close()
+    assert (shots / "dag-list.png").stat().st_size > 10_000
