@@ -31,23 +31,27 @@ COMPONENT_ENV = {"TAXI_CATCHUP": "false", "AIRFLOW__DAG_PROCESSOR__REFRESH_INTER
 
 
 def wait_backfill(stack: Stack, dag_id: str, months: list[dt.date], timeout: float = 1800) -> None:
-    """Until every run of the months is in a final state (polling the metadata database)."""
+    """Until the scheduler marks the backfill complete (polling the metadata database); every run
+    of the months must have succeeded."""
     import os
 
     os.environ.update(stack.s.airflow_env())
     from airflow.models import DagRun
+    from airflow.models.backfill import Backfill
     from airflow.utils.session import create_session
 
     wanted = {dt.datetime.combine(m, dt.time(), tzinfo=dt.UTC) for m in months}
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         with create_session() as session:
+            backfills = session.query(Backfill).filter(Backfill.dag_id == dag_id).all()
+            done = bool(backfills) and all(b.completed_at is not None for b in backfills)
             runs = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.run_type == "backfill").all()
             states = {r.logical_date: str(r.state) for r in runs if r.logical_date in wanted}
-        if len(states) == len(wanted) and all(s in ("success", "failed") for s in states.values()):
-            failed = [k for k, s in states.items() if s == "failed"]
+        if done and len(states) == len(wanted):
+            failed = [k for k, s in states.items() if s != "success"]
             if failed:
-                raise SystemExit(f"backfill runs failed: {failed}")
+                raise SystemExit(f"backfill runs did not succeed: {failed}")
             return
         time.sleep(0.5)
     raise SystemExit(f"the backfill of {dag_id} did not finish within {timeout:.0f} s")
