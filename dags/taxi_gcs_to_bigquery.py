@@ -40,7 +40,6 @@ Variables `taxi_bq_dataset`, `taxi_gcs_bucket`, `taxi_source_base_url`; environm
 
 from __future__ import annotations
 
-import pendulum
 from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryCreateEmptyDatasetOperator,
     BigQueryCreateTableOperator,
@@ -49,7 +48,6 @@ from airflow.providers.google.cloud.operators.bigquery import (
 )
 from airflow.sdk import dag, task, task_group
 from airflow.timetables.assets import AssetOrTimeSchedule
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from taxi_flows import assets, bigquery, config, gcs, schema, tasks
 from taxi_flows.operators import GCSToBigQueryFailFastOperator
@@ -61,17 +59,15 @@ GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
     dag_id="taxi_gcs_to_bigquery",
     doc_md=__doc__,
     description="Monthly Parquet files from GCS into BigQuery, each month replaced atomically by source_month",
+    tags=["zoomcamp", "nyc-taxi", "bigquery"],
     schedule=AssetOrTimeSchedule(
-        timetable=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
+        timetable=config.monthly_timetable(),
         assets=(assets.monthly_parquet("yellow") | assets.monthly_parquet("green")),
     ),
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
-    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
-    catchup=False,
-    max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
-    default_args=config.DEFAULT_ARGS,
-    tags=["zoomcamp", "nyc-taxi", "bigquery"],
-    params={"colors": config.colors_param()},
+    **config.monthly_dag_args(
+        catchup=False,
+        max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
+    ),
 )
 def taxi_gcs_to_bigquery():
     @task(inlets=[assets.monthly_parquet(color) for color in schema.COLORS])

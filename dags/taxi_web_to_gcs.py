@@ -31,9 +31,7 @@ and `rows`.
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from taxi_flows import assets, config, schema, tasks
 
@@ -42,14 +40,9 @@ from taxi_flows import assets, config, schema, tasks
     dag_id="taxi_web_to_gcs",
     doc_md=__doc__,
     description="NYC taxi trips, one month a run, into GCS as Parquet: one file, and a dataset by pickup date",
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
-    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
-    catchup=config.CATCHUP,
-    max_active_runs=3,
-    default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "gcs"],
-    params={"colors": config.colors_param()},
+    schedule=config.monthly_timetable(),
+    **config.monthly_dag_args(),
 )
 def taxi_web_to_gcs():
     @task(max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG)

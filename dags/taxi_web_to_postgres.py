@@ -39,9 +39,7 @@ DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the dat
 
 from __future__ import annotations
 
-import pendulum
 from airflow.sdk import dag, get_current_context, task
-from airflow.timetables.interval import CronDataIntervalTimetable
 
 from taxi_flows import config, tasks
 
@@ -50,14 +48,9 @@ from taxi_flows import config, tasks
     dag_id="taxi_web_to_postgres",
     doc_md=__doc__,
     description="NYC taxi trips, one month a run, from the DataTalksClub releases into PostgreSQL",
-    schedule=CronDataIntervalTimetable("0 0 1 * *", timezone="UTC"),
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
-    end_date=pendulum.datetime(2021, 7, 1, tz="UTC"),
-    catchup=config.CATCHUP,
-    max_active_runs=3,
-    default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "postgres"],
-    params={"colors": config.colors_param()},
+    schedule=config.monthly_timetable(),
+    **config.monthly_dag_args(),
 )
 def taxi_web_to_postgres():
     @task(pool=config.POSTGRES_POOL)

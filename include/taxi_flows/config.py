@@ -52,3 +52,28 @@ def colors_param():
         minItems=1,
         description="Taxi colours to handle.",
     )
+
+
+def monthly_timetable():
+    """Monthly data intervals (UTC): the run whose logical date is YYYY-MM-01 handles month YYYY-MM
+    and is scheduled once the month is over."""
+    from airflow.timetables.interval import CronDataIntervalTimetable
+
+    return CronDataIntervalTimetable("0 0 1 * *", timezone="UTC")
+
+
+def monthly_dag_args(**overrides) -> dict:
+    """What every monthly DAG shares besides its schedule (monthly_timetable(), given explicitly):
+    the range of the re-hosted files (2019-01 … 2021-07), catchup, three months at a time, the
+    task defaults and params.colors."""
+    import pendulum
+
+    return {
+        "start_date": pendulum.datetime(2019, 1, 1, tz="UTC"),
+        "end_date": pendulum.datetime(2021, 7, 1, tz="UTC"),
+        "catchup": CATCHUP,
+        "max_active_runs": 3,
+        "default_args": DEFAULT_ARGS,
+        "params": {"colors": colors_param()},
+        **overrides,
+    }
