@@ -1,0 +1,161 @@
+"""The Docker and Cloud Composer paths, checked without a Docker engine or a Google account:
+docker-compose.yaml's structure, the Dockerfile, Terraform (fmt, or a parse), the deploy dry run."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+COMPOSE = REPO / "docker-compose.yaml"
+AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor")
+BUNDLE_ENV = (
+    "AIRFLOW_CONN_TAXI_POSTGRES",
+    "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
+    "AIRFLOW_VAR_TAXI_GCS_BUCKET",
+    "AIRFLOW_VAR_TAXI_BQ_DATASET",
+    "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL",
+    "TAXI_BQ_LOCATION",
+)
+LONG_RUNNING = ("airflow-db", "taxi-postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor")
+
+
+@pytest.fixture(scope="module")
+def compose() -> dict:
+    return yaml.safe_load(COMPOSE.read_text())
+
+
+def test_services_and_profiles(compose):
+    services = compose["services"]
+    assert set(services) == {*AIRFLOW_SERVICES, "airflow-db", "taxi-postgres", "fake-gcs", "bigquery"}
+    assert services["fake-gcs"]["profiles"] == ["emulators"]
+    assert services["fake-gcs"]["image"].startswith("fsouza/fake-gcs-server:")
+    assert services["bigquery"]["profiles"] == ["emulators"]
+    assert services["bigquery"]["image"].startswith("ghcr.io/goccy/bigquery-emulator:")
+
+
+def test_airflow_is_built_from_requirements_on_the_official_image_with_the_local_executor(compose):
+    assert "_PIP_ADDITIONAL_REQUIREMENTS" not in yaml.safe_dump(compose)  # (the comment says why)
+    dockerfile = (REPO / "Dockerfile").read_text()
+    assert re.search(r"^ARG AIRFLOW_IMAGE=apache/airflow:3\.\d+\.\d+-python3\.11$", dockerfile, re.MULTILINE)
+    assert "COPY requirements.txt /requirements.txt" in dockerfile
+    assert "-r /requirements.txt" in dockerfile
+    for name in AIRFLOW_SERVICES:
+        service = compose["services"][name]
+        assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
+        env = service["environment"]
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["PYTHONPATH"] == "/opt/airflow/include"  # import taxi_flows, as locally and on Composer
+        assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
+        for variable in BUNDLE_ENV:
+            assert variable in env, f"{name}: {variable}"
+
+
+def test_the_bundle_is_mounted_where_the_image_imports_it(compose):
+    for name in AIRFLOW_SERVICES:
+        mounts = {v.split(":")[0]: v.split(":")[1] for v in compose["services"][name]["volumes"] if v.startswith("./")}
+        assert mounts["./dags"] == "/opt/airflow/dags"
+        assert mounts["./include"] == "/opt/airflow/include"
+        assert mounts["./plugins"] == "/opt/airflow/plugins"
+    assert (REPO / "plugins").is_dir()
+    assert (REPO / "include" / "taxi_flows" / "__init__.py").exists()
+
+
+def test_healthchecks_and_start_order(compose):
+    services = compose["services"]
+    for name in (*LONG_RUNNING, "fake-gcs", "bigquery"):
+        assert services[name].get("healthcheck", {}).get("test"), f"{name} has no healthcheck"
+    for name in AIRFLOW_SERVICES:
+        depends = services[name]["depends_on"]
+        assert depends["airflow-db"] == {"condition": "service_healthy"}
+        assert depends["taxi-postgres"] == {"condition": "service_healthy"}
+    for name in ("airflow-apiserver", "airflow-scheduler", "airflow-dag-processor"):
+        assert services[name]["depends_on"]["airflow-init"] == {"condition": "service_completed_successfully"}
+    assert "airflow db migrate" in " ".join(services["airflow-init"]["command"])
+    assert "pools set taxi_postgres" in " ".join(services["airflow-init"]["command"])
+
+
+def test_the_target_database_port_comes_from_env(compose):
+    assert compose["services"]["taxi-postgres"]["ports"] == ["${TAXI_PG_HOST_PORT:-5431}:5432"]
+    assert compose["services"]["airflow-apiserver"]["ports"] == ["${AIRFLOW_HOST_PORT:-8080}:8080"]
+
+
+def test_every_variable_is_documented_in_env_example():
+    used = set(re.findall(r"(?<!\$)\$\{([A-Z0-9_]+)", COMPOSE.read_text()))
+    documented = set(re.findall(r"^([A-Z0-9_]+)=", (REPO / ".env.example").read_text(), re.MULTILINE))
+    assert used - documented == set(), "used in docker-compose.yaml, missing from .env.example"
+    assert documented - used == set(), "documented in .env.example, not used"
+
+
+TERRAFORM = REPO / "deploy" / "terraform"
+
+
+def test_terraform_is_formatted_or_at_least_parses():
+    import hcl2
+
+    resources = set()
+    for path in sorted(TERRAFORM.glob("*.tf")):
+        with open(path) as f:
+            for block in hcl2.load(f).get("resource", []):
+                for kind, named in block.items():
+                    resources |= {f"{kind}.{name}".replace(chr(34), "") for name in named}
+    assert {
+        "google_composer_environment.taxi_flows",
+        "google_storage_bucket.data",
+        "google_bigquery_dataset.taxi",
+        "google_service_account.taxi_flows",
+        "google_sql_database_instance.taxi",
+    } <= resources
+    terraform = shutil.which("terraform")
+    if terraform:
+        result = subprocess.run([terraform, "fmt", "-check", "-recursive", str(TERRAFORM)], capture_output=True,
+                                text=True, check=False)  # fmt: skip
+        assert result.returncode == 0, f"terraform fmt would change: {result.stdout}"
+
+
+def test_the_composer_image_is_an_airflow_3_build():
+    variables = (TERRAFORM / "variables.tf").read_text()
+    assert re.search(r'default\s+=\s+"composer-3-airflow-3\.\d+\.\d+-build\.\d+"', variables)
+    assert 'variable "enable_cloud_sql"' in variables
+    assert re.search(r'variable "enable_cloud_sql" \{[^}]*default\s+=\s+false', variables)
+
+
+def test_deploy_dry_run_prints_every_command():
+    result = subprocess.run(
+        [sys.executable, str(REPO / "deploy" / "deploy.py"), "--project", "my-project", "--region", "europe-west1",
+         "--bucket", "my-taxi-bucket", "--location", "EU", "--postgres-uri", "postgresql://taxi:s3cret@10.1.2.3:5432/taxi",
+         "--dry-run"],
+        capture_output=True, text=True, check=True,
+    )  # fmt: skip
+    env = "taxi-flows --location europe-west1 --project my-project"
+    run = f"gcloud composer environments run {env}"
+    exclude = r"'--exclude=.*__pycache__.*|.*\.pyc$'"
+    assert result.stdout.splitlines() == [
+        f"$ gcloud composer environments describe {env} '--format=value(config.dagGcsPrefix)'",
+        f"$ gcloud storage rsync include/taxi_flows gs://COMPOSER_BUCKET/dags/taxi_flows --recursive "
+        f"--delete-unmatched-destination-objects {exclude}",
+        "$ gcloud storage rsync dags gs://COMPOSER_BUCKET/dags --recursive --delete-unmatched-destination-objects "
+        r"'--exclude=taxi_flows/.*|.*__pycache__.*|.*\.pyc$'",
+        f"$ gcloud storage rsync plugins gs://COMPOSER_BUCKET/plugins --recursive "
+        f"--delete-unmatched-destination-objects {exclude}",
+        f"$ gcloud composer environments update {env} --update-pypi-packages-from-file "
+        ".deploy/requirements-composer.txt",
+        f"$ gcloud composer environments update {env} --update-env-variables TAXI_BQ_LOCATION=EU,TAXI_CATCHUP=false",
+        f"$ {run} variables set -- taxi_gcs_bucket my-taxi-bucket",
+        f"$ {run} variables set -- taxi_bq_dataset ny_taxi",
+        f"$ {run} variables set -- taxi_source_base_url https://github.com/DataTalksClub/nyc-tlc-data/releases/download",
+        f"$ {run} pools set -- taxi_postgres 2 'Loads into the taxi_postgres database'",
+        f"$ {run} connections delete -- taxi_postgres",
+        f"$ {run} connections add -- taxi_postgres --conn-uri 'postgresql://taxi:***@10.1.2.3:5432/taxi'",
+        "dry run: nothing was changed",
+    ]
+    packages = (REPO / ".deploy" / "requirements-composer.txt").read_text().splitlines()
+    assert "psycopg[binary]>=3.1" in packages
+    assert not any(line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=")
+                   for line in packages)  # fmt: skip
