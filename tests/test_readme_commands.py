@@ -1,0 +1,146 @@
+"""Every command the README shows, checked as far as it can be here.
+
+The commands come from its ```sh blocks and from inline code that starts with a command. Each is
+checked by what it is: a make target exists; an airflow subcommand exists and takes the flags
+used; the deploy script takes its flags (and its dry run runs); docker compose uses a profile and
+services the compose file has; terraform's -var names are variables; files it copies exist.
+`make demo` and `make test` themselves run in CI (.ci/run) and in the integration tests.
+A command of a kind this test does not know fails it: extend the checks with the README.
+"""
+
+from __future__ import annotations
+
+import functools
+import re
+import shlex
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parents[1]
+README = (REPO / "README.md").read_text()
+STARTS = ("make ", "airflow ", "python3 ", "python ", "docker compose ", "terraform ", "psql ", "cp ", "source ",
+          "cd ", "unset ", "export ", "gcloud ", "pyenv ", "open ")  # fmt: skip
+
+
+def readme_commands() -> list[str]:
+    commands = []
+    for block in re.findall(r"```sh\n(.*?)```", README, re.DOTALL):
+        text = block.replace("\\\n", " ")
+        commands += [line.strip() for line in text.splitlines() if line.strip()]
+    for inline in re.findall(r"`([^`\n]+)`", README):
+        if inline.startswith(STARTS) and " " in inline:
+            commands.append(inline)
+    return sorted(set(commands))
+
+
+def words(command: str) -> list[str]:
+    parts = shlex.split(command, comments=True)
+    while parts and re.fullmatch(r"[A-Z_]+=\S*", parts[0]):  # VAR=value make demo
+        parts = parts[1:]
+    return parts
+
+
+@functools.cache
+def make_targets() -> set[str]:
+    return set(re.findall(r"^([a-z][a-z-]*):", (REPO / "Makefile").read_text(), re.MULTILINE))
+
+
+@functools.cache
+def airflow_help(*path: str) -> str:
+    airflow = str(Path(sys.executable).with_name("airflow"))
+    result = subprocess.run([airflow, *path, "--help"], capture_output=True, text=True, check=False, timeout=120)
+    assert result.returncode == 0, f"airflow {' '.join(path)} is not a command: {result.stderr[-500:]}"
+    return result.stdout
+
+
+def check_airflow(parts: list[str]) -> None:
+    group, sub = parts[1], parts[2]
+    if (group, sub) == ("dags", "backfill"):  # the README's Airflow 2 column: gone in Airflow 3, as it says
+        airflow = str(Path(sys.executable).with_name("airflow"))
+        result = subprocess.run([airflow, group, sub, "--help"], capture_output=True, text=True, check=False)
+        assert "has been removed" in result.stdout + result.stderr
+        return
+    text = airflow_help(group, sub)
+    for flag in (p.split("=")[0] for p in parts[3:] if p.startswith("-")):
+        assert re.search(rf"(^|[\s,]){re.escape(flag)}([\s,=]|$)", text, re.MULTILINE), f"airflow {group} {sub}: {flag}"
+    if group == "dags" and len(parts) > 3 and not parts[3].startswith("-") and not parts[3].isupper():  # DAG: a name
+        assert (REPO / "dags" / f"{parts[3]}.py").exists(), f"no DAG {parts[3]}"
+
+
+def check_python(parts: list[str]) -> None:
+    if parts[1] == "-m":
+        module = parts[2]
+        script = [sys.executable, "-m", module]
+    else:
+        assert (REPO / parts[1]).exists(), parts[1]
+        script = [sys.executable, str(REPO / parts[1])]
+    if "--dry-run" in parts:
+        subprocess.run([*script, *parts[len(script) :]], cwd=REPO, check=True, capture_output=True, timeout=60)
+        return
+    env = {"PYTHONPATH": f"{REPO / 'include'}:{REPO}"}
+    text = subprocess.run([*script, "--help"], cwd=REPO, capture_output=True, text=True, check=True, env=env).stdout
+    for flag in (p for p in parts if p.startswith("--")):
+        assert flag in text, f"{parts[1]}: {flag}"
+
+
+def check_docker(parts: list[str]) -> None:
+    compose = yaml.safe_load((REPO / "docker-compose.yaml").read_text())
+    profiles = {p for s in compose["services"].values() for p in s.get("profiles", [])}
+    if "--profile" in parts:
+        assert parts[parts.index("--profile") + 1] in profiles
+    sub = next(p for p in parts[2:] if not p.startswith("-") and p not in profiles)
+    assert sub in ("up", "down", "exec", "logs", "ps", "build"), sub
+    if sub == "exec":
+        assert parts[parts.index("exec") + 1] in compose["services"]
+
+
+def check_terraform(parts: list[str]) -> None:
+    assert parts[1] in ("init", "apply", "plan", "destroy", "fmt", "output")
+    variables = set(re.findall(r'^variable "(\w+)"', (REPO / "deploy/terraform/variables.tf").read_text(), re.M))
+    for i, part in enumerate(parts):
+        if part == "-var":
+            assert parts[i + 1].split("=")[0] in variables, parts[i + 1]
+
+
+def check(command: str) -> None:
+    parts = words(command)
+    if not parts:
+        return
+    kind = parts[0]
+    if kind == "make":
+        for target in (p for p in parts[1:] if "=" not in p):
+            assert target in make_targets(), f"no make target {target}"
+    elif kind == "airflow":
+        check_airflow(parts)
+    elif kind in ("python", "python3"):
+        check_python(parts)
+    elif kind == "docker":
+        check_docker(parts)
+    elif kind == "terraform":
+        check_terraform(parts)
+    elif kind == "cp":
+        assert (REPO / parts[1]).exists(), parts[1]
+    elif kind == "source":
+        assert parts[1] == ".local/env.sh"  # written by the stack (taxi_dev.stack.Stack.write_env_file)
+    elif kind == "cd":
+        assert parts[1] in ("deploy/terraform", "../..")
+    elif kind in ("unset", "export", "psql", "gcloud", "pyenv", "open"):
+        pass  # environment and other programs: not this project's to run
+    else:
+        pytest.fail(f"the README shows a command this test does not check: {command}")
+
+
+@pytest.mark.parametrize("command", readme_commands())
+def test_a_readme_command(command):
+    check(command)
+
+
+def test_the_readme_shows_the_two_commands():
+    commands = readme_commands()
+    assert any(c.startswith("make demo") for c in commands)
+    assert any(c.startswith("make test") for c in commands)
+    assert "make test" in (REPO / ".ci" / "run").read_text()
