@@ -99,3 +99,21 @@ BAD_INPUTS = {
     "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1 or 2"),
     "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),
 }
+
+
+def good_then_bad(dag, serve, monkeypatch, base_url: str, bad: str, snapshot):
+    """Load a good yellow 2021-03 through dag, take snapshot(), then run dag again on the bad input
+    (BAD_INPUTS[bad]). Returns (snapshot before, the failed run, its task states, the bundle's task
+    log messages, the message the error must match)."""
+    header, rows = sample_rows("yellow", "2021-03", 3000)
+    serve("yellow", "2021-03", gz_csv(header, rows))
+    assert run(dag, "2021-03", ["yellow"])[0].state == "success"
+    before = snapshot()
+    make_bad, message = BAD_INPUTS[bad]
+    if make_bad is None:
+        monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{base_url}/no-such-release")
+    else:
+        serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
+    with log_messages("taxi_flows.tasks") as messages:
+        dr, states = run(dag, "2021-03", ["yellow"])
+    return before, dr, states, messages, message

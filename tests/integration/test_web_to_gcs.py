@@ -10,7 +10,7 @@ import re
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagrun import BAD_INPUTS, expected_kept, gz_csv, load_dag, log_messages, run, sample_rows
+from dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_messages, run, sample_rows
 
 from taxi_flows import assets, gcs
 from taxi_flows.schema import trip_schema
@@ -188,18 +188,9 @@ def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
 @pytest.mark.parametrize("bad", ["truncated gzip", "html page", "changed header", "failed quality checks", "404"])
 def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
     client, name = bucket
-    header, rows = sample_rows("yellow", "2021-03", 3000)
-    serve("yellow", "2021-03", gz_csv(header, rows))
-    assert run(monthly, "2021-03", ["yellow"])[0].state == "success"
-    before = objects(client, name)
-
-    make_bad, message = BAD_INPUTS[bad]
-    if make_bad is None:
-        monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
-    else:
-        serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
-    with log_messages("taxi_flows.tasks") as messages:
-        dr, states = run(monthly, "2021-03", ["yellow"])
+    before, dr, states, messages, message = good_then_bad(
+        monthly, serve, monkeypatch, stack.s.source_base_url, bad, lambda: objects(client, name)
+    )
 
     assert dr.state == "failed"
     assert states[("yellow_to_gcs", -1)] == ("failed", 1)

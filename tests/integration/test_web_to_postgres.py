@@ -7,7 +7,7 @@ import re
 import subprocess
 
 import pytest
-from dagrun import BAD_INPUTS, expected_kept, gz_csv, load_dag, log_messages, run, sample_rows
+from dagrun import BAD_INPUTS, expected_kept, good_then_bad, gz_csv, load_dag, run, sample_rows
 
 from taxi_flows.schema import trip_schema
 
@@ -104,18 +104,9 @@ def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, p
 
 @pytest.mark.parametrize("bad", list(BAD_INPUTS))
 def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(dag, pg, serve, monkeypatch, stack, bad):
-    header, rows = sample_rows("yellow", "2021-03", 3000)
-    serve("yellow", "2021-03", gz_csv(header, rows))
-    assert run(dag, "2021-03", ["yellow"])[0].state == "success"
-    before = fingerprint(pg, "yellow")
-
-    make_bad, message = BAD_INPUTS[bad]
-    if make_bad is None:
-        monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
-    else:
-        serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
-    with log_messages("taxi_flows.tasks") as messages:
-        dr, states = run(dag, "2021-03", ["yellow"])
+    before, dr, states, messages, message = good_then_bad(
+        dag, serve, monkeypatch, stack.s.source_base_url, bad, lambda: fingerprint(pg, "yellow")
+    )
 
     assert dr.state == "failed"
     assert any(re.search(message, m) for m in messages), f"the task log names the problem: {messages}"
