@@ -38,56 +38,44 @@ class Stack:
         self.pg = PgServer(self.s)
         self.file_rows = file_rows
 
-    # -- the taxi file server ---------------------------------------------------------------
-    @property
-    def _fileserver_pid(self) -> Path:
-        return self.s.run_dir / "fileserver.pid"
-
-    def start_fileserver(self) -> int:
-        pid = procs.read_pid(self._fileserver_pid)
+    # -- the servers of the stack ------------------------------------------------------------
+    def _serve(self, name: str, what: str, argv: list[str], health: str, port: tuple[str, int],
+               env: dict[str, str] | None = None, timeout: float = 30) -> int:  # fmt: skip
+        """Start argv as the stack's process `name` unless its pid is alive; wait for health to
+        answer 200; fail with the log's tail (and the port's variable) if the process exits."""
+        pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
         if pid and procs.pid_alive(pid):
             return pid
+        pid = procs.spawn(name, argv, self.s.run_dir, env=env)
+        log = self.s.run_dir / f"{name}.log"
+
+        def ready() -> bool:
+            if not procs.pid_alive(pid):
+                variable, number = port
+                text = log.read_text() if log.exists() else ""
+                raise RuntimeError(f"{what} exited (port {number} taken? set {variable}):\n{text[-2000:]}")
+            return procs.http_ok(health)
+
+        procs.wait_until(ready, what, timeout=timeout, log=log)
+        return pid
+
+    def start_fileserver(self) -> int:
         argv = [sys.executable, "-m", "taxi_dev.fileserver", "--port", str(self.s.http_port)]
         argv += ["--data-dir", str(self.s.files_dir)]
         if self.file_rows:
             argv += ["--rows", str(self.file_rows)]
-        pid = procs.spawn("fileserver", argv, self.s.run_dir, env=self._pythonpath_env())
-        log = self.s.run_dir / "fileserver.log"
-
-        def ready() -> bool:
-            if not procs.pid_alive(pid):
-                text = log.read_text() if log.exists() else ""
-                hint = f" (port {self.s.http_port} taken? set TAXI_HTTP_PORT)" if "in use" in text else ""
-                raise RuntimeError(f"the taxi file server exited{hint}:\n{text[-2000:]}")
-            return procs.http_ok(f"{self.s.source_base_url}/healthz")
-
-        procs.wait_until(ready, "the taxi file server", timeout=30, log=log)
-        return pid
-
-    # -- the GCS emulator (fake-gcs-server) -------------------------------------------------
-    @property
-    def _fakegcs_pid(self) -> Path:
-        return self.s.run_dir / "fakegcs.pid"
+        return self._serve("fileserver", "the taxi file server", argv, f"{self.s.source_base_url}/healthz",
+                           ("TAXI_HTTP_PORT", self.s.http_port), env=self._pythonpath_env())  # fmt: skip
 
     def start_fakegcs(self) -> int:
-        pid = procs.read_pid(self._fakegcs_pid)
-        if pid and procs.pid_alive(pid):
-            return pid
+        """The GCS emulator (fake-gcs-server), and the bucket of the DAGs in it."""
         self.s.gcs_dir.mkdir(parents=True, exist_ok=True)
         port = str(self.s.gcs_port)
         argv = [fakegcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", port, "-backend", "filesystem",
                 "-filesystem-root", str(self.s.gcs_dir), "-external-url", self.s.gcs_url,
                 "-public-host", f"127.0.0.1:{port}", "-log-level", "warn"]  # fmt: skip
-        pid = procs.spawn("fakegcs", argv, self.s.run_dir)
-        log = self.s.run_dir / "fakegcs.log"
-
-        def ready() -> bool:
-            if not procs.pid_alive(pid):
-                hint = f" (port {port} taken? set TAXI_GCS_PORT)"
-                raise RuntimeError(f"the GCS emulator exited{hint}:\n{log.read_text()[-2000:]}")
-            return procs.http_ok(f"{self.s.gcs_url}/storage/v1/b")
-
-        procs.wait_until(ready, "the GCS emulator", timeout=30, log=log)
+        pid = self._serve("fakegcs", "the GCS emulator", argv, f"{self.s.gcs_url}/storage/v1/b",
+                          ("TAXI_GCS_PORT", self.s.gcs_port))  # fmt: skip
         self.create_bucket()
         return pid
 
@@ -104,15 +92,8 @@ class Stack:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310
             response.read()
 
-    # -- the BigQuery emulator (local-bigquery) ----------------------------------------------
-    @property
-    def _bigquery_pid(self) -> Path:
-        return self.s.run_dir / "bigquery.pid"
-
     def start_bigquery(self) -> int:
-        pid = procs.read_pid(self._bigquery_pid)
-        if pid and procs.pid_alive(pid):
-            return pid
+        """The BigQuery emulator (local-bigquery, in its own Python 3.13 venv)."""
         venv = bigquery_venv()
         home = self.s.bq_dir / "home"
         install_duckdb_extensions(venv, home)
@@ -122,17 +103,9 @@ class Stack:
         (self.s.bq_dir / "data").mkdir(parents=True, exist_ok=True)
         # DuckDB finds its extensions under $HOME; load jobs read gs:// objects from the GCS emulator's files.
         env = {"HOME": str(home), "GCS_LOCAL_ROOT": str(self.s.gcs_dir)}
-        pid = procs.spawn("bigquery", argv, self.s.run_dir, env=env)
-        log = self.s.run_dir / "bigquery.log"
-
-        def ready() -> bool:
-            if not procs.pid_alive(pid):
-                hint = f" (port {self.s.bq_port} taken? set TAXI_BQ_PORT)"
-                raise RuntimeError(f"the BigQuery emulator exited{hint}:\n{log.read_text()[-2000:]}")
-            return procs.http_ok(f"{self.s.bq_url}/bigquery/v2/projects/{self.s.gcp_project}/datasets")
-
-        procs.wait_until(ready, "the BigQuery emulator", timeout=60, log=log)
-        return pid
+        health = f"{self.s.bq_url}/bigquery/v2/projects/{self.s.gcp_project}/datasets"
+        return self._serve("bigquery", "the BigQuery emulator", argv, health, ("TAXI_BQ_PORT", self.s.bq_port),
+                           env=env, timeout=60)  # fmt: skip
 
     # -- Airflow ----------------------------------------------------------------------------
     def env(self) -> dict[str, str]:

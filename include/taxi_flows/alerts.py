@@ -18,10 +18,11 @@ import datetime as dt
 import json
 import logging
 
+from taxi_flows.schema import COLORS
+
 log = logging.getLogger(__name__)
 
 ALERTS_CONN_ID = "taxi_alerts"
-COLORS = ("yellow", "green")
 
 
 def summary(context) -> str:

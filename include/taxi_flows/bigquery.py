@@ -14,11 +14,9 @@ from __future__ import annotations
 
 import datetime as dt
 import os
-from functools import cache
-from importlib import resources
 from typing import TYPE_CHECKING
 
-from taxi_flows import schema
+from taxi_flows import schema, sqlfiles
 
 if TYPE_CHECKING:
     from google.cloud import bigquery
@@ -56,13 +54,8 @@ def zone_schema() -> list[dict]:
     ]
 
 
-@cache
-def _sql(name: str) -> str:
-    return resources.files("taxi_flows").joinpath("sql", name).read_text()
-
-
 def replace_month_sql(project: str, dataset: str, color: str, month: dt.date) -> str:
-    return _sql("bigquery_replace_month.sql").format(
+    return sqlfiles.load("bigquery_replace_month.sql").format(
         final=f"{project}.{dataset}.{trips_table(color)}",
         staging=f"{project}.{dataset}.{staging_table(color, month)}",
         month=month.isoformat(),

@@ -18,20 +18,13 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Callable, Iterable
-from functools import cache
-from importlib import resources
 
 import pyarrow as pa
 from psycopg import Connection, sql
 
-from taxi_flows import pgbinary, schema
+from taxi_flows import pgbinary, schema, sqlfiles
 from taxi_flows.schema import TripSchema
 from taxi_flows.streams import prefetch
-
-
-@cache
-def sql_file(name: str) -> str:
-    return resources.files("taxi_flows").joinpath("sql", name).read_text()
 
 
 def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> None:
@@ -107,13 +100,13 @@ def replace_month(
         )
         copy_batches(conn, loading, sch.names, batches, freeze=True)
         rows_written, rows_not_positive = conn.execute(
-            sql.SQL(sql_file("check_loaded_month.sql")).format(**names)
+            sql.SQL(sqlfiles.load("check_loaded_month.sql")).format(**names)
         ).fetchone()
         check(rows_written, rows_not_positive)
         replaced = 0
         if conn.execute("SELECT to_regclass(%s)", [f"{pg_schema}.{part}"]).fetchone()[0]:
             replaced = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(names["partition"])).fetchone()[0]
-        conn.execute(sql.SQL(sql_file("replace_month_partition.sql")).format(**names))
+        conn.execute(sql.SQL(sqlfiles.load("replace_month_partition.sql")).format(**names))
     return {"table": f"{pg_schema}.{sch.table}", "partition": part, "rows_written": rows_written,
             "rows_replaced": replaced}  # fmt: skip
 

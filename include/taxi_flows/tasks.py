@@ -11,7 +11,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from taxi_flows import assets, config, gcs, source
+from taxi_flows import assets, bigquery, config, gcs, source
 
 log = logging.getLogger(__name__)
 
@@ -168,7 +168,7 @@ def daily_trips_to_gcs(color: str, bucket: str, logical_date: dt.datetime | None
     return summary
 
 
-DATASET_TEMPLATE = "{{ var.value." + "taxi_bq_dataset" + " }}"
+DATASET_TEMPLATE = "{{ var.value." + bigquery.DATASET_VARIABLE + " }}"
 
 
 def bigquery_plan(
@@ -191,7 +191,7 @@ def bigquery_plan(
     - A time-scheduled, manual or backfill run loads the month of its logical date for the colours
       of params.colors.
     """
-    from taxi_flows import bigquery, schema
+    from taxi_flows import schema
 
     wanted: dict[tuple[str, str], dict] = {}
 
@@ -244,7 +244,6 @@ def bigquery_plan(
 def check_staged(staging: str, expected_rows: int | None) -> int:
     """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
     announced when there was one. Otherwise nothing is merged."""
-    from taxi_flows import bigquery
 
     rows = bigquery.table_rows(bigquery.client(config.GCP_CONN_ID), staging)
     if rows == 0:
@@ -257,7 +256,6 @@ def check_staged(staging: str, expected_rows: int | None) -> int:
 
 def reconcile_month(final: str, staging: str, month: str) -> int:
     """The final table's rows of the month equal the staged Parquet rows, or the run fails."""
-    from taxi_flows import bigquery
 
     bq = bigquery.client(config.GCP_CONN_ID)
     staged = bigquery.table_rows(bq, staging)
