@@ -244,7 +244,6 @@ def bigquery_plan(
 def check_staged(staging: str, expected_rows: int | None) -> int:
     """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
     announced when there was one. Otherwise nothing is merged."""
-
     rows = bigquery.table_rows(bigquery.client(config.GCP_CONN_ID), staging)
     if rows == 0:
         raise _fail(f"{staging} is empty: the month's Parquet file has no rows")
@@ -256,7 +255,6 @@ def check_staged(staging: str, expected_rows: int | None) -> int:
 
 def reconcile_month(final: str, staging: str, month: str) -> int:
     """The final table's rows of the month equal the staged Parquet rows, or the run fails."""
-
     bq = bigquery.client(config.GCP_CONN_ID)
     staged = bigquery.table_rows(bq, staging)
     loaded = bigquery.month_rows(bq, final, source.month_start(month))
