@@ -18,9 +18,9 @@ dataset. The checks are independent: one failing does not hide the others.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
 
 from taxi_flows import config, tasks
+from taxi_flows.compat import dag, task
 
 
 @dag(

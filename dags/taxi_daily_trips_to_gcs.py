@@ -25,10 +25,10 @@ Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
 from __future__ import annotations
 
 import pendulum
-from airflow.sdk import dag, task
 from airflow.timetables.interval import CronDataIntervalTimetable
 
 from taxi_flows import assets, config, schema, tasks
+from taxi_flows.compat import dag, task
 
 
 @dag(

@@ -46,10 +46,8 @@ from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryDeleteTableOperator,
     BigQueryInsertJobOperator,
 )
-from airflow.sdk import dag, task, task_group
-from airflow.timetables.assets import AssetOrTimeSchedule
-
 from taxi_flows import assets, bigquery, config, gcs, schema, tasks
+from taxi_flows.compat import asset_or_time_schedule, dag, get_current_context, task, task_group, triggering_events
 from taxi_flows.operators import GCSToBigQueryFailFastOperator
 
 GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
@@ -60,9 +58,8 @@ GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
     doc_md=__doc__,
     description="Monthly Parquet files from GCS into BigQuery, each month replaced atomically by source_month",
     tags=["zoomcamp", "nyc-taxi", "bigquery"],
-    schedule=AssetOrTimeSchedule(
-        timetable=config.monthly_timetable(),
-        assets=(assets.monthly_parquet("yellow") | assets.monthly_parquet("green")),
+    schedule=asset_or_time_schedule(
+        config.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
     ),
     **config.monthly_dag_args(
         catchup=False,
@@ -76,12 +73,11 @@ def taxi_gcs_to_bigquery():
         dataset: str,
         params=None,
         logical_date=None,
-        triggering_asset_events=None,
         inlet_events=None,
         prev_start_date_success=None,
     ):
         return tasks.bigquery_plan(
-            bucket, dataset, params["colors"], logical_date, triggering_asset_events, inlet_events,
+            bucket, dataset, params["colors"], logical_date, triggering_events(get_current_context()), inlet_events,
             prev_start_date_success,
         )  # fmt: skip
 

@@ -31,9 +31,9 @@ and `rows`.
 
 from __future__ import annotations
 
-from airflow.sdk import dag, task
 
 from taxi_flows import assets, config, schema, tasks
+from taxi_flows.compat import dag, task
 
 
 @dag(

@@ -39,9 +39,8 @@ DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the dat
 
 from __future__ import annotations
 
-from airflow.sdk import dag, get_current_context, task
-
 from taxi_flows import config, tasks
+from taxi_flows.compat import dag, get_current_context, task
 
 
 @dag(

@@ -111,9 +111,7 @@ def _http_url(connection) -> str:
 
 
 def _alerts_connection():
-    from airflow.sdk import BaseHook
-
-    from taxi_flows.compat import AirflowNotFoundException
+    from taxi_flows.compat import AirflowNotFoundException, BaseHook
 
     try:
         return BaseHook.get_connection(ALERTS_CONN_ID)

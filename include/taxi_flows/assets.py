@@ -1,25 +1,30 @@
 """The Airflow Assets the bundle produces: one per colour and output.
 
 Assets are named, not addressed by a gs:// URI: the bucket is an Airflow Variable, read at run
-time, and DAG files must not read Variables at parse time. Each event's ``extra`` carries what a
+time, and DAG files must not read Variables at parse time. On Airflow 2 they are Datasets whose
+URI is that name. Each event's ``extra`` carries what a
 consumer needs: colour, month (or day), the object's gs:// URI and its row count.
 """
 
 from __future__ import annotations
 
-from airflow.sdk import Asset
+from typing import Any
+
+from taxi_flows.compat import asset
+
+GROUP = "taxi-flows"
 
 
-def monthly_parquet(color: str) -> Asset:
+def monthly_parquet(color: str) -> Any:
     """<color>/<color>_tripdata_<YYYY>-<MM>.parquet: one event per month written."""
-    return Asset(name=f"taxi_flows.{color}_tripdata.monthly_parquet", group="taxi-flows")
+    return asset(f"taxi_flows.{color}_tripdata.monthly_parquet", GROUP)
 
 
-def pickup_date_dataset(color: str) -> Asset:
+def pickup_date_dataset(color: str) -> Any:
     """<color>_tripdata/<p>_pickup_date=<date>/<YYYY-MM>.parquet: one event per month written."""
-    return Asset(name=f"taxi_flows.{color}_tripdata.by_pickup_date", group="taxi-flows")
+    return asset(f"taxi_flows.{color}_tripdata.by_pickup_date", GROUP)
 
 
-def daily_trips(color: str) -> Asset:
+def daily_trips(color: str) -> Any:
     """<color>/<YYYY>/<MM>/<DD>/daily-trips.parquet: one event per day written."""
-    return Asset(name=f"taxi_flows.{color}_tripdata.daily_trips", group="taxi-flows")
+    return asset(f"taxi_flows.{color}_tripdata.daily_trips", GROUP)

@@ -1,15 +1,108 @@
-"""Imports that moved between Airflow 3 releases: the bundle runs on 3.1 (Cloud Composer 3's first
-Airflow 3 builds) through the 3.3 pinned locally."""
+"""The one module that knows which Airflow runs the bundle.
+
+Supported: Airflow 2.10 (Cloud Composer 3's Airflow 2 builds) and Airflow 3.1 through 3.3 (see
+README, "Supported Airflow versions"). Everything that differs between them is here, and the DAG
+files and the rest of the package import it from here:
+
+- the authoring API: ``dag``, ``task``, ``task_group``, ``Param``, ``BaseHook``,
+  ``get_current_context`` (``airflow.sdk`` in Airflow 3; ``airflow.decorators``,
+  ``airflow.models.param``, ``airflow.hooks.base``, ``airflow.operators.python`` in Airflow 2);
+- Assets (Airflow 3) or Datasets (Airflow 2): ``asset()``, ``asset_name()``,
+  ``asset_or_time_schedule()``, and the context key of a run's triggering events, which is
+  ``triggering_asset_events`` in Airflow 3 and ``triggering_dataset_events`` in Airflow 2
+  (``triggering_events()``: a wrong key would be silent, the run would load the wrong month);
+- the task exceptions (``airflow.sdk.exceptions`` from 3.2 on, ``airflow.exceptions`` before);
+- operator fields that a provider release does not template (``template_fields()``).
+
+It imports only what Airflow's own authoring API imports anyway: DAG files stay light at parse time.
+"""
 
 from __future__ import annotations
 
-try:
+from typing import Any
+
+import airflow
+from packaging.version import Version
+
+AIRFLOW_VERSION = Version(Version(airflow.__version__).base_version)  # "3.1.0+composer" -> 3.1.0
+AIRFLOW_3 = AIRFLOW_VERSION.major >= 3
+
+if AIRFLOW_3:
+    from airflow.sdk import Asset as _Asset
+    from airflow.sdk import BaseHook, Param, dag, get_current_context, task, task_group
+    from airflow.timetables.assets import AssetOrTimeSchedule as _AssetOrTimeSchedule
+
+    TRIGGERING_EVENTS_KEY = "triggering_asset_events"
+else:  # Airflow 2.10
+    from airflow.datasets import Dataset as _Asset  # type: ignore[no-redef]
+    from airflow.decorators import dag, task, task_group  # type: ignore[no-redef]
+    from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.models.param import Param  # type: ignore[no-redef]
+    from airflow.operators.python import get_current_context  # type: ignore[no-redef]
+    from airflow.timetables.datasets import DatasetOrTimeSchedule as _AssetOrTimeSchedule  # type: ignore[no-redef]
+
+    TRIGGERING_EVENTS_KEY = "triggering_dataset_events"
+
+try:  # Airflow 3.2+
     from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
-except ImportError:  # Airflow 3.0 / 3.1
+except ImportError:  # Airflow 2.10 to 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowFailException,
         AirflowNotFoundException,
         AirflowSkipException,
     )
 
-__all__ = ["AirflowFailException", "AirflowNotFoundException", "AirflowSkipException"]
+__all__ = [
+    "AIRFLOW_3",
+    "AIRFLOW_VERSION",
+    "TRIGGERING_EVENTS_KEY",
+    "AirflowFailException",
+    "AirflowNotFoundException",
+    "AirflowSkipException",
+    "BaseHook",
+    "Param",
+    "asset",
+    "asset_name",
+    "asset_or_time_schedule",
+    "dag",
+    "get_current_context",
+    "task",
+    "task_group",
+    "template_fields",
+    "triggering_events",
+]
+
+
+def asset(name: str, group: str) -> Any:
+    """A named Asset (Airflow 3; in the group shown by the UI), or the Dataset whose URI is that
+    name (Airflow 2, where Datasets have neither names nor groups)."""
+    if AIRFLOW_3:
+        return _Asset(name=name, group=group)
+    return _Asset(uri=name)
+
+
+def asset_name(value: Any) -> str:
+    """The name an Asset or Dataset was made with by asset()."""
+    return value.name if AIRFLOW_3 else value.uri
+
+
+def asset_or_time_schedule(timetable, assets) -> Any:
+    """Run on the assets' events, and on the timetable too."""
+    if AIRFLOW_3:
+        return _AssetOrTimeSchedule(timetable=timetable, assets=assets)
+    return _AssetOrTimeSchedule(timetable=timetable, datasets=assets)
+
+
+def triggering_events(context) -> dict:
+    """The Asset (Dataset) events that triggered the run, {asset: [event, ...]}; empty when the run
+    was not triggered by events."""
+    return dict(context.get(TRIGGERING_EVENTS_KEY) or {})
+
+
+def template_fields(operator_class: type, *fields: str) -> tuple[str, ...]:
+    """operator_class's template_fields plus `fields`, for a subclass: provider releases differ in
+    what they template (GCSToBigQueryOperator templates schema_fields only in recent google
+    providers), and an argument of a mapped task group, like a Jinja string, reaches an operator
+    only through a templated field."""
+    own = tuple(operator_class.template_fields)
+    return (*own, *(f for f in fields if f not in own))

@@ -41,8 +41,7 @@ APPROVED_TAGS = frozenset({"zoomcamp", "nyc-taxi", "postgres", "gcs", "bigquery"
 
 def colors_param():
     """The `colors` param every DAG takes: which taxi colours a run handles."""
-    from airflow.sdk import Param
-
+    from taxi_flows.compat import Param
     from taxi_flows.schema import COLORS
 
     return Param(

@@ -4,14 +4,19 @@ from __future__ import annotations
 
 from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
 
-from taxi_flows.compat import AirflowFailException
+from taxi_flows.compat import AirflowFailException, template_fields
 
 
 class GCSToBigQueryFailFastOperator(GCSToBigQueryOperator):
     """GCSToBigQueryOperator whose load fails at once, without retries, when BigQuery rejects the
     input itself (400: the file's schema or values do not fit the table; 404: no such object or
     table): retrying cannot fix the file. Transient errors (429, 5xx, network) keep the task's
-    retries."""
+    retries.
+
+    schema_fields is templated whatever the google provider's release (older ones do not template
+    it): the month's load gets its schema from the mapped task group's arguments."""
+
+    template_fields = template_fields(GCSToBigQueryOperator, "schema_fields")
 
     def execute(self, context):
         from google.api_core.exceptions import BadRequest, NotFound
