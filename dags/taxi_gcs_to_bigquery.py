@@ -46,6 +46,7 @@ from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryDeleteTableOperator,
     BigQueryInsertJobOperator,
 )
+
 from taxi_flows import assets, bigquery, config, gcs, schema, tasks
 from taxi_flows.compat import asset_or_time_schedule, dag, get_current_context, task, task_group, triggering_events
 from taxi_flows.operators import GCSToBigQueryFailFastOperator

@@ -31,7 +31,6 @@ and `rows`.
 
 from __future__ import annotations
 
-
 from taxi_flows import assets, config, schema, tasks
 from taxi_flows.compat import dag, task
 
