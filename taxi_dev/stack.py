@@ -29,7 +29,8 @@ from taxi_dev.pgserver import PgServer
 from taxi_dev.settings import REPO, StackSettings
 from taxi_flows.config import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 
-AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")  # Airflow 3
+AIRFLOW_2_COMPONENTS = ("webserver", "scheduler")  # Airflow 2: the scheduler parses the DAGs itself
 
 
 class Stack:
@@ -164,7 +165,7 @@ class Stack:
         print(f"environment     source {env_file}")
 
     def down(self) -> None:
-        for name in (*AIRFLOW_COMPONENTS, "fileserver", "fakegcs", "bigquery"):
+        for name in (*AIRFLOW_COMPONENTS, *AIRFLOW_2_COMPONENTS, "fileserver", "fakegcs", "bigquery"):
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
         if self.pg.stop():
@@ -173,7 +174,7 @@ class Stack:
     def status(self) -> None:
         pg = self.pg.pid()
         print(f"PostgreSQL      {'pid ' + str(pg) if pg else 'stopped'}  port {self.s.pg_port}")
-        for name in ("fileserver", "fakegcs", "bigquery", *AIRFLOW_COMPONENTS):
+        for name in ("fileserver", "fakegcs", "bigquery", *dict.fromkeys((*AIRFLOW_COMPONENTS, *AIRFLOW_2_COMPONENTS))):
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
             alive = pid is not None and procs.pid_alive(pid)
             print(f"{name:<15} {'pid ' + str(pid) if alive else 'stopped'}")
@@ -186,16 +187,31 @@ class Stack:
             print(f"deleted {self.s.state_dir}")
 
     def start_airflow(self, extra_env: dict[str, str] | None = None, timeout: float = 180) -> dict[str, int]:
-        """Start the Airflow components (api-server, scheduler, dag-processor; LocalExecutor) with
-        pid files, and wait until the API reports all of them healthy."""
+        """Start the Airflow components (LocalExecutor) with pid files, and wait until the API
+        reports all of them healthy: api-server, scheduler and dag-processor on Airflow 3; the
+        webserver (on the same port) and the scheduler on Airflow 2."""
+        from taxi_flows.compat import AIRFLOW_3
+
         env = {**self.s.airflow_env(), **(extra_env or {})}
+        if AIRFLOW_3:
+            health = f"http://127.0.0.1:{self.s.api_port}/api/v2/monitor/health"
+            wanted = ("metadatabase", "scheduler", "dag_processor")
+        else:
+            env.update(
+                {
+                    "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
+                    "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(self.s.api_port),
+                    "AIRFLOW__WEBSERVER__WORKERS": "1",
+                }
+            )
+            health = f"http://127.0.0.1:{self.s.api_port}/health"
+            wanted = ("metadatabase", "scheduler")
         pids = {}
-        for name in AIRFLOW_COMPONENTS:
+        for name in airflow_components():
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
             pids[name] = pid if pid and procs.pid_alive(pid) else procs.spawn(
                 name, self.airflow_argv(name), self.s.run_dir, env=env
             )  # fmt: skip
-        health = f"http://127.0.0.1:{self.s.api_port}/api/v2/monitor/health"
 
         def healthy() -> bool:
             for name, pid in pids.items():
@@ -203,19 +219,18 @@ class Stack:
                     log = self.s.run_dir / f"{name}.log"
                     raise RuntimeError(f"airflow {name} exited:\n{log.read_text()[-3000:] if log.exists() else ''}")
             try:
-                with urllib.request.urlopen(health, timeout=2) as response:
+                with urllib.request.urlopen(health, timeout=2) as response:  # noqa: S310 - the local API
                     status = json.load(response)
             except (OSError, ValueError):
                 return False
-            return all(
-                status.get(c, {}).get("status") == "healthy" for c in ("metadatabase", "scheduler", "dag_processor")
-            )
+            return all(status.get(c, {}).get("status") == "healthy" for c in wanted)
 
-        procs.wait_until(healthy, "the Airflow components", timeout=timeout, log=self.s.run_dir / "api-server.log")
+        first = airflow_components()[0]
+        procs.wait_until(healthy, "the Airflow components", timeout=timeout, log=self.s.run_dir / f"{first}.log")
         return pids
 
     def stop_airflow(self) -> None:
-        for name in AIRFLOW_COMPONENTS:
+        for name in airflow_components():
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
 
@@ -238,6 +253,13 @@ class Stack:
             pass
         finally:
             self.stop_airflow()
+
+
+def airflow_components() -> tuple[str, ...]:
+    """The Airflow processes of the stack, for the installed Airflow."""
+    from taxi_flows.compat import AIRFLOW_3
+
+    return AIRFLOW_COMPONENTS if AIRFLOW_3 else AIRFLOW_2_COMPONENTS
 
 
 FAKE_GCS_HINT = (

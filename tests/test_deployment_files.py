@@ -137,7 +137,8 @@ def test_deploy_dry_run_prints_every_command():
     run = f"gcloud composer environments run {env}"
     exclude = r"'--exclude=.*__pycache__.*|.*\.pyc$'"
     assert result.stdout.splitlines() == [
-        f"$ gcloud composer environments describe {env} '--format=value(config.dagGcsPrefix)'",
+        f"$ gcloud composer environments describe {env} --format=json",
+        "# composer-3-airflow-3.3.1-build.0: a supported Airflow",
         f"$ gcloud storage rsync include/taxi_flows gs://COMPOSER_BUCKET/dags/taxi_flows --recursive "
         f"--delete-unmatched-destination-objects {exclude}",
         "$ gcloud storage rsync dags gs://COMPOSER_BUCKET/dags --recursive --delete-unmatched-destination-objects "
@@ -159,3 +160,38 @@ def test_deploy_dry_run_prints_every_command():
     assert "psycopg[binary]>=3.1" in packages
     assert not any(line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=")
                    for line in packages)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    ("image", "refused"),
+    [
+        ("composer-3-airflow-3.3.1-build.0", False),
+        ("composer-3-airflow-3.1.7-build.13", False),
+        ("composer-3-airflow-2.10.5-build.15", False),
+        ("composer-3-airflow-3.0.1-build.5", True),
+        ("composer-2.9.7-airflow-2.9.3", True),
+        ("composer-3-airflow-3.4.0-build.0", True),
+    ],
+)
+def test_deploy_refuses_an_airflow_the_bundle_does_not_support(image, refused):
+    argv = [sys.executable, str(REPO / "deploy" / "deploy.py"), "--project", "p", "--region", "r", "--bucket", "b",
+            "--dry-run", "--image-version", image]  # fmt: skip
+    result = subprocess.run(argv, capture_output=True, text=True, check=False)
+    if refused:
+        assert result.returncode == 2
+        assert "which taxi-flows does not support" in result.stderr
+        assert "composer-3-airflow-3.3.1-build.0" in result.stderr  # names the supported builds
+        assert "gcloud storage" not in result.stdout
+        allowed = subprocess.run([*argv, "--allow-untested-airflow"], capture_output=True, text=True, check=False)
+        assert allowed.returncode == 0
+        assert "UNSUPPORTED, deploying anyway" in allowed.stdout
+    else:
+        assert result.returncode == 0, result.stderr
+        assert f"# {image}: a supported Airflow" in result.stdout
+
+
+def test_terraform_s_default_image_is_the_newest_build_ci_tests():
+    variables = (TERRAFORM / "variables.tf").read_text()
+    newest = "composer-3-airflow-3.3.1-build.0"
+    assert f'default     = "{newest}"' in variables
+    assert (REPO / "locks" / "airflow-3.3.1.in").read_text().count(newest) == 1

@@ -58,12 +58,18 @@ def airflow_help(*path: str) -> str:
 
 
 def check_airflow(parts: list[str]) -> None:
+    """Against the installed Airflow: each leg of the version matrix checks the README's commands
+    for its own version (Airflow 2's `dags backfill`, Airflow 3's `backfill create`)."""
+    from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
+
     group, sub = parts[1], parts[2]
-    if (group, sub) == ("dags", "backfill"):  # the README's Airflow 2 column: gone in Airflow 3, as it says
+    if AIRFLOW_3 and (group, sub) == ("dags", "backfill"):  # the README's Airflow 2 commands: gone in Airflow 3
         airflow = str(Path(sys.executable).with_name("airflow"))
         result = subprocess.run([airflow, group, sub, "--help"], capture_output=True, text=True, check=False)
         assert "has been removed" in result.stdout + result.stderr
         return
+    if not AIRFLOW_3 and group == "backfill":
+        pytest.skip(f"an Airflow 3 command; this leg runs Airflow {AIRFLOW_VERSION}")
     text = airflow_help(group, sub)
     for flag in (p.split("=")[0] for p in parts[3:] if p.startswith("-")):
         assert re.search(rf"(^|[\s,]){re.escape(flag)}([\s,=]|$)", text, re.MULTILINE), f"airflow {group} {sub}: {flag}"

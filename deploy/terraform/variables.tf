@@ -22,9 +22,9 @@ variable "environment_name" {
 }
 
 variable "image_version" {
-  description = "Cloud Composer 3 image with an Airflow 3 build (the oldest the bundle supports is composer-3-airflow-3.1.0-build.2)."
+  description = "Cloud Composer 3 image: the newest build CI tests (see README, Supported Airflow versions); an Airflow 3.1 or 2.10.5 build works too."
   type        = string
-  default     = "composer-3-airflow-3.1.7-build.13"
+  default     = "composer-3-airflow-3.3.1-build.0"
 }
 
 variable "bucket" {

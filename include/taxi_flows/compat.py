@@ -4,7 +4,7 @@ Supported: Airflow 2.10 (Cloud Composer 3's Airflow 2 builds) and Airflow 3.1 th
 README, "Supported Airflow versions"). Everything that differs between them is here, and the DAG
 files and the rest of the package import it from here:
 
-- the authoring API: ``dag``, ``task``, ``task_group``, ``Param``, ``BaseHook``,
+- the authoring API: ``dag``, ``task``, ``task_group``, ``Param``, ``BaseHook``, ``Connection``,
   ``get_current_context`` (``airflow.sdk`` in Airflow 3; ``airflow.decorators``,
   ``airflow.models.param``, ``airflow.hooks.base``, ``airflow.operators.python`` in Airflow 2);
 - Assets (Airflow 3) or Datasets (Airflow 2): ``asset()``, ``asset_name()``,
@@ -29,7 +29,7 @@ AIRFLOW_3 = AIRFLOW_VERSION.major >= 3
 
 if AIRFLOW_3:
     from airflow.sdk import Asset as _Asset
-    from airflow.sdk import BaseHook, Param, dag, get_current_context, task, task_group
+    from airflow.sdk import BaseHook, Connection, Param, dag, get_current_context, task, task_group
     from airflow.timetables.assets import AssetOrTimeSchedule as _AssetOrTimeSchedule
 
     TRIGGERING_EVENTS_KEY = "triggering_asset_events"
@@ -37,6 +37,7 @@ else:  # Airflow 2.10
     from airflow.datasets import Dataset as _Asset  # type: ignore[no-redef]
     from airflow.decorators import dag, task, task_group  # type: ignore[no-redef]
     from airflow.hooks.base import BaseHook  # type: ignore[no-redef]
+    from airflow.models.connection import Connection  # type: ignore[no-redef]
     from airflow.models.param import Param  # type: ignore[no-redef]
     from airflow.operators.python import get_current_context  # type: ignore[no-redef]
     from airflow.timetables.datasets import DatasetOrTimeSchedule as _AssetOrTimeSchedule  # type: ignore[no-redef]
@@ -60,6 +61,7 @@ __all__ = [
     "AirflowNotFoundException",
     "AirflowSkipException",
     "BaseHook",
+    "Connection",
     "Param",
     "asset",
     "asset_name",
@@ -96,6 +98,12 @@ def asset_or_time_schedule(timetable, assets) -> Any:
 def triggering_events(context) -> dict:
     """The Asset (Dataset) events that triggered the run, {asset: [event, ...]}; empty when the run
     was not triggered by events."""
+    if not AIRFLOW_3:
+        # Airflow 2 loads them lazily from the database, and only a Dataset-triggered run has any
+        # (the lazy load also fails under dag.test(): its run is not flushed yet).
+        run = context.get("dag_run")
+        if run is None or str(getattr(run.run_type, "value", run.run_type)) != "dataset_triggered":
+            return {}
     return dict(context.get(TRIGGERING_EVENTS_KEY) or {})
 
 

@@ -12,21 +12,29 @@ starts them (pid files, health checks) and stops them by pid in a `finally`.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import gzip
 import json
 import os
 import shutil
-import time
 from pathlib import Path
 
 import pytest
+from e2e_support import COMPONENT_ENV, expected_rows, wait_for
 
+from taxi_dev import airflow_meta
+from taxi_dev.airflow_meta import dag_runs
+from taxi_dev.airflow_meta import task_states as _task_states
 from taxi_flows import bigquery as tbq
 from taxi_flows import gcs
+from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+if not AIRFLOW_3:
+    pytest.skip(
+        f"Airflow {AIRFLOW_VERSION} has no `airflow backfill create`, api-server or dag-processor: "
+        "its backfill and Dataset trigger run in test_airflow2.py",
+        allow_module_level=True,
+    )
 
 DAGS = (
     "taxi_web_to_postgres",
@@ -37,34 +45,6 @@ DAGS = (
 )
 MONTHS = ("2021-01", "2021-02", "2021-03")
 COLOR = "green"
-# The components' own settings: a quick dag-processor, and scheduled DAGs that do not catch up on
-# 31 months when unpaused (the backfills say which months).
-COMPONENT_ENV = {
-    "TAXI_CATCHUP": "false",
-    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
-    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
-    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
-}
-
-
-def wait_for(check, what: str, timeout: float = 600, every: float = 2.0, diagnose=None):
-    """Poll check() until it returns something truthy; fail after timeout seconds (with diagnose())."""
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = check()
-        if result:
-            return result
-        time.sleep(every)
-    raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"\n{diagnose()}" if diagnose else ""))
-
-
-def _task_states(dag_id: str) -> str:
-    from airflow.models import TaskInstance
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).all()
-        return "\n".join(sorted(f"{t.run_id} {t.task_id}[{t.map_index}] {t.state} try {t.try_number}" for t in tis))
 
 
 @pytest.fixture(scope="module")
@@ -74,20 +54,6 @@ def airflow(stack):
         yield stack
     finally:
         stack.stop_airflow()
-
-
-def dag_runs(dag_id: str, ended_after=None) -> list:
-    """(run type, month, state) of the DAG's runs; only those that ended after ended_after if given."""
-    from airflow.models import DagRun
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id).all()
-        return [
-            (r.run_type, f"{r.logical_date:%Y-%m}" if r.logical_date else None, str(r.state))
-            for r in runs
-            if ended_after is None or (r.end_date and r.end_date > ended_after)
-        ]
 
 
 def backfills_done(dag_id: str) -> bool:
@@ -100,15 +66,9 @@ def backfills_done(dag_id: str) -> bool:
 
 
 def bigquery_idle() -> bool:
-    from airflow.models.asset import AssetDagRunQueue
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        queued = (
-            session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery").count()
-        )
+    queued = airflow_meta.queued_assets("taxi_gcs_to_bigquery")
     active = [r for r in dag_runs("taxi_gcs_to_bigquery") if r[2] in ("queued", "running")]
-    return queued == 0 and not active
+    return not queued and not active
 
 
 def backfill(stack, dag_id: str, *extra: str) -> None:
@@ -116,17 +76,6 @@ def backfill(stack, dag_id: str, *extra: str) -> None:
         "backfill", "create", "--dag-id", dag_id, "--from-date", f"{MONTHS[0]}-01", "--to-date", f"{MONTHS[-1]}-01",
         "--dag-run-conf", json.dumps({"colors": [COLOR]}), *extra, quiet=True,
     )  # fmt: skip
-
-
-def expected_rows(files: Path, month: str) -> int:
-    """The course's filters applied to the served file, independently of the bundle's code."""
-    with gzip.open(files / COLOR / f"{COLOR}_tripdata_{month}.csv.gz", "rt", newline="") as f:
-        rows = csv.DictReader(f)
-        return sum(1 for r in rows if _positive(r["passenger_count"]) and _positive(r["trip_distance"]))
-
-
-def _positive(value: str) -> bool:
-    return bool(value) and float(value) > 0
 
 
 def snapshot(stack) -> dict:
@@ -179,7 +128,7 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     assert any(r[0] == "asset_triggered" and r[2] == "success" for r in dag_runs("taxi_gcs_to_bigquery"))
 
     first = snapshot(stack)
-    expected = {m: expected_rows(stack.s.files_dir, m) for m in MONTHS}
+    expected = {m: expected_rows(stack.s.files_dir, m, COLOR) for m in MONTHS}
     assert {f"{m:%Y-%m}": n for m, n, _ in first["postgres"]} == expected
     assert first["bigquery"] == expected
     assert {f"{COLOR}/{COLOR}_tripdata_{m}.parquet" for m in MONTHS} <= set(first["gcs"])
@@ -252,6 +201,8 @@ def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
         )
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            # The automatic login first: Airflow 3.1 lands on / after it, whatever URL was asked for.
+            page.goto(url, wait_until="networkidle", timeout=60_000)
             page.goto(f"{url}/dags", wait_until="networkidle", timeout=60_000)
             for dag_id in DAGS:
                 page.get_by_text(dag_id, exact=True).first.wait_for(timeout=30_000)

@@ -27,12 +27,35 @@ def log_messages(logger: str, level: int = logging.INFO) -> Iterator[list[str]]:
         logging.getLogger(logger).removeHandler(handler)
 
 
+_SERIALIZED: list[bool] = []
+
+
 def load_dag(stack, dag_id: str):
+    """The DAG from the DAGs folder, with every DAG of the folder in the metadata database first (once
+    a session), as the dag-processor would have written them: Airflow 2 records a Dataset event only
+    for a Dataset it knows there, and Airflow 3.1's dag.test() needs the DAG serialized."""
     from airflow.models import DagBag
 
+    if not _SERIALIZED:
+        stack.airflow("dags", "reserialize", quiet=True)
+        _SERIALIZED.append(True)
     bag = DagBag(dag_folder=str(stack.s.dags_folder))
     assert not bag.import_errors
     return bag.get_dag(dag_id)
+
+
+def dag_test(dag, logical_date: dt.datetime, conf: dict):
+    """dag.test() for one logical date, whatever the Airflow version (Airflow 2 names it
+    execution_date)."""
+    from taxi_flows.compat import AIRFLOW_3
+
+    if AIRFLOW_3:
+        return dag.test(logical_date=logical_date, run_conf=conf)
+    # Airflow 2's dag.test() deletes an earlier run of the date, whose note refers to the FAB
+    # users table: its model must be known to SQLAlchemy (the webserver imports it; a test does not).
+    import airflow.providers.fab.auth_manager.models  # noqa: F401
+
+    return dag.test(execution_date=logical_date, run_conf=conf)
 
 
 def run(dag, date: str, colors=("yellow", "green")):
@@ -40,7 +63,7 @@ def run(dag, date: str, colors=("yellow", "green")):
     return the run and {(task_id, map index or -1): (state, tries)}."""
     day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
     logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    dr = dag.test(logical_date=logical_date, run_conf={"colors": list(colors)})
+    dr = dag_test(dag, logical_date, {"colors": list(colors)})
     states = {}
     for ti in dr.get_task_instances():
         index = ti.rendered_map_index  # the colour for load_trips; digits for a mapped task group

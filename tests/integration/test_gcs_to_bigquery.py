@@ -13,7 +13,9 @@ import pyarrow.parquet as pq
 import pytest
 from dagrun import gz_csv, load_dag, log_messages, run, sample_rows
 
+from taxi_dev import airflow_meta
 from taxi_flows import bigquery, gcs, tasks
+from taxi_flows.compat import asset_name
 from taxi_flows.schema import trip_schema
 
 pytestmark = pytest.mark.integration
@@ -144,38 +146,16 @@ def test_a_parquet_with_a_wrong_schema_fails_and_changes_nothing(to_gcs, to_bq, 
 def test_a_month_written_to_gcs_queues_the_bigquery_dag_and_its_events_plan_that_month(to_gcs, to_bq, bucket, serve):
     """The Asset wiring: taxi_web_to_gcs's event queues taxi_gcs_to_bigquery (Airflow's own asset
     manager); the run it starts plans exactly the months of its triggering events."""
-    from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
-    from airflow.models.dag import DagModel
-    from airflow.utils.session import create_session
-
-    def set_paused(paused: bool) -> None:  # a paused DAG is not queued: DAGs start paused
-        with create_session() as session:
-            session.query(DagModel).filter(DagModel.dag_id == "taxi_gcs_to_bigquery").update({"is_paused": paused})
-
-    with create_session() as session:
-        session.query(AssetDagRunQueue).filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery").delete()
-    set_paused(False)
+    bigquery_dag = "taxi_gcs_to_bigquery"
+    airflow_meta.clear_queue(bigquery_dag)
+    airflow_meta.set_paused(bigquery_dag, False)  # a paused DAG is not queued: DAGs start paused
     try:
         load_gcs(to_gcs, serve, "2021-04", colors=["yellow"])
     finally:
-        set_paused(True)
+        airflow_meta.set_paused(bigquery_dag, True)
 
-    with create_session() as session:
-        queued = (
-            session.query(AssetModel.name)
-            .join(AssetDagRunQueue, AssetDagRunQueue.asset_id == AssetModel.id)
-            .filter(AssetDagRunQueue.target_dag_id == "taxi_gcs_to_bigquery")
-            .all()
-        )
-        event = (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .filter(AssetModel.name == "taxi_flows.yellow_tripdata.monthly_parquet")
-            .order_by(AssetEvent.timestamp.desc())
-            .first()
-        )
-        extra = dict(event.extra)
-    assert queued == [("taxi_flows.yellow_tripdata.monthly_parquet",)]
+    assert airflow_meta.queued_assets(bigquery_dag) == ["taxi_flows.yellow_tripdata.monthly_parquet"]
+    extra = airflow_meta.latest_event_extra("taxi_flows.yellow_tripdata.monthly_parquet")
 
     class Event:  # what triggering_asset_events holds: events with their extra
         def __init__(self, extra):
@@ -234,7 +214,7 @@ def test_an_event_that_missed_the_queue_is_still_loaded(stack, bucket):
 
     class Inlets:
         def __getitem__(self, asset):
-            return inlets.get(asset.name, [])
+            return inlets.get(asset_name(asset), [])
 
     since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
     plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-03", 20)]}, Inlets(), since)

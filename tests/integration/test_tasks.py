@@ -10,7 +10,7 @@ pytestmark = pytest.mark.integration
 
 
 def test_libpq_params_from_an_airflow_connection():
-    from airflow.sdk import Connection
+    from taxi_flows.compat import Connection
 
     conn = Connection(
         conn_id="x",

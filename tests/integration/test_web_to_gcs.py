@@ -12,7 +12,9 @@ import pyarrow.parquet as pq
 import pytest
 from dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_messages, run, sample_rows
 
+from taxi_dev import airflow_meta
 from taxi_flows import assets, gcs
+from taxi_flows.compat import asset_name
 from taxi_flows.schema import trip_schema
 
 pytestmark = pytest.mark.integration
@@ -50,18 +52,7 @@ def kept_pickup_dates(header, rows, color) -> dict[str, int]:
 
 
 def latest_event(asset) -> dict:
-    from airflow.models.asset import AssetEvent, AssetModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        event = (
-            session.query(AssetEvent)
-            .join(AssetModel, AssetModel.id == AssetEvent.asset_id)
-            .filter(AssetModel.name == asset.name)
-            .order_by(AssetEvent.timestamp.desc())
-            .first()
-        )
-        return dict(event.extra) if event else {}
+    return airflow_meta.latest_event_extra(asset_name(asset))
 
 
 def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):

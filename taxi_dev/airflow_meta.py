@@ -1,0 +1,96 @@
+"""Read and set what the tests and benchmarks need in Airflow's metadata database, whatever the
+Airflow version: Airflow 3 keeps Assets (asset_event, asset_dag_run_queue, keyed by the asset's
+name), Airflow 2 keeps Datasets (dataset_event, dataset_dag_run_queue, keyed by the URI). The
+version itself comes from taxi_flows.compat, the only module that tells it."""
+
+from __future__ import annotations
+
+from taxi_flows.compat import AIRFLOW_3
+
+
+def _models():
+    """(event model, asset model, queue model, the asset model's name column, the foreign key name)."""
+    if AIRFLOW_3:
+        from airflow.models.asset import AssetDagRunQueue, AssetEvent, AssetModel
+
+        return AssetEvent, AssetModel, AssetDagRunQueue, AssetModel.name, "asset_id"
+    from airflow.models.dataset import DatasetDagRunQueue, DatasetEvent, DatasetModel
+
+    return DatasetEvent, DatasetModel, DatasetDagRunQueue, DatasetModel.uri, "dataset_id"
+
+
+def latest_event_extra(name: str) -> dict:
+    """The extra of the newest event of the asset (dataset) of that name; {} when it has none."""
+    from airflow.utils.session import create_session
+
+    event_model, asset_model, _, name_column, key = _models()
+    with create_session() as session:
+        event = (
+            session.query(event_model)
+            .join(asset_model, asset_model.id == getattr(event_model, key))
+            .filter(name_column == name)
+            .order_by(event_model.timestamp.desc())
+            .first()
+        )
+        return dict(event.extra) if event else {}
+
+
+def queued_assets(dag_id: str) -> list[str]:
+    """Names of the assets whose events wait in the queue of an asset-triggered DAG."""
+    from airflow.utils.session import create_session
+
+    _, asset_model, queue_model, name_column, key = _models()
+    with create_session() as session:
+        rows = (
+            session.query(name_column)
+            .join(queue_model, getattr(queue_model, key) == asset_model.id)
+            .filter(queue_model.target_dag_id == dag_id)
+            .all()
+        )
+        return sorted(r[0] for r in rows)
+
+
+def clear_queue(dag_id: str) -> None:
+    from airflow.utils.session import create_session
+
+    _, _, queue_model, _, _ = _models()
+    with create_session() as session:
+        session.query(queue_model).filter(queue_model.target_dag_id == dag_id).delete()
+
+
+def set_paused(dag_id: str, paused: bool) -> None:
+    """Pause or unpause a DAG (the asset manager queues no run for a paused DAG; DAGs start paused)."""
+    from airflow.models.dag import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        session.query(DagModel).filter(DagModel.dag_id == dag_id).update({"is_paused": paused})
+
+
+def dag_runs(dag_id: str, ended_after=None) -> list[tuple[str, str | None, str]]:
+    """(run type, month of the logical date, state) of the DAG's runs; only those that ended after
+    ended_after if given."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id).all()
+        return [
+            (str(r.run_type), f"{_logical_date(r):%Y-%m}" if _logical_date(r) else None, str(r.state))
+            for r in runs
+            if ended_after is None or (r.end_date and r.end_date > ended_after)
+        ]
+
+
+def _logical_date(run):
+    return run.logical_date if AIRFLOW_3 else run.execution_date
+
+
+def task_states(dag_id: str) -> str:
+    """One line per task instance of the DAG: run, task[map index], state, try (for diagnostics)."""
+    from airflow.models import TaskInstance
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id).all()
+        return "\n".join(sorted(f"{t.run_id} {t.task_id}[{t.map_index}] {t.state} try {t.try_number}" for t in tis))

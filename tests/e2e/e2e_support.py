@@ -1,0 +1,39 @@
+"""What the end-to-end tests share: the components' settings, polling, and the row-count oracle."""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import time
+from pathlib import Path
+
+# The components' own settings: a quick dag-processor, and scheduled DAGs that do not catch up on
+# 31 months when unpaused (the backfills say which months).
+COMPONENT_ENV = {
+    "TAXI_CATCHUP": "false",
+    "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5",
+    "AIRFLOW__DAG_PROCESSOR__MIN_FILE_PROCESS_INTERVAL": "10",
+    "AIRFLOW__SCHEDULER__SCHEDULER_IDLE_SLEEP_TIME": "0.5",
+}
+
+
+def wait_for(check, what: str, timeout: float = 600, every: float = 2.0, diagnose=None):
+    """Poll check() until it returns something truthy; fail after timeout seconds (with diagnose())."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        result = check()
+        if result:
+            return result
+        time.sleep(every)
+    raise AssertionError(f"{what}: not within {timeout:.0f} s" + (f"\n{diagnose()}" if diagnose else ""))
+
+
+def expected_rows(files: Path, month: str, color: str) -> int:
+    """The course's filters applied to the served file, independently of the bundle's code."""
+    with gzip.open(files / color / f"{color}_tripdata_{month}.csv.gz", "rt", newline="") as f:
+        rows = csv.DictReader(f)
+        return sum(1 for r in rows if _positive(r["passenger_count"]) and _positive(r["trip_distance"]))
+
+
+def _positive(value: str) -> bool:
+    return bool(value) and float(value) > 0

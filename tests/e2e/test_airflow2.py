@@ -1,0 +1,95 @@
+"""End to end on Airflow 2 (Cloud Composer's 2.10.5 builds), as its users run the bundle:
+
+1. `airflow dags backfill -s 2021-01-01 -e 2021-03-01 taxi_web_to_postgres`, the README's Airflow 2
+   command, loads January to March of both colours, with exactly the rows of the served files
+   that pass the course's filters;
+2. a month written by taxi_web_to_gcs (an Airflow 2 backfill too) emits its Dataset event, the
+   real scheduler turns it into a Dataset-triggered taxi_gcs_to_bigquery run, and that run loads
+   the month of the event (not the month of its own logical date, which is "now") into BigQuery.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+
+import pytest
+from e2e_support import COMPONENT_ENV, expected_rows, wait_for
+
+from taxi_dev import airflow_meta
+from taxi_flows import bigquery as tbq
+from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
+from taxi_flows.source import month_start
+
+pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+if AIRFLOW_3:
+    pytest.skip(
+        f"Airflow {AIRFLOW_VERSION} has no `airflow dags backfill` (test_backfill_and_ui.py runs its backfills)",
+        allow_module_level=True,
+    )
+
+MONTHS = ("2021-01", "2021-02", "2021-03")
+
+
+@pytest.fixture(scope="module")
+def dags_in_db(stack):
+    """The DAGs and their Dataset references in the metadata database, as the scheduler would write them."""
+    stack.airflow("dags", "reserialize", quiet=True)
+    return stack
+
+
+def postgres_counts(stack, color: str) -> dict[str, int]:
+    import psycopg
+
+    with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
+        rows = conn.execute(
+            f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM ny_taxi.{color}_tripdata GROUP BY 1 ORDER BY 1"
+        ).fetchall()
+    return dict(rows)
+
+
+@pytest.mark.timeout(900)
+def test_airflow_dags_backfill_loads_january_to_march(dags_in_db, pg):
+    stack = dags_in_db
+    stack.airflow(
+        "dags", "backfill", "-s", "2021-01-01", "-e", "2021-03-01", "taxi_web_to_postgres", quiet=True
+    )  # fmt: skip
+    runs = sorted(r for r in airflow_meta.dag_runs("taxi_web_to_postgres") if r[0] == "backfill")
+    assert runs == [("backfill", m, "success") for m in MONTHS], runs
+    for color in ("yellow", "green"):
+        expected = {m: expected_rows(stack.s.files_dir, m, color) for m in MONTHS}
+        assert postgres_counts(stack, color) == expected
+
+
+@pytest.mark.timeout(900)
+def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, bucket):
+    stack = dags_in_db
+    bq = tbq.client("google_cloud_default")
+    bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
+    bigquery_dag = "taxi_gcs_to_bigquery"
+    airflow_meta.clear_queue(bigquery_dag)
+    stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
+    started = dt.datetime.now(tz=dt.UTC)
+    stack.airflow(
+        "dags", "backfill", "-s", "2021-02-01", "-e", "2021-02-01", "taxi_web_to_gcs",
+        "-c", json.dumps({"colors": ["green"]}), quiet=True,
+    )  # fmt: skip
+    assert airflow_meta.queued_assets(bigquery_dag) == ["taxi_flows.green_tripdata.monthly_parquet"]
+
+    try:
+        stack.start_airflow(COMPONENT_ENV, timeout=180)
+        wait_for(
+            lambda: [r for r in airflow_meta.dag_runs(bigquery_dag, ended_after=started) if r[2] != "running"],
+            "the Dataset-triggered run of taxi_gcs_to_bigquery",
+            diagnose=lambda: airflow_meta.task_states(bigquery_dag),
+        )
+    finally:
+        stack.stop_airflow()
+        stack.airflow("dags", "pause", bigquery_dag, quiet=True)
+
+    runs = airflow_meta.dag_runs(bigquery_dag, ended_after=started)
+    assert [(r[0], r[2]) for r in runs] == [("dataset_triggered", "success")], airflow_meta.task_states(bigquery_dag)
+    table = f"{bq.project}.{stack.s.bq_dataset}.green_tripdata"
+    months = [r.m for r in bq.query(f"SELECT DISTINCT FORMAT_DATE('%Y-%m', source_month) AS m FROM `{table}`")]
+    assert months == ["2021-02"]
+    assert tbq.month_rows(bq, table, month_start("2021-02")) == expected_rows(stack.s.files_dir, "2021-02", "green")
