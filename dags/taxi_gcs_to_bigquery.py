@@ -63,6 +63,7 @@ GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
         config.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
     ),
     **config.monthly_dag_args(
+        event_triggered=True,
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
     ),
@@ -76,10 +77,11 @@ def taxi_gcs_to_bigquery():
         logical_date=None,
         inlet_events=None,
         prev_start_date_success=None,
+        dag_run=None,
     ):
         return tasks.bigquery_plan(
             bucket, dataset, params["colors"], logical_date, triggering_events(get_current_context()), inlet_events,
-            prev_start_date_success,
+            prev_start_date_success, run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
         )  # fmt: skip
 
     plan = plan_months(tasks.BUCKET_TEMPLATE, tasks.DATASET_TEMPLATE)

@@ -11,9 +11,10 @@ a monthly data-interval timetable (`0 0 1 * *` UTC): January's run starts once J
 (January to March).
 
 **Params.** `colors`: which colours to load (default both), e.g. `{"colors": ["green"]}` as the
-run's conf.
+run's conf; `load_trips` of a colour not asked for is skipped.
 
-**Steps** (per colour, in one task `load_trips`, mapped over the colours):
+**Steps** (per colour, in one task `load_trips`, mapped over the colours: `load_trips[yellow]`,
+`load_trips[green]`):
 1. stream `<taxi_source_base_url>/<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz` (retries with
    back-off on network errors and 5xx; a 404, an HTML page, a non-gzip or truncated body, a changed
    header or values of the wrong type fail the task at once, naming the problem);
@@ -39,7 +40,7 @@ DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the dat
 
 from __future__ import annotations
 
-from taxi_flows import config, tasks
+from taxi_flows import config, schema, tasks
 from taxi_flows.compat import dag, get_current_context, task
 
 
@@ -56,19 +57,18 @@ def taxi_web_to_postgres():
     def load_zone_lookup(base_url: str) -> int:
         return tasks.load_zones_to_postgres(base_url)
 
-    @task
-    def colors_to_load(params: dict | None = None) -> list[str]:
-        return tasks.check_colors(params["colors"])
-
     @task(
         pool=config.POSTGRES_POOL, max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG, map_index_template="{{ color }}"
     )
-    def load_trips(color: str, base_url: str, logical_date=None) -> dict:
+    def load_trips(color: str, base_url: str, logical_date=None, params=None) -> dict:
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
+        tasks.skip_unless_selected(color, params["colors"])
         return tasks.load_trips_to_postgres(color, base_url, logical_date)
 
     load_zone_lookup(tasks.BASE_URL_TEMPLATE)
-    load_trips.partial(base_url=tasks.BASE_URL_TEMPLATE).expand(color=colors_to_load())
+    # Mapped over the colours as a literal list: the run's task instances exist from its start
+    # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
+    load_trips.partial(base_url=tasks.BASE_URL_TEMPLATE).expand(color=list(schema.COLORS))
 
 
 taxi_web_to_postgres()

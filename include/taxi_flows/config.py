@@ -61,15 +61,24 @@ def monthly_timetable():
     return CronDataIntervalTimetable("0 0 1 * *", timezone="UTC")
 
 
-def monthly_dag_args(**overrides) -> dict:
+# The months DataTalksClub re-hosts: the range of the monthly DAGs' catchup.
+FIRST_SOURCE_MONTH = dt.date(2019, 1, 1)
+LAST_SOURCE_MONTH = dt.date(2021, 7, 1)
+
+
+def monthly_dag_args(event_triggered: bool = False, **overrides) -> dict:
     """What every monthly DAG shares besides its schedule (monthly_timetable(), given explicitly):
     the range of the re-hosted files (2019-01 … 2021-07), catchup, three months at a time, the
-    task defaults and params.colors."""
+    task defaults and params.colors. `event_triggered`: the DAG also runs on Asset events, whose
+    runs must not be cut off by the end of the range (taxi_flows.compat.event_triggered_end_date)."""
     import pendulum
 
+    from taxi_flows.compat import event_triggered_end_date
+
+    end_date = pendulum.datetime(LAST_SOURCE_MONTH.year, LAST_SOURCE_MONTH.month, 1, tz="UTC")
     return {
-        "start_date": pendulum.datetime(2019, 1, 1, tz="UTC"),
-        "end_date": pendulum.datetime(2021, 7, 1, tz="UTC"),
+        "start_date": pendulum.datetime(FIRST_SOURCE_MONTH.year, FIRST_SOURCE_MONTH.month, 1, tz="UTC"),
+        "end_date": event_triggered_end_date(end_date) if event_triggered else end_date,
         "catchup": CATCHUP,
         "max_active_runs": 3,
         "default_args": DEFAULT_ARGS,

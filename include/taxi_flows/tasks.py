@@ -179,6 +179,7 @@ def bigquery_plan(
     triggering_asset_events,
     inlet_events=None,
     since: dt.datetime | None = None,
+    run_type: str | None = None,
 ) -> list[dict]:
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
     mapped task group.
@@ -189,7 +190,8 @@ def bigquery_plan(
       can miss the queue, and is caught here instead. A month seen twice is loaded once; a month
       reloaded again is harmless (the load replaces it).
     - A time-scheduled, manual or backfill run loads the month of its logical date for the colours
-      of params.colors.
+      of params.colors. A time-scheduled run of a month after the last one the source publishes is
+      skipped (on Airflow 2 the DAG has no end_date: taxi_flows.compat.event_triggered_end_date).
     """
     from taxi_flows import schema
 
@@ -213,6 +215,13 @@ def bigquery_plan(
         log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
     else:
         month = month_of(logical_date)
+        if run_type == "scheduled" and month > config.LAST_SOURCE_MONTH:
+            from taxi_flows.compat import AirflowSkipException
+
+            raise AirflowSkipException(
+                f"nothing to load: a scheduled run for {month:%Y-%m}, after {config.LAST_SOURCE_MONTH:%Y-%m}, the "
+                "last month the source publishes (months arrive through taxi_web_to_gcs's Asset events)"
+            )
         wanted = {(color, f"{month:%Y-%m}"): {} for color in check_colors(colors)}
     project = bigquery.client(config.GCP_CONN_ID).project
     plan = []
