@@ -13,13 +13,15 @@ files and the rest of the package import it from here:
   ``triggering_dataset_events`` in Airflow 2 (``triggering_events()``: a wrong key would be
   silent, the run would load the wrong month);
 - the task exceptions (``airflow.sdk.exceptions`` from 3.2 on, ``airflow.exceptions`` before);
-- operator fields that a provider release does not template (``template_fields()``).
+- operator fields that a provider release does not template (``template_fields()``), and a
+  provider release that needs a logical date an asset-triggered run lacks (``with_logical_date()``).
 
 It imports only what Airflow's own authoring API imports anyway: DAG files stay light at parse time.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from typing import Any
 
 import airflow
@@ -74,6 +76,7 @@ __all__ = [
     "task_group",
     "template_fields",
     "triggering_events",
+    "with_logical_date",
 ]
 
 
@@ -106,7 +109,7 @@ def event_triggered_end_date(end_date):
     return end_date if AIRFLOW_3 else None
 
 
-def triggering_events(context) -> dict:
+def triggering_events(context) -> Mapping:
     """The Asset (Dataset) events that triggered the run, {asset: [event, ...]}; empty when the run
     was not triggered by events."""
     if not AIRFLOW_3:
@@ -115,7 +118,18 @@ def triggering_events(context) -> dict:
         run = context.get("dag_run")
         if run is None or str(getattr(run.run_type, "value", run.run_type)) != "dataset_triggered":
             return {}
-    return dict(context.get(TRIGGERING_EVENTS_KEY) or {})
+    # A read-only mapping whose keys may not be hashable (Airflow 3.1's Assets): not copied to a dict.
+    return context.get(TRIGGERING_EVENTS_KEY) or {}
+
+
+def with_logical_date(context) -> Mapping:
+    """The context, with a logical date where the run has none (Airflow 3's asset-triggered runs):
+    the run's run_after, which newer google providers use for a job's id in its place. Google
+    providers before 19 read context["logical_date"] in GCSToBigQueryOperator.execute and fail
+    with KeyError on such a run."""
+    if context.get("logical_date") is not None or context.get("dag_run") is None:
+        return context
+    return {**context, "logical_date": context["dag_run"].run_after}
 
 
 def template_fields(operator_class: type, *fields: str) -> tuple[str, ...]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
 
-from taxi_flows.compat import AirflowFailException, template_fields
+from taxi_flows.compat import AirflowFailException, template_fields, with_logical_date
 
 
 class GCSToBigQueryFailFastOperator(GCSToBigQueryOperator):
@@ -14,7 +14,8 @@ class GCSToBigQueryFailFastOperator(GCSToBigQueryOperator):
     retries.
 
     schema_fields is templated whatever the google provider's release (older ones do not template
-    it): the month's load gets its schema from the mapped task group's arguments."""
+    it): the month's load gets its schema from the mapped task group's arguments. An asset-triggered
+    run has no logical date, which older providers need for the job's id (compat.with_logical_date)."""
 
     template_fields = template_fields(GCSToBigQueryOperator, "schema_fields")
 
@@ -22,7 +23,7 @@ class GCSToBigQueryFailFastOperator(GCSToBigQueryOperator):
         from google.api_core.exceptions import BadRequest, NotFound
 
         try:
-            return super().execute(context)
+            return super().execute(with_logical_date(context))
         except (BadRequest, NotFound) as e:
             sources = ", ".join(f"gs://{self.bucket}/{o}" for o in self.source_objects)
             raise AirflowFailException(

@@ -50,12 +50,26 @@ def dag_test(dag, logical_date: dt.datetime, conf: dict):
     from taxi_flows.compat import AIRFLOW_3
 
     if AIRFLOW_3:
+        _one_in_process_api()
         return dag.test(logical_date=logical_date, run_conf=conf)
     # Airflow 2's dag.test() deletes an earlier run of the date, whose note refers to the FAB
     # users table: its model must be known to SQLAlchemy (the webserver imports it; a test does not).
     import airflow.providers.fab.auth_manager.models  # noqa: F401
 
     return dag.test(execution_date=logical_date, run_conf=conf)
+
+
+def _one_in_process_api() -> None:
+    """Airflow 3.1's dag.test() builds a new in-process Execution API (a Cadwyn app: about a second
+    of CPU) for every task, and 3.1's integration tests took 9 minutes; later releases build it
+    once (functools.lru_cache on supervisor.in_process_api_server). The harness does the same on
+    the releases that do not. Tests only: a deployment's tasks talk to the api-server."""
+    import functools
+
+    from airflow.sdk.execution_time import supervisor
+
+    if not hasattr(supervisor.in_process_api_server, "cache_info"):
+        supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
 def run(dag, date: str, colors=("yellow", "green")):
