@@ -49,7 +49,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-setup: $(VENV)/.installed $(BQ_VENV)/.installed browser  ## create .venv (Python 3.11: Airflow, providers, dev tools), .venv-bq (the BigQuery emulator); Chromium for the UI test
+setup: $(VENV)/.installed $(BQ_VENV)/.installed browser  ## create .venv (Python 3.11: the lock's Airflow, providers, dev tools; .venv-airflow-<version> with AIRFLOW=), .venv-bq (the BigQuery emulator); Chromium for the UI test
 
 browser:  # Debian's Chromium for the UI test (installed when run as root; otherwise, a hint)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
