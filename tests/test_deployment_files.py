@@ -157,7 +157,7 @@ def test_deploy_dry_run_prints_every_command():
         "dry run: nothing was changed",
     ]
     packages = (REPO / ".deploy" / "requirements-composer.txt").read_text().splitlines()
-    assert "psycopg[binary]>=3.1" in packages
+    assert "psycopg[binary]>=3.2" in packages
     assert not any(line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=")
                    for line in packages)  # fmt: skip
 

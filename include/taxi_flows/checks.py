@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -42,6 +43,11 @@ def _chain(error: BaseException) -> str:
     return " | ".join(parts)
 
 
+def _status(text: str, code: int) -> bool:
+    """The HTTP status code appears in the text as a number of its own (not inside a port, 127.0.0.1:54401)."""
+    return re.search(rf"(?<![\d.:]){code}(?!\d)", text) is not None
+
+
 def advice(service: str, error: BaseException, target: str = "") -> str:
     """What to fix, in one sentence, for an error of the check of service (postgres, bigquery, gcs)."""
     text = _chain(error)
@@ -60,18 +66,18 @@ def advice(service: str, error: BaseException, target: str = "") -> str:
             "keyfile_dict), or run `gcloud auth application-default login`, or run where a service "
             "account is attached."
         )
-    if "invalid_grant" in lower or "unauthenticated" in lower or "401" in lower or "refresherror" in lower:
+    if "invalid_grant" in lower or "unauthenticated" in lower or _status(lower, 401) or "refresherror" in lower:
         return (
             "The credentials were refused (expired, revoked or deleted key): create a new key for the service account."
         )
     if "has not been used in project" in lower or "is disabled" in lower or "service_disabled" in lower:
         return f"The {NAMES[service]} API is not enabled in the project: `gcloud services enable {API[service]}`."
-    if "permission" in lower or "access denied" in lower or "403" in lower or "forbidden" in lower:
+    if "permission" in lower or "access denied" in lower or _status(lower, 403) or "forbidden" in lower:
         return (
             f"The service account lacks a role for {NAMES[service]}{where}: grant {ROLES[service]}. "
             "(Owner works too, as the course said, but grants far more than the bundle needs.)"
         )
-    if "404" in lower or "notfound" in lower or "not found" in lower:
+    if _status(lower, 404) or "notfound" in lower or "not found" in lower:
         what = "bucket (Variable taxi_gcs_bucket)" if service == "gcs" else "dataset (Variable taxi_bq_dataset)"
         return (
             f"The {what}{where} does not exist in the connection's project, or lives in another location: "

@@ -92,3 +92,17 @@ def test_owner_is_not_the_advice():
 
 def test_unexpected():
     assert "unexpected error" in advice("gcs", ValueError("?"))
+
+
+@pytest.mark.parametrize("port", [54401, 44403, 40404])
+def test_a_port_that_contains_a_status_code_is_not_that_status(monkeypatch, port):
+    """The port of an emulator that is down once read as '401': 'the credentials were refused'."""
+    url = f"http://127.0.0.1:{port}"
+    monkeypatch.setenv("BIGQUERY_EMULATOR_HOST", url)
+    cause = requests.ConnectionError(
+        f"HTTPConnectionPool(host='127.0.0.1', port={port}): Max retries exceeded with url: /bigquery/v2/jobs"
+        f" (Caused by NewConnectionError(\"HTTPConnection(host='127.0.0.1', port={port}): Failed to establish a new "
+        'connection: [Errno 111] Connection refused"))'
+    )
+    error = chained(RetryError(f"Timeout of 10.0s exceeded, last exception: {cause}", cause=None), cause)
+    assert advice("bigquery", error).startswith(f"Nothing answers at {url} (BIGQUERY_EMULATOR_HOST)")
