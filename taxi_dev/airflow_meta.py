@@ -67,6 +67,17 @@ def set_paused(dag_id: str, paused: bool) -> None:
         session.query(DagModel).filter(DagModel.dag_id == dag_id).update({"is_paused": paused})
 
 
+def delete_runs(dag_id: str) -> None:
+    """Delete the DAG's runs (and so their task instances): a test that backfills starts from none,
+    whatever earlier tests ran (Airflow 3.1's backfill keeps an earlier run of a date as it is)."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        for run in session.query(DagRun).filter(DagRun.dag_id == dag_id).all():
+            session.delete(run)
+
+
 def dag_runs(dag_id: str, ended_after=None) -> list[tuple[str, str | None, str]]:
     """(run type, month of the logical date, state) of the DAG's runs; only those that ended after
     ended_after if given."""

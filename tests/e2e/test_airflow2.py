@@ -51,6 +51,7 @@ def postgres_counts(stack, color: str) -> dict[str, int]:
 @pytest.mark.timeout(900)
 def test_airflow_dags_backfill_loads_january_to_march(dags_in_db, pg):
     stack = dags_in_db
+    airflow_meta.delete_runs("taxi_web_to_postgres")  # the integration tests' runs of the same months
     stack.airflow(
         "dags", "backfill", "-s", "2021-01-01", "-e", "2021-03-01", "taxi_web_to_postgres", quiet=True
     )  # fmt: skip
@@ -68,6 +69,7 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
     bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
     bigquery_dag = "taxi_gcs_to_bigquery"
     airflow_meta.clear_queue(bigquery_dag)
+    airflow_meta.delete_runs("taxi_web_to_gcs")  # the integration tests' runs of the same month
     stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
     started = dt.datetime.now(tz=dt.UTC)
     stack.airflow(
