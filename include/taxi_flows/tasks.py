@@ -187,7 +187,9 @@ def bigquery_plan(
     - A run triggered by Asset events loads the months of its triggering events, and also of every
       event of the monthly Parquet assets (its inlets) since the last successful run started
       (`since`): an event that arrives while the scheduler is turning earlier events into a run
-      can miss the queue, and is caught here instead. A month seen twice is loaded once; a month
+      can miss the queue, and is caught here instead. Before any successful run, the events from
+      the earliest triggering one on: older events may name files long gone, and a run that loads
+      them could never succeed. A month seen twice is loaded once; a month
       reloaded again is harmless (the load replaces it).
     - A time-scheduled, manual or backfill run loads the month of its logical date for the colours
       of params.colors. A time-scheduled run of a month after the last one the source publishes is
@@ -207,6 +209,8 @@ def bigquery_plan(
     for event in triggered:
         add(event.extra)
     if triggered and inlet_events is not None:
+        if since is None:  # no successful run yet: the events that came with the triggering ones, or after
+            since = min(event.timestamp for event in triggered) - dt.timedelta(microseconds=1)
         for color in schema.COLORS:
             for event in inlet_events[assets.monthly_parquet(color)][-200:]:
                 if since is None or event.timestamp > since:

@@ -219,3 +219,8 @@ def test_an_event_that_missed_the_queue_is_still_loaded(stack, bucket):
     since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
     plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-03", 20)]}, Inlets(), since)
     assert [(p["color"], p["month"]) for p in plan] == [("green", "2021-02"), ("green", "2021-03")]
+
+    # Before any successful run: the events from the earliest triggering one on (2021-02 triggered,
+    # 2021-03 came after it), never the older ones, whose files may be gone.
+    plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-02", 10)]}, Inlets(), None)
+    assert [(p["color"], p["month"]) for p in plan] == [("green", "2021-02"), ("green", "2021-03")]
