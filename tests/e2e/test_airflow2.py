@@ -69,7 +69,8 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
     bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
     bigquery_dag = "taxi_gcs_to_bigquery"
     airflow_meta.clear_queue(bigquery_dag)
-    airflow_meta.delete_runs("taxi_web_to_gcs")  # the integration tests' runs of the same month
+    for dag_id in ("taxi_web_to_gcs", bigquery_dag):  # the integration tests' runs (and their last success)
+        airflow_meta.delete_runs(dag_id)
     stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
     started = dt.datetime.now(tz=dt.UTC)
     stack.airflow(
