@@ -50,6 +50,17 @@ def queued_assets(dag_id: str) -> list[str]:
         return sorted(r[0] for r in rows)
 
 
+def delete_events(name: str) -> None:
+    """Delete the events of the asset (dataset) of that name: Airflow 2 hands a Dataset-triggered
+    run every event since the DAG's previous such run, all of them for its first."""
+    from airflow.utils.session import create_session
+
+    event_model, asset_model, _, name_column, key = _models()
+    with create_session() as session:
+        ids = [row[0] for row in session.query(asset_model.id).filter(name_column == name).all()]
+        session.query(event_model).filter(getattr(event_model, key).in_(ids)).delete(synchronize_session=False)
+
+
 def clear_queue(dag_id: str) -> None:
     from airflow.utils.session import create_session
 

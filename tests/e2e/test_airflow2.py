@@ -17,8 +17,9 @@ import pytest
 from e2e_support import COMPONENT_ENV, expected_rows, wait_for
 
 from taxi_dev import airflow_meta
+from taxi_flows import assets
 from taxi_flows import bigquery as tbq
-from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
+from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION, asset_name
 from taxi_flows.source import month_start
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
@@ -71,6 +72,8 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
     airflow_meta.clear_queue(bigquery_dag)
     for dag_id in ("taxi_web_to_gcs", bigquery_dag):  # the integration tests' runs (and their last success)
         airflow_meta.delete_runs(dag_id)
+    for color in ("yellow", "green"):  # and their events: a first Dataset-triggered run gets all of them
+        airflow_meta.delete_events(asset_name(assets.monthly_parquet(color)))
     stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
     started = dt.datetime.now(tz=dt.UTC)
     stack.airflow(
