@@ -48,7 +48,15 @@ from airflow.providers.google.cloud.operators.bigquery import (
 )
 
 from taxi_flows import assets, bigquery, config, gcs, schema, tasks
-from taxi_flows.compat import asset_or_time_schedule, dag, get_current_context, task, task_group, triggering_events
+from taxi_flows.compat import (
+    asset_or_time_schedule,
+    dag,
+    get_current_context,
+    run_type,
+    task,
+    task_group,
+    triggering_events,
+)
 from taxi_flows.operators import GCSToBigQueryFailFastOperator
 
 GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
@@ -81,7 +89,7 @@ def taxi_gcs_to_bigquery():
     ):
         return tasks.bigquery_plan(
             bucket, dataset, params["colors"], logical_date, triggering_events(get_current_context()), inlet_events,
-            prev_start_date_success, run_type=str(getattr(dag_run.run_type, "value", dag_run.run_type)),
+            prev_start_date_success, run_type=run_type(dag_run),
         )  # fmt: skip
 
     plan = plan_months(tasks.BUCKET_TEMPLATE, tasks.DATASET_TEMPLATE)

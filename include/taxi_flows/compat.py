@@ -72,6 +72,7 @@ __all__ = [
     "dag",
     "event_triggered_end_date",
     "get_current_context",
+    "run_type",
     "task",
     "task_group",
     "template_fields",
@@ -109,15 +110,20 @@ def event_triggered_end_date(end_date):
     return end_date if AIRFLOW_3 else None
 
 
+def run_type(dag_run) -> str | None:
+    """The run's type as text ("scheduled", "manual", "backfill", "dataset_triggered", …)."""
+    if dag_run is None:
+        return None
+    return str(getattr(dag_run.run_type, "value", dag_run.run_type))
+
+
 def triggering_events(context) -> Mapping:
     """The Asset (Dataset) events that triggered the run, {asset: [event, ...]}; empty when the run
     was not triggered by events."""
-    if not AIRFLOW_3:
-        # Airflow 2 loads them lazily from the database, and only a Dataset-triggered run has any
-        # (the lazy load also fails under dag.test(): its run is not flushed yet).
-        run = context.get("dag_run")
-        if run is None or str(getattr(run.run_type, "value", run.run_type)) != "dataset_triggered":
-            return {}
+    # Airflow 2 loads them lazily from the database, and only a Dataset-triggered run has any
+    # (the lazy load also fails under dag.test(): its run is not flushed yet).
+    if not AIRFLOW_3 and run_type(context.get("dag_run")) != "dataset_triggered":
+        return {}
     # A read-only mapping whose keys may not be hashable (Airflow 3.1's Assets): not copied to a dict.
     return context.get(TRIGGERING_EVENTS_KEY) or {}
 
