@@ -19,8 +19,10 @@ from __future__ import annotations
 
 import pendulum
 
-from taxi_flows import config, tasks
-from taxi_flows.compat import dag, task
+from taxi_flows import settings
+from taxi_flows.orchestration import tasks
+from taxi_flows.orchestration.compat import dag, task
+from taxi_flows.orchestration.dag_defaults import DEFAULT_ARGS
 
 
 @dag(
@@ -30,7 +32,7 @@ from taxi_flows.compat import dag, task
     schedule=None,
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     catchup=False,
-    default_args=config.DEFAULT_ARGS,
+    default_args=DEFAULT_ARGS,
     tags=["zoomcamp", "monitoring"],
 )
 def check_connections():
@@ -48,7 +50,7 @@ def check_connections():
 
     check_postgres()
     check_bigquery()
-    check_gcs(tasks.BUCKET_TEMPLATE)
+    check_gcs(settings.BUCKET_TEMPLATE)
 
 
 check_connections()

@@ -24,35 +24,30 @@ Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
 
 from __future__ import annotations
 
-import pendulum
-from airflow.timetables.interval import CronDataIntervalTimetable
-
-from taxi_flows import assets, config, schema, tasks
-from taxi_flows.compat import dag, task
+from taxi_flows import settings
+from taxi_flows.core.schema import COLORS
+from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration.compat import dag, task
+from taxi_flows.orchestration.runs import skip_unless_selected
 
 
 @dag(
     dag_id="taxi_daily_trips_to_gcs",
     doc_md=__doc__,
     description="The trips of one pickup day, from the GCS dataset, as <color>/YYYY/MM/DD/daily-trips.parquet",
-    schedule=CronDataIntervalTimetable("0 5 * * *", timezone="UTC"),
-    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
-    end_date=pendulum.datetime(2021, 7, 31, tz="UTC"),
-    catchup=config.CATCHUP,
-    max_active_runs=4,
-    default_args=config.DEFAULT_ARGS,
     tags=["zoomcamp", "nyc-taxi", "gcs"],
-    params={"colors": config.colors_param()},
+    schedule=dag_defaults.daily_timetable(),
+    **dag_defaults.daily_dag_args(),
 )
 def taxi_daily_trips_to_gcs():
     @task
     def daily_trips(color: str, bucket: str, logical_date=None, params=None, outlet_events=None):
-        tasks.skip_unless_selected(color, params["colors"])
+        skip_unless_selected(color, params["colors"])
         return tasks.daily_trips_to_gcs(color, bucket, logical_date, outlet_events)
 
-    for color in schema.COLORS:
+    for color in COLORS:
         daily_trips.override(task_id=f"{color}_daily_trips", outlets=[assets.daily_trips(color)])(
-            color, tasks.BUCKET_TEMPLATE
+            color, settings.BUCKET_TEMPLATE
         )
 
 

@@ -47,8 +47,12 @@ from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryInsertJobOperator,
 )
 
-from taxi_flows import assets, bigquery, config, gcs, schema, tasks
-from taxi_flows.compat import (
+from taxi_flows import settings
+from taxi_flows.bigquery.tables import trips_table, trips_table_resource, zone_schema_fields
+from taxi_flows.core.schema import COLORS, ZONE_TABLE
+from taxi_flows.gcs.layout import ZONES_OBJECT
+from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration.compat import (
     asset_or_time_schedule,
     dag,
     get_current_context,
@@ -57,9 +61,9 @@ from taxi_flows.compat import (
     task_group,
     triggering_events,
 )
-from taxi_flows.operators import GCSToBigQueryFailFastOperator
+from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
 
-GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
+GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
 
 
 @dag(
@@ -68,16 +72,16 @@ GCP = {"gcp_conn_id": config.GCP_CONN_ID, "location": bigquery.LOCATION}
     description="Monthly Parquet files from GCS into BigQuery, each month replaced atomically by source_month",
     tags=["zoomcamp", "nyc-taxi", "bigquery"],
     schedule=asset_or_time_schedule(
-        config.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
+        dag_defaults.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
     ),
-    **config.monthly_dag_args(
+    **dag_defaults.monthly_dag_args(
         event_triggered=True,
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
     ),
 )
 def taxi_gcs_to_bigquery():
-    @task(inlets=[assets.monthly_parquet(color) for color in schema.COLORS])
+    @task(inlets=[assets.monthly_parquet(color) for color in COLORS])
     def plan_months(
         bucket: str,
         dataset: str,
@@ -88,25 +92,31 @@ def taxi_gcs_to_bigquery():
         dag_run=None,
     ):
         return tasks.bigquery_plan(
-            bucket, dataset, params["colors"], logical_date, triggering_events(get_current_context()), inlet_events,
-            prev_start_date_success, run_type=run_type(dag_run),
-        )  # fmt: skip
+            bucket,
+            dataset,
+            params["colors"],
+            logical_date,
+            triggering_events(get_current_context()),
+            inlet_events,
+            since=prev_start_date_success,
+            run_type=run_type(dag_run),
+        )
 
-    plan = plan_months(tasks.BUCKET_TEMPLATE, tasks.DATASET_TEMPLATE)
+    plan = plan_months(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 
     create_dataset = BigQueryCreateEmptyDatasetOperator(
-        task_id="create_dataset", dataset_id=tasks.DATASET_TEMPLATE, if_exists="ignore", **GCP
+        task_id="create_dataset", dataset_id=settings.DATASET_TEMPLATE, if_exists="ignore", **GCP
     )
     create_tables = [
         BigQueryCreateTableOperator(
             task_id=f"create_{color}_table",
-            dataset_id=tasks.DATASET_TEMPLATE,
-            table_id=bigquery.trips_table(color),
-            table_resource=bigquery.trips_table_resource(color),
+            dataset_id=settings.DATASET_TEMPLATE,
+            table_id=trips_table(color),
+            table_resource=trips_table_resource(color),
             if_exists="ignore",
             **GCP,
         )
-        for color in schema.COLORS
+        for color in COLORS
     ]
 
     @task
@@ -148,16 +158,16 @@ def taxi_gcs_to_bigquery():
 
     load_zone_lookup = GCSToBigQueryFailFastOperator(
         task_id="load_zone_lookup",
-        bucket=tasks.BUCKET_TEMPLATE,
-        source_objects=[gcs.ZONES_OBJECT],
-        destination_project_dataset_table=tasks.DATASET_TEMPLATE + "." + schema.ZONE_TABLE,
-        schema_fields=bigquery.zone_schema(),
+        bucket=settings.BUCKET_TEMPLATE,
+        source_objects=[ZONES_OBJECT],
+        destination_project_dataset_table=settings.DATASET_TEMPLATE + "." + ZONE_TABLE,
+        schema_fields=zone_schema_fields(),
         source_format="PARQUET",
         autodetect=False,
         write_disposition="WRITE_TRUNCATE",
         **GCP,
     )
-    create_dataset >> zone_lookup_to_gcs(tasks.BUCKET_TEMPLATE, tasks.BASE_URL_TEMPLATE) >> load_zone_lookup
+    create_dataset >> zone_lookup_to_gcs(settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE) >> load_zone_lookup
 
 
 taxi_gcs_to_bigquery()

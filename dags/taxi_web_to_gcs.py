@@ -31,8 +31,11 @@ and `rows`.
 
 from __future__ import annotations
 
-from taxi_flows import assets, config, schema, tasks
-from taxi_flows.compat import dag, task
+from taxi_flows import settings
+from taxi_flows.core.schema import COLORS
+from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration.compat import dag, task
+from taxi_flows.orchestration.runs import skip_unless_selected
 
 
 @dag(
@@ -40,20 +43,20 @@ from taxi_flows.compat import dag, task
     doc_md=__doc__,
     description="NYC taxi trips, one month a run, into GCS as Parquet: one file, and a dataset by pickup date",
     tags=["zoomcamp", "nyc-taxi", "gcs"],
-    schedule=config.monthly_timetable(),
-    **config.monthly_dag_args(),
+    schedule=dag_defaults.monthly_timetable(),
+    **dag_defaults.monthly_dag_args(),
 )
 def taxi_web_to_gcs():
-    @task(max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG)
+    @task(max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG)
     def month_to_gcs(color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None):
-        tasks.skip_unless_selected(color, params["colors"])
+        skip_unless_selected(color, params["colors"])
         return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events)
 
-    for color in schema.COLORS:
+    for color in COLORS:
         month_to_gcs.override(
             task_id=f"{color}_to_gcs",
             outlets=[assets.monthly_parquet(color), assets.pickup_date_dataset(color)],
-        )(color, tasks.BUCKET_TEMPLATE, tasks.BASE_URL_TEMPLATE)
+        )(color, settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE)
 
 
 taxi_web_to_gcs()

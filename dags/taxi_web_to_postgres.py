@@ -40,8 +40,11 @@ DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the dat
 
 from __future__ import annotations
 
-from taxi_flows import config, schema, tasks
-from taxi_flows.compat import dag, get_current_context, task
+from taxi_flows import settings
+from taxi_flows.core.schema import COLORS
+from taxi_flows.orchestration import dag_defaults, tasks
+from taxi_flows.orchestration.compat import dag, get_current_context, task
+from taxi_flows.orchestration.runs import skip_unless_selected
 
 
 @dag(
@@ -49,26 +52,28 @@ from taxi_flows.compat import dag, get_current_context, task
     doc_md=__doc__,
     description="NYC taxi trips, one month a run, from the DataTalksClub releases into PostgreSQL",
     tags=["zoomcamp", "nyc-taxi", "postgres"],
-    schedule=config.monthly_timetable(),
-    **config.monthly_dag_args(),
+    schedule=dag_defaults.monthly_timetable(),
+    **dag_defaults.monthly_dag_args(),
 )
 def taxi_web_to_postgres():
-    @task(pool=config.POSTGRES_POOL)
+    @task(pool=settings.POSTGRES_POOL)
     def load_zone_lookup(base_url: str) -> int:
         return tasks.load_zones_to_postgres(base_url)
 
     @task(
-        pool=config.POSTGRES_POOL, max_active_tis_per_dag=config.HEAVY_TASKS_PER_DAG, map_index_template="{{ color }}"
+        pool=settings.POSTGRES_POOL,
+        max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG,
+        map_index_template="{{ color }}",
     )
     def load_trips(color: str, base_url: str, logical_date=None, params=None) -> dict:
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
-        tasks.skip_unless_selected(color, params["colors"])
+        skip_unless_selected(color, params["colors"])
         return tasks.load_trips_to_postgres(color, base_url, logical_date)
 
-    load_zone_lookup(tasks.BASE_URL_TEMPLATE)
+    load_zone_lookup(settings.BASE_URL_TEMPLATE)
     # Mapped over the colours as a literal list: the run's task instances exist from its start
     # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
-    load_trips.partial(base_url=tasks.BASE_URL_TEMPLATE).expand(color=list(schema.COLORS))
+    load_trips.partial(base_url=settings.BASE_URL_TEMPLATE).expand(color=list(COLORS))
 
 
 taxi_web_to_postgres()

@@ -18,11 +18,10 @@ import datetime as dt
 import json
 import logging
 
-from taxi_flows.schema import COLORS
+from taxi_flows.core.schema import COLORS
+from taxi_flows.settings import ALERTS_CONN_ID
 
 log = logging.getLogger(__name__)
-
-ALERTS_CONN_ID = "taxi_alerts"
 
 
 def summary(context) -> str:
@@ -68,7 +67,7 @@ def _color(task: str, context) -> str:
 
 
 def on_task_failure(context) -> None:
-    """The on_failure_callback of every task of the bundle (see taxi_flows.config.DEFAULT_ARGS)."""
+    """The on_failure_callback of every task of the bundle (see taxi_flows.orchestration.dag_defaults.DEFAULT_ARGS)."""
     text = summary(context)
     log.error("%s", text)
     try:
@@ -87,8 +86,8 @@ def notify(text: str) -> bool:
         import requests
 
         url = connection.host if "://" in (connection.host or "") else _http_url(connection)
-        response = requests.post(url, data=json.dumps({"text": text}), timeout=10,
-                                 headers={"Content-Type": "application/json"})  # fmt: skip
+        headers = {"Content-Type": "application/json"}
+        response = requests.post(url, data=json.dumps({"text": text}), timeout=10, headers=headers)
         response.raise_for_status()
     elif kind == "smtp":
         from airflow.providers.smtp.hooks.smtp import SmtpHook
@@ -111,7 +110,7 @@ def _http_url(connection) -> str:
 
 
 def _alerts_connection():
-    from taxi_flows.compat import AirflowNotFoundException, BaseHook
+    from taxi_flows.orchestration.compat import AirflowNotFoundException, BaseHook
 
     try:
         return BaseHook.get_connection(ALERTS_CONN_ID)

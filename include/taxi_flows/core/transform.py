@@ -1,7 +1,7 @@
 """Parse a month file as a stream of Arrow batches and apply the course's transformations.
 
-Memory holds one block of the file at a time (BLOCK_SIZE of CSV text and its Arrow batch),
-whatever the size of the file.
+The file is parsed by taxi_flows.core.csv_reader, a block at a time: memory does not grow with
+the file.
 
 The course's transformations, per batch:
 - CamelCase source names to snake_case (VendorID -> vendor_id, PULocationID -> pu_location_id);
@@ -12,25 +12,21 @@ The course's transformations, per batch:
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import logging
-from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.csv as pacsv
 
-from taxi_flows import source
-from taxi_flows.download import SourceError
-from taxi_flows.schema import TripSchema
+from taxi_flows.core.csv_reader import typed_batches
+from taxi_flows.core.months import next_month
+from taxi_flows.core.schema import TripSchema
 
 log = logging.getLogger(__name__)
 
-BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: larger blocks cost memory, not speed
 KNOWN_VENDORS = (1, 2)
 
 
@@ -54,53 +50,6 @@ class TripStats:
         out["pickup_date_min"] = min(dates).isoformat() if dates else None
         out["pickup_date_max"] = max(dates).isoformat() if dates else None
         return out
-
-
-def read_batches(stream: BinaryIO, sch: TripSchema, what: str) -> Iterator[pa.RecordBatch]:
-    """Parse the CSV stream with the schema's types; fail clearly on a changed header or bad values."""
-    check_header(read_header(stream, what), sch.source_names, what)
-    try:
-        reader = pacsv.open_csv(
-            stream,  # positioned after the header line
-            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True, column_names=sch.source_names),
-            convert_options=pacsv.ConvertOptions(
-                column_types=sch.source_arrow_types(),
-                null_values=[""],
-                strings_can_be_null=True,
-                quoted_strings_can_be_null=True,
-            ),
-        )
-        while True:
-            try:
-                batch = reader.read_next_batch()
-            except StopIteration:
-                return
-            yield batch
-    except pa.ArrowInvalid as e:
-        raise SourceError(f"{what}: the file does not parse with the {sch.color} schema's types: {e}") from e
-
-
-def read_header(stream: BinaryIO, what: str) -> list[str]:
-    """The column names of the first line (the stream is left at the start of the second)."""
-    line = stream.readline()
-    if not line.strip():
-        raise SourceError(f"{what}: the file is empty (no header line)")
-    return next(csv.reader([line.decode("utf-8-sig", errors="replace").strip()]))
-
-
-def check_header(found: list[str], expected: list[str], what: str) -> None:
-    if found == expected:
-        return
-    missing = [c for c in expected if c not in found]
-    unexpected = [c for c in found if c not in expected]
-    detail = []
-    if missing:
-        detail.append(f"missing {missing}")
-    if unexpected:
-        detail.append(f"unexpected {unexpected}")
-    if not detail:
-        detail.append(f"columns out of order: {found}")
-    raise SourceError(f"{what}: the header does not match the expected columns ({'; '.join(detail)})")
 
 
 def _count_true(mask: pa.Array) -> int:
@@ -129,7 +78,7 @@ def transform(batch: pa.RecordBatch, sch: TripSchema, month: dt.date, stats: Tri
     stats.unknown_vendor += kept - _count_true(pc.is_in(vendor, pa.array(KNOWN_VENDORS)))
     in_month = pc.and_(
         pc.greater_equal(pickup_date, pa.scalar(month, pa.date32())),
-        pc.less(pickup_date, pa.scalar(source.next_month(month), pa.date32())),
+        pc.less(pickup_date, pa.scalar(next_month(month), pa.date32())),
     )
     stats.out_of_month_pickups += kept - _count_true(in_month)
     stats.pickup_dates.update(pc.unique(pickup_date).drop_null().to_pylist())
@@ -140,7 +89,7 @@ def transform(batch: pa.RecordBatch, sch: TripSchema, month: dt.date, stats: Tri
 def trip_batches(stream: BinaryIO, sch: TripSchema, month: dt.date, stats: TripStats, what: str):
     """The transformed batches of a month file, logging progress as rows go by."""
     next_log = 250_000
-    for batch in read_batches(stream, sch, what):
+    for batch in typed_batches(stream, sch.source_names, sch.source_arrow_types(), what, sch.color):
         yield transform(batch, sch, month, stats)
         if stats.rows_read >= next_log:
             log.info("%s: %s rows read, %s kept", what, f"{stats.rows_read:,}", f"{stats.rows_kept:,}")

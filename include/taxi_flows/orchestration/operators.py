@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from airflow.providers.google.cloud.transfers.gcs_to_bigquery import GCSToBigQueryOperator
 
-from taxi_flows.compat import AirflowFailException, template_fields, with_logical_date
+from taxi_flows.orchestration.compat import AirflowFailException, template_fields, with_logical_date
 
 
 class GCSToBigQueryFailFastOperator(GCSToBigQueryOperator):

@@ -1,4 +1,4 @@
-"""Loading into PostgreSQL: COPY, once, into the month's own partition, swapped in atomically.
+"""The PostgreSQL partition swap: COPY, once, into the month's own partition, swapped in atomically.
 
 Each ``<color>_tripdata`` table is partitioned by ``source_month``, one partition a source file.
 Replacing a month is one transaction:
@@ -22,48 +22,25 @@ from collections.abc import Callable, Iterable
 import pyarrow as pa
 from psycopg import Connection, sql
 
-from taxi_flows import pgbinary, schema, sqlfiles
-from taxi_flows.schema import TripSchema
-from taxi_flows.streams import prefetch
+from taxi_flows.core import schema, sqlfiles
+from taxi_flows.core.schema import TripSchema
+from taxi_flows.core.streams import prefetch
+from taxi_flows.postgres import binary
+from taxi_flows.postgres.tables import partition_name
 
 
-def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> None:
-    """Create the schema, the trip tables of the colours and the zone table if missing."""
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.ddl'))")
-        for color in colors:
-            sch = schema.trip_schema(color)
-            kind = conn.execute(
-                "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s",
-                [pg_schema, sch.table],
-            ).fetchone()
-            if kind not in (None, ("p",)):
-                raise RuntimeError(
-                    f"{pg_schema}.{sch.table} exists but is not partitioned by source_month: rename or drop it "
-                    "(this bundle replaces months by swapping partitions)"
-                )
-            for statement in schema.postgres_ddl(sch, pg_schema):
-                conn.execute(statement)
-        for statement in schema.postgres_zone_ddl(pg_schema):
-            conn.execute(statement)
-
-
-def copy_batches(conn: Connection, table: sql.Composable, columns: list[str], batches: Iterable[pa.RecordBatch],
-                 freeze: bool) -> None:  # fmt: skip
+def copy_batches(
+    conn: Connection, table: sql.Composable, columns: list[str], batches: Iterable[pa.RecordBatch], freeze: bool
+) -> None:
     """COPY Arrow batches into table in the binary format, encoding in a background thread."""
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary{})").format(
         table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", FREEZE" if freeze else "")
     )
     with conn.cursor() as cur, cur.copy(statement) as copy:
-        copy.write(pgbinary.HEADER)
-        for chunk in prefetch(pgbinary.encode(batch) for batch in batches):
+        copy.write(binary.HEADER)
+        for chunk in prefetch(binary.encode(batch) for batch in batches):
             copy.write(chunk)
-        copy.write(pgbinary.TRAILER)
-
-
-def partition_name(sch: TripSchema, month: dt.date) -> str:
-    return f"{sch.table}_{month:%Y_%m}"
+        copy.write(binary.TRAILER)
 
 
 def replace_month(
@@ -100,15 +77,15 @@ def replace_month(
         )
         copy_batches(conn, loading, sch.names, batches, freeze=True)
         rows_written, rows_not_positive = conn.execute(
-            sql.SQL(sqlfiles.load("check_loaded_month.sql")).format(**names)
+            sql.SQL(sqlfiles.load(__package__, "check_loaded_month.sql")).format(**names)
         ).fetchone()
         check(rows_written, rows_not_positive)
         replaced = 0
         if conn.execute("SELECT to_regclass(%s)", [f"{pg_schema}.{part}"]).fetchone()[0]:
             replaced = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(names["partition"])).fetchone()[0]
-        conn.execute(sql.SQL(sqlfiles.load("replace_month_partition.sql")).format(**names))
-    return {"table": f"{pg_schema}.{sch.table}", "partition": part, "rows_written": rows_written,
-            "rows_replaced": replaced}  # fmt: skip
+        conn.execute(sql.SQL(sqlfiles.load(__package__, "replace_month_partition.sql")).format(**names))
+    table = f"{pg_schema}.{sch.table}"
+    return {"table": table, "partition": part, "rows_written": rows_written, "rows_replaced": replaced}
 
 
 def replace_zones(conn: Connection, pg_schema: str, table: pa.Table) -> int:

@@ -106,7 +106,7 @@ def event_triggered_end_date(end_date):
     run the logical date of its creation (now) and creates no task instance for a task whose
     end_date is before it: the run would succeed without running a task. There the DAG gets no
     end_date (its time-scheduled runs after the source's last month skip instead: see
-    taxi_flows.tasks.bigquery_plan). Airflow 3's asset-triggered runs have no logical date."""
+    taxi_flows.orchestration.tasks.bigquery_plan). Airflow 3's asset-triggered runs have no logical date."""
     return end_date if AIRFLOW_3 else None
 
 

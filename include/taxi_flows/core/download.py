@@ -95,12 +95,13 @@ def open_source(url: str, what: str, gzipped: bool, http: requests.Session | Non
             log.info("%s: %s redirected to %s", what, url, response.url)
         content_type = response.headers.get("Content-Type", "")
         if "text/html" in content_type:
-            raise SourceError(f"{what}: {url} answered with an HTML page (Content-Type {content_type}), "
-                              "not the data file")  # fmt: skip
+            raise SourceError(
+                f"{what}: {url} answered with an HTML page (Content-Type {content_type}), not the data file"
+            )
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
-        log.info("%s: downloading %s (%s)", what, response.url,
-                 f"{total / 1e6:.1f} MB" if total else "size unknown")  # fmt: skip
+        size = f"{total / 1e6:.1f} MB" if total else "size unknown"
+        log.info("%s: downloading %s (%s)", what, response.url, size)
         counter = _Progress(response.raw, what, total)
         body = io.BufferedReader(counter, buffer_size=1 << 20)
         head = body.peek(512)[:512]
@@ -109,14 +110,16 @@ def open_source(url: str, what: str, gzipped: bool, http: requests.Session | Non
         try:
             yield stream
         except EOFError as e:
-            raise SourceError(f"{what}: the gzip stream from {url} is truncated after "
-                              f"{counter.bytes:,} bytes ({e})") from e  # fmt: skip
+            raise SourceError(
+                f"{what}: the gzip stream from {url} is truncated after {counter.bytes:,} bytes ({e})"
+            ) from e
         except (gzip.BadGzipFile, zlib.error) as e:
             raise SourceError(f"{what}: {url} is not a valid gzip file ({e})") from e
         except Urllib3Error as e:
             # The connection broke (e.g. fewer bytes than Content-Length): transient, retried.
-            raise ConnectionError(f"{what}: the download from {url} broke off after "
-                                  f"{counter.bytes:,} bytes: {e}") from e  # fmt: skip
+            raise ConnectionError(
+                f"{what}: the download from {url} broke off after {counter.bytes:,} bytes: {e}"
+            ) from e
         log.info("%s: %.1f MB downloaded in %.1f s", what, counter.bytes / 1e6, time.monotonic() - started)
 
 

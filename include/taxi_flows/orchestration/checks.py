@@ -15,7 +15,7 @@ import re
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from taxi_flows import config
+from taxi_flows import settings
 
 log = logging.getLogger(__name__)
 
@@ -58,11 +58,11 @@ def advice(service: str, error: BaseException, target: str = "") -> str:
     if "file" in lower and "was not found" in lower:
         return (
             f"The service account key file does not exist at that path: fix key_path in the connection "
-            f"{config.GCP_CONN_ID} (in Docker: is the file mounted at that path inside the container?)."
+            f"{settings.GCP_CONN_ID} (in Docker: is the file mounted at that path inside the container?)."
         )
     if "could not automatically determine credentials" in lower or "default credentials were not found" in lower:
         return (
-            f"No Google credentials: give the connection {config.GCP_CONN_ID} a key (key_path or "
+            f"No Google credentials: give the connection {settings.GCP_CONN_ID} a key (key_path or "
             "keyfile_dict), or run `gcloud auth application-default login`, or run where a service "
             "account is attached."
         )
@@ -109,14 +109,14 @@ def advice(service: str, error: BaseException, target: str = "") -> str:
 def _postgres_advice(lower: str, target: str) -> str:
     where = f" {target}" if target else ""
     if "password authentication failed" in lower or "no password supplied" in lower:
-        return f"The login or password of the connection {config.POSTGRES_CONN_ID} is wrong{where}."
+        return f"The login or password of the connection {settings.POSTGRES_CONN_ID} is wrong{where}."
     if "does not exist" in lower and "database" in lower:
         return (
-            f"The database named in the connection {config.POSTGRES_CONN_ID} (its schema field) does not exist"
+            f"The database named in the connection {settings.POSTGRES_CONN_ID} (its schema field) does not exist"
             f"{where}: create it or fix the connection."
         )
     if "could not translate host name" in lower or "name or service not known" in lower:
-        return f"The host of the connection {config.POSTGRES_CONN_ID} does not resolve{where}."
+        return f"The host of the connection {settings.POSTGRES_CONN_ID} does not resolve{where}."
     if "connection refused" in lower:
         return (
             f"Nothing listens at{where}: is PostgreSQL running, and is the port right? (Port 5432 taken by "
@@ -143,11 +143,11 @@ def _checked(service: str, target: str) -> Iterator[None]:
         raise ConnectionCheckError(f"{NAMES[service]}: {advice(service, error, target)} [{_chain(error)}]") from error
 
 
-def check_postgres(conn_id: str = config.POSTGRES_CONN_ID) -> str:
+def check_postgres(conn_id: str = settings.POSTGRES_CONN_ID) -> str:
     """SELECT 1 on the target database, with a connect timeout of TIMEOUT seconds."""
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
-    from taxi_flows.tasks import postgres_connection
+    from taxi_flows.postgres.connection import postgres_connection
 
     target = ""
     with _checked("postgres", target):
@@ -162,39 +162,34 @@ def check_postgres(conn_id: str = config.POSTGRES_CONN_ID) -> str:
     return message
 
 
-def check_bigquery(conn_id: str = config.GCP_CONN_ID) -> str:
+def check_bigquery(conn_id: str = settings.GCP_CONN_ID) -> str:
     """SELECT 1 on BigQuery through the hook's client (the path that honours the emulator)."""
     from google.api_core.retry import Retry
 
-    from taxi_flows import bigquery
+    from taxi_flows.bigquery import queries
 
     with _checked("bigquery", ""):
-        bq = bigquery.client(conn_id)
-        target = f"project {bq.project}, location {bigquery.LOCATION}"
+        bq = queries.client(conn_id)
+        target = f"project {bq.project}, location {settings.BQ_LOCATION}"
     with _checked("bigquery", target):
         retry = Retry(timeout=TIMEOUT)
-        one = next(
-            iter(
-                bq.query("SELECT 1 AS one", timeout=TIMEOUT, retry=retry, job_retry=None).result(
-                    timeout=TIMEOUT, retry=retry
-                )
-            )
-        ).one
+        job = bq.query("SELECT 1 AS one", timeout=TIMEOUT, retry=retry, job_retry=None)
+        one = next(iter(job.result(timeout=TIMEOUT, retry=retry))).one
     message = f"BigQuery {target}: SELECT 1 returned {one}"
     log.info(message)
     return message
 
 
-def check_gcs(bucket: str, conn_id: str = config.GCP_CONN_ID) -> str:
+def check_gcs(bucket: str, conn_id: str = settings.GCP_CONN_ID) -> str:
     """The bucket exists and its objects can be listed (storage.objects.list: no bucket-level
     permission is needed beyond what the workflows use)."""
     from google.api_core.retry import Retry
 
-    from taxi_flows import gcs
+    from taxi_flows.gcs import storage
 
     target = f"gs://{bucket}"
     with _checked("gcs", target):
-        client = gcs.client(conn_id)
+        client = storage.client(conn_id)
         listed = list(client.list_blobs(bucket, max_results=1, timeout=TIMEOUT, retry=Retry(timeout=TIMEOUT)))
     message = f"GCS {target}: the bucket exists and its objects can be listed ({len(listed)} seen of at most 1)"
     log.info(message)

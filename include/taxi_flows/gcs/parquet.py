@@ -1,4 +1,4 @@
-"""Parquet files of the taxi data: one schema (from taxi_flows.schema), one set of write options,
+"""Parquet files of the taxi data: one schema (from taxi_flows.core.schema), one set of write options,
 row groups of a sensible size, and memory bounded whatever the size or order of the input.
 
 Conventions (kept everywhere, BigQuery included):

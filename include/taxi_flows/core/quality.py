@@ -15,7 +15,7 @@ Thresholds (shares of the rows kept):
 
 from __future__ import annotations
 
-from taxi_flows.transform import TripStats
+from taxi_flows.core.transform import TripStats
 
 MAX_UNKNOWN_VENDOR_SHARE = 0.02
 MAX_OUT_OF_MONTH_SHARE = 0.01
@@ -35,14 +35,23 @@ def problems(stats: TripStats, rows_written: int | None = None, rows_not_positiv
         return [f"none of the {stats.rows_read:,} rows has passenger_count > 0 and trip_distance > 0"]
     kept = stats.rows_kept
     if kept / stats.rows_read < MIN_KEPT_SHARE:
-        found.append(f"only {kept:,} of {stats.rows_read:,} rows ({kept / stats.rows_read:.1%}) have "
-                     f"passenger_count > 0 and trip_distance > 0 (minimum {MIN_KEPT_SHARE:.0%})")  # fmt: skip
+        share = kept / stats.rows_read
+        found.append(
+            f"only {kept:,} of {stats.rows_read:,} rows ({share:.1%}) have passenger_count > 0 and "
+            f"trip_distance > 0 (minimum {MIN_KEPT_SHARE:.0%})"
+        )
     if stats.unknown_vendor / kept > MAX_UNKNOWN_VENDOR_SHARE:
-        found.append(f"{stats.unknown_vendor:,} rows ({stats.unknown_vendor / kept:.2%}) have a vendor_id "
-                     f"other than 1 or 2 (maximum {MAX_UNKNOWN_VENDOR_SHARE:.0%})")  # fmt: skip
+        share = stats.unknown_vendor / kept
+        found.append(
+            f"{stats.unknown_vendor:,} rows ({share:.2%}) have a vendor_id other than 1 or 2 "
+            f"(maximum {MAX_UNKNOWN_VENDOR_SHARE:.0%})"
+        )
     if stats.out_of_month_pickups / kept > MAX_OUT_OF_MONTH_SHARE:
-        found.append(f"{stats.out_of_month_pickups:,} rows ({stats.out_of_month_pickups / kept:.2%}) have a "
-                     f"pickup outside {stats.month} (maximum {MAX_OUT_OF_MONTH_SHARE:.0%})")  # fmt: skip
+        share = stats.out_of_month_pickups / kept
+        found.append(
+            f"{stats.out_of_month_pickups:,} rows ({share:.2%}) have a pickup outside {stats.month} "
+            f"(maximum {MAX_OUT_OF_MONTH_SHARE:.0%})"
+        )
     if rows_written is not None and rows_written != kept:
         found.append(f"{rows_written:,} rows were written but {kept:,} were kept")
     if rows_not_positive:

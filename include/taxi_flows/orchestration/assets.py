@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from taxi_flows.compat import asset
+from taxi_flows.orchestration.compat import asset
 
 GROUP = "taxi-flows"
 

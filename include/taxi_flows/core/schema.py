@@ -1,8 +1,9 @@
 """The single source of truth for the taxi data: columns, types and descriptions of each colour.
 
-Everything else is derived from the tables below: the Arrow types used to parse the source CSV,
-the Arrow schema of the rows we write, the PostgreSQL DDL with its column comments and the
-BigQuery schema. Source names are the TLC's (``VendorID``); target names are the course's
+Everything else is derived from the tables below: the Arrow types used to parse the source CSV
+and the Arrow schema of the rows we write here; the PostgreSQL DDL (taxi_flows.postgres.tables) and
+the BigQuery schema (taxi_flows.bigquery.tables), with their column descriptions, from the same
+columns. Source names are the TLC's (``VendorID``); target names are the course's
 snake_case (``vendor_id``). Every target also carries two derived columns: the course's pickup
 date column (``tpep_pickup_date`` / ``lpep_pickup_date``) and ``source_month``, the month of the
 file a row came from, by which re-runs replace rows.
@@ -120,21 +121,23 @@ def _trip_columns(p: str) -> dict[str, Column]:
     return {c.source: c for c in cols}
 
 
+def _words(text: str) -> list[str]:
+    return text.split()
+
+
 # The source columns of each colour, in the order of the files' header rows.
 _SOURCE_ORDER = {
-    "yellow": [
-        "VendorID", "tpep_pickup_datetime", "tpep_dropoff_datetime", "passenger_count", "trip_distance",
-        "RatecodeID", "store_and_fwd_flag", "PULocationID", "DOLocationID", "payment_type", "fare_amount",
-        "extra", "mta_tax", "tip_amount", "tolls_amount", "improvement_surcharge", "total_amount",
-        "congestion_surcharge",
-    ],
-    "green": [
-        "VendorID", "lpep_pickup_datetime", "lpep_dropoff_datetime", "store_and_fwd_flag", "RatecodeID",
-        "PULocationID", "DOLocationID", "passenger_count", "trip_distance", "fare_amount", "extra",
-        "mta_tax", "tip_amount", "tolls_amount", "ehail_fee", "improvement_surcharge", "total_amount",
-        "payment_type", "trip_type", "congestion_surcharge",
-    ],
-}  # fmt: skip
+    "yellow": _words("""
+        VendorID tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance RatecodeID
+        store_and_fwd_flag PULocationID DOLocationID payment_type fare_amount extra mta_tax tip_amount
+        tolls_amount improvement_surcharge total_amount congestion_surcharge
+    """),
+    "green": _words("""
+        VendorID lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag RatecodeID PULocationID
+        DOLocationID passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount
+        ehail_fee improvement_surcharge total_amount payment_type trip_type congestion_surcharge
+    """),
+}
 
 _PREFIX = {"yellow": "tpep", "green": "lpep"}
 
@@ -190,17 +193,8 @@ class TripSchema:
         """The schema of the rows we write (target names, derived columns included)."""
         import pyarrow as pa
 
-        return pa.schema(
-            [pa.field(c.name, c.kind.arrow(), nullable=True, metadata={"description": c.description})
-             for c in self.columns]
-        )  # fmt: skip
-
-    def bigquery_schema(self) -> list[dict]:
-        """BigQuery schema fields (the JSON form the Google provider's operators take)."""
-        return [
-            {"name": c.name, "type": c.kind.bigquery, "mode": "NULLABLE", "description": c.description}
-            for c in self.columns
-        ]
+        fields = [pa.field(c.name, c.kind.arrow(), metadata={"description": c.description}) for c in self.columns]
+        return pa.schema(fields)
 
 
 @cache
@@ -232,36 +226,10 @@ ZONE_COLUMNS = (
 )
 
 
-def _sql_literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
-
-
-def postgres_ddl(sch: TripSchema, pg_schema: str) -> list[str]:
-    """Statements that create the colour's table (partitioned by source_month) and describe it.
-
-    Idempotent: re-running them adds columns the schema gained and refreshes the comments.
-    """
-    table = f"{pg_schema}.{sch.table}"
-    cols = ",\n  ".join(f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns)
-    statements = [
-        f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
-        f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n) PARTITION BY LIST (source_month)",
-        *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {c.kind.postgres}" for c in sch.columns),
-        f"COMMENT ON TABLE {table} IS "
-        + _sql_literal(f"NYC TLC {sch.color} taxi trips, one partition per source month (source_month)."),
-    ]
-    statements += [f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_literal(c.description)}" for c in sch.columns]
-    return statements
-
-
-def postgres_zone_ddl(pg_schema: str) -> list[str]:
-    table = f"{pg_schema}.{ZONE_TABLE}"
-    cols = ",\n  ".join(
-        f"{c.name} {c.kind.postgres}" + (" PRIMARY KEY" if c.name == "location_id" else "") for c in ZONE_COLUMNS
-    )
-    return [
-        f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
-        f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)",
-        f"COMMENT ON TABLE {table} IS " + _sql_literal("NYC TLC taxi zones (misc/taxi_zone_lookup.csv)."),
-        *(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_literal(c.description)}" for c in ZONE_COLUMNS),
-    ]
+def select_colors(colors: list[str]) -> list[str]:
+    """The colours a run asked for (params.colors), in COLORS order; ValueError unless a non-empty
+    subset of COLORS."""
+    unknown = sorted(set(colors) - set(COLORS))
+    if unknown or not colors:
+        raise ValueError(f"params.colors must be a non-empty subset of {list(COLORS)}, got {colors}")
+    return sorted(set(colors), key=COLORS.index)

@@ -1,0 +1,107 @@
+"""The load plan of taxi_gcs_to_bigquery: which (colour, month) pairs a run loads, and the
+arguments of each month's mapped task group. A pure function: no client, no Airflow; the task
+(taxi_flows.orchestration.tasks.bigquery_plan) hands it the run's events, dates and project.
+
+- A run triggered by Asset events loads the months of its triggering events, and also of every
+  event of the monthly Parquet assets (the task's inlets) since the last successful run started
+  (`since`): an event that arrives while the scheduler is turning earlier events into a run can
+  miss the queue, and is caught here instead. Before any successful run, the events from the
+  earliest triggering one on: older events may name files long gone, and a run that loads them
+  could never succeed. A month seen twice is loaded once; a month reloaded again is harmless (the
+  load replaces it).
+- A time-scheduled, manual or backfill run loads the month of its logical date for the colours of
+  params.colors. A time-scheduled run of a month after the last one the source publishes loads
+  nothing (on Airflow 2 the DAG has no end_date: taxi_flows.orchestration.compat.event_triggered_end_date).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+from collections.abc import Iterable
+from typing import Any, Protocol
+
+from taxi_flows.bigquery.queries import replace_month_sql
+from taxi_flows.bigquery.tables import staging_table, trip_schema_fields, trips_table
+from taxi_flows.core.months import month_start
+from taxi_flows.core.schema import COLORS, select_colors
+from taxi_flows.gcs.layout import monthly_object
+from taxi_flows.settings import LAST_SOURCE_MONTH
+
+log = logging.getLogger(__name__)
+
+
+class Event(Protocol):
+    """An Asset (Dataset) event, as Airflow hands it to a task: its extra and when it happened."""
+
+    extra: Any
+    timestamp: dt.datetime
+
+
+class NothingToLoad(Exception):  # a reason to skip, not an error
+    """The run has nothing to load, and says why (the task skips)."""
+
+
+def months_to_load(
+    triggered: Iterable[Event],
+    recent: Iterable[Event],
+    since: dt.datetime | None,
+    logical_month: dt.date | None,
+    colors: list[str],
+    run_type: str | None,
+) -> dict[tuple[str, str], dict]:
+    """{(colour, 'YYYY-MM'): the event's extra (or {})}, for the events or the logical date.
+
+    `recent`: the latest events of the monthly Parquet assets (considered only when the run was
+    triggered by events). ValueError for a run with no events and no logical date or bad colours;
+    NothingToLoad for a scheduled run after the source's last month.
+    """
+    wanted: dict[tuple[str, str], dict] = {}
+
+    def add(extra) -> None:
+        extra = dict(extra or {})
+        if extra.get("color") in COLORS and extra.get("month"):
+            wanted[(extra["color"], extra["month"])] = extra
+
+    triggered = list(triggered)
+    for event in triggered:
+        add(event.extra)
+    if triggered:
+        if since is None:  # no successful run yet: the events that came with the triggering ones, or after
+            since = min(event.timestamp for event in triggered) - dt.timedelta(microseconds=1)
+        for event in recent:
+            if event.timestamp > since:
+                add(event.extra)
+    if wanted:
+        log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
+        return wanted
+    if logical_month is None:
+        raise ValueError("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
+    if run_type == "scheduled" and logical_month > LAST_SOURCE_MONTH:
+        raise NothingToLoad(
+            f"nothing to load: a scheduled run for {logical_month:%Y-%m}, after {LAST_SOURCE_MONTH:%Y-%m}, the "
+            "last month the source publishes (months arrive through taxi_web_to_gcs's Asset events)"
+        )
+    return {(color, f"{logical_month:%Y-%m}"): {} for color in select_colors(colors)}
+
+
+def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: str, dataset: str) -> list[dict]:
+    """One dict of load_month's arguments per (colour, month), in order."""
+    plan = []
+    for (color, m), extra in sorted(wanted.items()):
+        month = month_start(m)
+        merge = {"query": replace_month_sql(project, dataset, color, month), "useLegacySql": False}
+        plan.append(
+            {
+                "color": color,
+                "month": m,
+                "bucket": bucket,
+                "source_objects": [monthly_object(color, month)],
+                "staging": f"{project}.{dataset}.{staging_table(color, month)}",
+                "final": f"{project}.{dataset}.{trips_table(color)}",
+                "schema_fields": trip_schema_fields(color),
+                "merge": {"query": merge},
+                "expected_rows": extra.get("rows"),
+            }
+        )
+    return plan

@@ -1,0 +1,50 @@
+"""The BigQuery tables: names, schema fields and the final tables' resource.
+
+Final tables ``<dataset>.<color>_tripdata`` are partitioned by day on the pickup date column
+(``tpep_pickup_date`` / ``lpep_pickup_date``) and clustered on what the workflows and typical
+queries filter by (``source_month``, then the pickup zone); their columns carry the descriptions
+of taxi_flows.core.schema. A month is staged in ``_staging_<color>_tripdata_<YYYYMM>`` first.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+
+from taxi_flows.core.schema import ZONE_COLUMNS, Column, trip_schema
+
+CLUSTER_BY = ("source_month", "pu_location_id")
+
+
+def trips_table(color: str) -> str:
+    return trip_schema(color).table
+
+
+def staging_table(color: str, month: dt.date) -> str:
+    return f"_staging_{trip_schema(color).table}_{month:%Y%m}"
+
+
+def schema_fields(columns: Iterable[Column]) -> list[dict]:
+    """BigQuery schema fields (the JSON form the Google provider's operators take)."""
+    return [
+        {"name": c.name, "type": c.kind.bigquery, "mode": "NULLABLE", "description": c.description} for c in columns
+    ]
+
+
+def trip_schema_fields(color: str) -> list[dict]:
+    return schema_fields(trip_schema(color).columns)
+
+
+def zone_schema_fields() -> list[dict]:
+    return schema_fields(ZONE_COLUMNS)
+
+
+def trips_table_resource(color: str) -> dict:
+    """The REST resource of a final table, as BigQueryCreateTableOperator takes it (the operator adds
+    the table reference: the connection's project, the dataset, the table id)."""
+    return {
+        "description": f"NYC TLC {color} taxi trips, replaced by source month (taxi-flows).",
+        "schema": {"fields": trip_schema_fields(color)},
+        "timePartitioning": {"type": "DAY", "field": trip_schema(color).pickup_date},
+        "clustering": {"fields": list(CLUSTER_BY)},
+    }

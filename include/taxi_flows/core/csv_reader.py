@@ -1,0 +1,81 @@
+"""The one typed-CSV reader, for the trip files and the zone lookup alike.
+
+The header line is checked against the expected columns (names and order), then the rest is
+parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time: memory holds one block
+and its Arrow batch, whatever the size of the file. A changed header or a value that does not
+parse raises SourceError, naming the file.
+"""
+
+from __future__ import annotations
+
+import csv
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, BinaryIO
+
+from taxi_flows.core.download import SourceError
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: larger blocks cost memory, not speed
+
+
+def read_header(stream: BinaryIO, what: str) -> list[str]:
+    """The column names of the first line (the stream is left at the start of the second)."""
+    line = stream.readline()
+    if not line.strip():
+        raise SourceError(f"{what}: the file is empty (no header line)")
+    return next(csv.reader([line.decode("utf-8-sig", errors="replace").strip()]))
+
+
+def check_header(found: list[str], expected: list[str], what: str) -> None:
+    if found == expected:
+        return
+    missing = [c for c in expected if c not in found]
+    unexpected = [c for c in found if c not in expected]
+    detail = []
+    if missing:
+        detail.append(f"missing {missing}")
+    if unexpected:
+        detail.append(f"unexpected {unexpected}")
+    if not detail:
+        detail.append(f"columns out of order: {found}")
+    raise SourceError(f"{what}: the header does not match the expected columns ({'; '.join(detail)})")
+
+
+def typed_batches(
+    stream: BinaryIO, header: list[str], types: dict[str, pa.DataType], what: str, schema_name: str
+) -> Iterator[pa.RecordBatch]:
+    """Check the header line against `header`, then yield the rows as batches whose columns are
+    named and typed by `types` (in the header's order). A blank field is NULL."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    check_header(read_header(stream, what), header, what)
+    try:
+        reader = pacsv.open_csv(
+            stream,  # positioned after the header line
+            read_options=pacsv.ReadOptions(block_size=BLOCK_SIZE, use_threads=True, column_names=list(types)),
+            convert_options=pacsv.ConvertOptions(
+                column_types=types,
+                null_values=[""],
+                strings_can_be_null=True,
+                quoted_strings_can_be_null=True,
+            ),
+        )
+        while True:
+            try:
+                batch = reader.read_next_batch()
+            except StopIteration:
+                return
+            yield batch
+    except pa.ArrowInvalid as e:
+        raise SourceError(f"{what}: the file does not parse with the {schema_name} schema's types: {e}") from e
+
+
+def typed_table(stream: BinaryIO, header: list[str], types: dict[str, pa.DataType], what: str, schema_name: str):
+    """The whole file as one table (for small files: the zone lookup)."""
+    import pyarrow as pa
+
+    batches = list(typed_batches(stream, header, types, what, schema_name))
+    return pa.Table.from_batches(batches, schema=pa.schema(list(types.items())))

@@ -1,0 +1,66 @@
+"""The daily export, independent of Airflow: the trips picked up on one day, cut out of the
+pickup-date dataset (every source month's file of that date partition) as one Parquet object."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from taxi_flows.core.download import SourceError
+from taxi_flows.core.report import log_summary
+from taxi_flows.core.schema import trip_schema
+from taxi_flows.gcs import layout, storage
+from taxi_flows.gcs.parquet import RowGroupWriter
+
+if TYPE_CHECKING:
+    from google.cloud.storage import Client
+
+log = logging.getLogger(__name__)
+
+
+def daily_trips_to_gcs(client: Client, bucket: str, color: str, day: dt.date) -> dict:
+    """The trips picked up on day as <color>/YYYY/MM/DD/daily-trips.parquet with the full schema,
+    in pickup order; an empty file with the schema when there are none."""
+    sch = trip_schema(color)
+    file_schema = sch.arrow_schema.remove(sch.arrow_schema.get_field_index(sch.pickup_date))
+    prefix = layout.partition_prefix(color, day)
+    names = sorted(n for n in storage.list_names(client, bucket, prefix) if n.endswith(".parquet"))
+    tables = []
+    for name in names:
+        try:
+            tables.append(pq.read_table(pa.BufferReader(storage.download(client, bucket, name)), schema=file_schema))
+        except (pa.ArrowInvalid, ValueError) as e:
+            raise SourceError(f"{layout.uri(bucket, name)} does not match the {color} schema: {e}") from e
+    table = pa.concat_tables(tables) if tables else file_schema.empty_table()
+    dates = pa.array(np.full(table.num_rows, np.datetime64(day, "D")))
+    table = table.append_column(sch.arrow_schema.field(sch.pickup_date), dates).select(sch.names)
+    table = table.sort_by(sch.pickup_datetime).cast(sch.arrow_schema)
+    with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+        writer = RowGroupWriter(Path(tmp) / "daily.parquet", sch.arrow_schema)
+        for batch in table.to_batches():
+            writer.add(batch)
+        daily_uri = storage.upload(client, bucket, layout.daily_object(color, day), writer.close())
+    summary = {
+        "color": color,
+        "day": day.isoformat(),
+        "uri": daily_uri,
+        "rows": table.num_rows,
+        "source_files": names,
+    }
+    facts = {**summary, "files": len(names), "source": layout.uri(bucket, prefix)}
+    if names:
+        log_summary(log, f"{color} {day}", "wrote {rows:,} trips from {files} file(s) of {source} to {uri}", facts)
+    else:
+        sentence = (
+            "no trips were picked up that day (nothing under {source}; has taxi_web_to_gcs loaded the month?): "
+            "wrote an empty file with the schema to {uri}"
+        )
+        log_summary(log, f"{color} {day}", sentence, facts, logging.WARNING)
+    return summary

@@ -1,0 +1,63 @@
+"""The few GCS operations the workflows need, on the client of the google provider's GCSHook.
+
+The client comes from the connection ``google_cloud_default``, so the same code talks to real GCS
+or to an emulator: STORAGE_EMULATOR_HOST and an anonymous connection are configuration, not code.
+Every request has an explicit timeout and a bounded retry, so a service that is down fails the
+attempt in about a minute, not after the client's default two minutes per call.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from taxi_flows.gcs.layout import uri
+from taxi_flows.settings import GCP_CONN_ID
+
+if TYPE_CHECKING:
+    from google.cloud import storage
+
+TIMEOUT = 60  # seconds per request
+RETRY_SECONDS = 60  # total, per call, for the retryable errors (connection, 429, 5xx)
+PARQUET = "application/vnd.apache.parquet"
+
+
+def client(conn_id: str = GCP_CONN_ID) -> storage.Client:
+    from airflow.providers.google.cloud.hooks.gcs import GCSHook
+
+    return GCSHook(gcp_conn_id=conn_id).get_conn()
+
+
+def _retry():
+    from google.cloud.storage.retry import DEFAULT_RETRY
+
+    return DEFAULT_RETRY.with_timeout(RETRY_SECONDS)
+
+
+def upload(gcs: storage.Client, bucket: str, name: str, path: Path) -> str:
+    """Upload a local file as one object (GCS replaces an object atomically)."""
+    blob = gcs.bucket(bucket).blob(name)
+    blob.upload_from_filename(str(path), content_type=PARQUET, timeout=TIMEOUT, retry=_retry())
+    return uri(bucket, name)
+
+
+def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 8) -> None:
+    """Upload {object name: local file}, a few at a time (each object is still replaced atomically)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxi-flows-upload") as pool:
+        for future in [pool.submit(upload, gcs, bucket, name, path) for name, path in sorted(files.items())]:
+            future.result()
+
+
+def list_names(gcs: storage.Client, bucket: str, prefix: str) -> list[str]:
+    return [b.name for b in gcs.list_blobs(bucket, prefix=prefix, timeout=TIMEOUT, retry=_retry())]
+
+
+def download(gcs: storage.Client, bucket: str, name: str) -> bytes:
+    return gcs.bucket(bucket).blob(name).download_as_bytes(timeout=TIMEOUT, retry=_retry())
+
+
+def delete(gcs: storage.Client, bucket: str, names: list[str]) -> None:
+    for name in names:
+        gcs.bucket(bucket).blob(name).delete(timeout=TIMEOUT, retry=_retry())

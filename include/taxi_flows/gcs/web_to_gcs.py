@@ -1,0 +1,98 @@
+"""web -> GCS, independent of Airflow: the monthly Parquet file, the pickup-date dataset (the
+partitioned write), and the zone lookup as Parquet. A task calls these with a storage client.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import tempfile
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pyarrow.parquet as pq
+
+from taxi_flows.core.month_file import MonthFile
+from taxi_flows.core.report import log_summary
+from taxi_flows.core.streams import prefetch
+from taxi_flows.core.zones import web_zones
+from taxi_flows.gcs import layout, storage
+from taxi_flows.gcs.parquet import PartitionedWriter, RowGroupWriter
+
+if TYPE_CHECKING:
+    import requests
+    from google.cloud.storage import Client
+
+log = logging.getLogger(__name__)
+
+
+def web_to_gcs(
+    client: Client,
+    bucket: str,
+    base_url: str,
+    color: str,
+    month: dt.date,
+    http: requests.Session | None = None,
+) -> dict:
+    """Stream one month file once into the monthly Parquet object and the pickup-date dataset.
+
+    Both are written locally first (bounded memory) and uploaded only after the month passed its
+    checks: bad input writes and removes nothing. Then the month's files that the dataset held
+    from an earlier run and this run did not produce are deleted; other months' files, even in
+    the same date partitions, are never touched.
+    """
+    started = time.monotonic()
+    src = MonthFile(base_url, color, month, http)
+    sch = src.sch
+    file_name = layout.partition_file_name(month)
+    prefix = layout.dataset_prefix(color)
+    with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+        single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
+        dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
+        with src.batches() as batches:
+            for batch in prefetch(batches):  # parsing in a thread beside the Parquet encoding
+                single.add(batch)
+                dataset.add(batch)
+        single.close()
+        parts = dataset.close()
+        src.check(single.rows)
+        in_parts = sum(p.rows for p in parts.values())
+        if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
+            raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
+        written = time.monotonic()
+
+        monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
+        log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
+        files = {f"{prefix}{sch.pickup_date}={value}/{file_name}": part.path for value, part in parts.items()}
+        storage.upload_many(client, bucket, files)
+        stale = [
+            n for n in storage.list_names(client, bucket, prefix) if n.endswith(f"/{file_name}") and n not in files
+        ]
+        storage.delete(client, bucket, stale)
+    summary = {
+        **src.stats.summary(),
+        "rows_written": single.rows,
+        "monthly_uri": monthly_uri,
+        "dataset_uri": layout.uri(bucket, prefix),
+        "partitions": len(parts),
+        "stale_files_deleted": len(stale),
+        "seconds": round(time.monotonic() - started, 2),
+        "seconds_upload": round(time.monotonic() - written, 2),
+    }
+    log_summary(
+        log,
+        src.what,
+        "wrote {partitions} files (one per pickup date, {pickup_date_min} … {pickup_date_max}) under {dataset_uri}, "
+        "deleted {stale_files_deleted} of this month's files that are no longer produced, in {seconds:.1f} s",
+        summary,
+    )
+    return summary
+
+
+def zones_to_gcs(client: Client, bucket: str, base_url: str, http: requests.Session | None = None) -> str:
+    """The zone lookup from the web to gs://<bucket>/misc/taxi_zone_lookup.parquet (for BigQuery)."""
+    with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+        path = Path(tmp) / "zones.parquet"
+        pq.write_table(web_zones(base_url, http), path)
+        return storage.upload(client, bucket, layout.ZONES_OBJECT, path)

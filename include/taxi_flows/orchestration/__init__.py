@@ -1,0 +1,2 @@
+"""What the DAG files import: DAG defaults, task entry points, the connection checks, operators,
+Assets, the failure alert, and compat (the one module that knows the Airflow version)."""

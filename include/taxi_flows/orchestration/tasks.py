@@ -1,0 +1,154 @@
+"""The entry points of the DAGs' tasks: each takes what the task template or context hands it,
+opens the connection or client from Airflow's, calls the target's Airflow-free use case, and turns
+bad input into a failure without retries (taxi_flows.orchestration.runs).
+
+The DAG files import this module at parse time, so it imports nothing heavy at the top:
+pyarrow, psycopg and the providers are imported inside the functions, on the worker.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from taxi_flows.orchestration import assets
+from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, month_of
+from taxi_flows.settings import GCP_CONN_ID, POSTGRES_SCHEMA
+
+log = logging.getLogger(__name__)
+
+
+# taxi_web_to_postgres
+def load_trips_to_postgres(color: str, base_url: str, logical_date: dt.datetime | None) -> dict:
+    from taxi_flows.postgres.connection import postgres_connection
+    from taxi_flows.postgres.web_to_postgres import web_to_postgres
+
+    month = month_of(logical_date)
+    with fail_fast_on_bad_input(), postgres_connection() as conn:
+        return web_to_postgres(conn, base_url, color, month, POSTGRES_SCHEMA)
+
+
+def load_zones_to_postgres(base_url: str) -> int:
+    from taxi_flows.postgres.connection import postgres_connection
+    from taxi_flows.postgres.web_to_postgres import web_to_postgres_zones
+
+    with fail_fast_on_bad_input(), postgres_connection() as conn:
+        return web_to_postgres_zones(conn, base_url, POSTGRES_SCHEMA)
+
+
+# taxi_web_to_gcs
+def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.datetime | None, outlet_events) -> dict:
+    """web -> GCS for one colour and month; the Asset events carry what was written."""
+    from taxi_flows.gcs import storage
+    from taxi_flows.gcs.web_to_gcs import web_to_gcs
+
+    month = month_of(logical_date)
+    with fail_fast_on_bad_input():
+        summary = web_to_gcs(storage.client(), bucket, base_url, color, month)
+    event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
+    outlet_events[assets.monthly_parquet(color)].extra = {**event, "uri": summary["monthly_uri"]}
+    outlet_events[assets.pickup_date_dataset(color)].extra = {
+        **event,
+        "uri": summary["dataset_uri"],
+        "partitions": summary["partitions"],
+    }
+    return summary
+
+
+# taxi_daily_trips_to_gcs
+def daily_trips_to_gcs(color: str, bucket: str, logical_date: dt.datetime | None, outlet_events) -> dict:
+    from taxi_flows.gcs import daily, storage
+    from taxi_flows.orchestration.runs import day_of
+
+    day = day_of(logical_date)
+    with fail_fast_on_bad_input():
+        summary = daily.daily_trips_to_gcs(storage.client(), bucket, color, day)
+    extra = {key: summary[key] for key in ("color", "day", "uri", "rows")}
+    outlet_events[assets.daily_trips(color)].extra = extra
+    return summary
+
+
+# taxi_gcs_to_bigquery
+def bigquery_plan(
+    bucket: str,
+    dataset: str,
+    colors: list[str],
+    logical_date: dt.datetime | None,
+    triggering_asset_events,
+    inlet_events=None,
+    since: dt.datetime | None = None,
+    run_type: str | None = None,
+) -> list[dict]:
+    """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
+    mapped task group (the rules: taxi_flows.bigquery.plan)."""
+    from taxi_flows.bigquery import plan, queries
+    from taxi_flows.core.schema import COLORS
+    from taxi_flows.orchestration.compat import AirflowSkipException
+
+    since = since if since else None  # the context hands a lazy proxy, which may wrap None
+    triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
+    recent = []
+    if inlet_events is not None:
+        recent = [e for color in COLORS for e in inlet_events[assets.monthly_parquet(color)][-200:]]
+    logical_month = month_of(logical_date) if logical_date is not None else None
+    try:
+        wanted = plan.months_to_load(triggered, recent, since, logical_month, colors, run_type)
+    except plan.NothingToLoad as e:
+        raise AirflowSkipException(str(e)) from e
+    except ValueError as e:
+        raise fail(str(e)) from e
+    project = queries.client(GCP_CONN_ID).project
+    months = plan.month_arguments(wanted, bucket, project, dataset)
+    log.info("loading %s from gs://%s into %s.%s", [f"{c} {m}" for c, m in sorted(wanted)], bucket, project, dataset)
+    return months
+
+
+def check_staged(staging: str, expected_rows: int | None) -> int:
+    """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
+    announced when there was one. Otherwise nothing is merged."""
+    from taxi_flows.bigquery import queries
+
+    rows = queries.table_rows(queries.client(GCP_CONN_ID), staging)
+    if rows == 0:
+        raise fail(f"{staging} is empty: the month's Parquet file has no rows")
+    if expected_rows is not None and rows != expected_rows:
+        raise fail(f"{staging} holds {rows:,} rows but the Parquet file had {expected_rows:,} (Asset event)")
+    log.info("%s: %s rows staged", staging, f"{rows:,}")
+    return rows
+
+
+def reconcile_month(final: str, staging: str, month: str) -> int:
+    """The final table's rows of the month equal the staged Parquet rows, or the run fails."""
+    from taxi_flows.bigquery import queries
+    from taxi_flows.core.months import month_start
+
+    bq = queries.client(GCP_CONN_ID)
+    staged = queries.table_rows(bq, staging)
+    loaded = queries.month_rows(bq, final, month_start(month))
+    if loaded != staged:
+        raise fail(
+            f"{final}: {loaded:,} rows of source_month {month} after the MERGE, but {staged:,} in the Parquet file"
+        )
+    log.info("%s: source_month %s has %s rows, as the Parquet file", final, month, f"{loaded:,}")
+    return loaded
+
+
+def zones_to_gcs(bucket: str, base_url: str) -> str:
+    """The zone lookup from the web to gs://<bucket>/misc/taxi_zone_lookup.parquet (for BigQuery)."""
+    from taxi_flows.gcs import storage, web_to_gcs
+
+    with fail_fast_on_bad_input():
+        return web_to_gcs.zones_to_gcs(storage.client(), bucket, base_url)
+
+
+# check_connections
+def check(service: str, *args: str) -> str:
+    """Run one connection check; a failure fails the task at once, with the advice first."""
+    from taxi_flows.orchestration import checks
+
+    run = {"postgres": checks.check_postgres, "bigquery": checks.check_bigquery, "gcs": checks.check_gcs}[service]
+    try:
+        return run(*args)
+    except checks.ConnectionCheckError as e:
+        log.error("%s", e)
+        raise fail(str(e)) from e

@@ -1,0 +1,78 @@
+"""The PostgreSQL tables: their DDL (from taxi_flows.core.schema, every column commented), the
+partition of a month, and their creation.
+
+``<schema>.<color>_tripdata`` is partitioned by LIST (source_month), one partition a source file
+(``yellow_tripdata_2021_01``); ``<schema>.taxi_zone_lookup`` is a plain table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from typing import TYPE_CHECKING
+
+from taxi_flows.core import schema
+from taxi_flows.core.schema import SOURCE_MONTH, ZONE_COLUMNS, ZONE_TABLE, TripSchema
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+
+
+def _sql_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
+def trips_ddl(sch: TripSchema, pg_schema: str) -> list[str]:
+    """Statements that create the colour's table (partitioned by source_month) and describe it.
+
+    Idempotent: re-running them adds columns the schema gained and refreshes the comments.
+    """
+    table = f"{pg_schema}.{sch.table}"
+    cols = ",\n  ".join(f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns)
+    comment = f"NYC TLC {sch.color} taxi trips, one partition per source month (source_month)."
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
+        f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n) PARTITION BY LIST (source_month)",
+        *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {c.kind.postgres}" for c in sch.columns),
+        f"COMMENT ON TABLE {table} IS {_sql_literal(comment)}",
+        *(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_literal(c.description)}" for c in sch.columns),
+    ]
+
+
+def zones_ddl(pg_schema: str) -> list[str]:
+    table = f"{pg_schema}.{ZONE_TABLE}"
+    cols = ",\n  ".join(
+        f"{c.name} {c.kind.postgres}" + (" PRIMARY KEY" if c.name == "location_id" else "") for c in ZONE_COLUMNS
+    )
+    return [
+        f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
+        f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n)",
+        f"COMMENT ON TABLE {table} IS " + _sql_literal("NYC TLC taxi zones (misc/taxi_zone_lookup.csv)."),
+        *(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_literal(c.description)}" for c in ZONE_COLUMNS),
+    ]
+
+
+def partition_name(sch: TripSchema, month: dt.date) -> str:
+    return f"{sch.table}_{month:%Y_%m}"
+
+
+def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> None:
+    """Create the schema, the trip tables of the colours and the zone table if missing."""
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.ddl'))")
+        for color in colors:
+            sch = schema.trip_schema(color)
+            kind = conn.execute(
+                "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+                "WHERE n.nspname = %s AND c.relname = %s",
+                [pg_schema, sch.table],
+            ).fetchone()
+            if kind not in (None, ("p",)):
+                raise RuntimeError(
+                    f"{pg_schema}.{sch.table} exists but is not partitioned by source_month: rename or drop it "
+                    "(this bundle replaces months by swapping partitions)"
+                )
+            for statement in trips_ddl(sch, pg_schema):
+                conn.execute(statement)
+        for statement in zones_ddl(pg_schema):
+            conn.execute(statement)

@@ -1,0 +1,50 @@
+"""Every name Airflow resolves for the bundle, in one place: connections, Variables (each next to
+the template that reads it at run time), the pool, the target schema, the TAXI_* switches, and the
+range of months the source publishes.
+
+Plain constants: DAG files import this module at parse time, and it imports nothing.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+
+# Connections.
+POSTGRES_CONN_ID = "taxi_postgres"  # the target database (its schema field is the database)
+GCP_CONN_ID = "google_cloud_default"  # GCS and BigQuery; its project is the tables' project
+ALERTS_CONN_ID = "taxi_alerts"  # optional: http (a webhook) or smtp; see taxi_flows.orchestration.alerts
+
+# Variables, and the Jinja templates that read them when a task runs (never at parse time).
+BASE_URL_VARIABLE = "taxi_source_base_url"
+# DataTalksClub re-hosts the TLC's CSVs as GitHub release assets; GitHub answers with a redirect.
+DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
+BASE_URL_TEMPLATE = "{{ var.value.get('" + BASE_URL_VARIABLE + "', '" + DEFAULT_BASE_URL + "') }}"
+
+BUCKET_VARIABLE = "taxi_gcs_bucket"
+BUCKET_TEMPLATE = "{{ var.value." + BUCKET_VARIABLE + " }}"
+
+DATASET_VARIABLE = "taxi_bq_dataset"
+DATASET_TEMPLATE = "{{ var.value." + DATASET_VARIABLE + " }}"
+
+# The PostgreSQL schema of the target tables (ny_taxi.<color>_tripdata, ny_taxi.taxi_zone_lookup).
+POSTGRES_SCHEMA = "ny_taxi"
+
+# Every load into taxi_postgres takes a slot of this pool: one connection and about one server core
+# each. 2 fits the local stack's 2-core machine; raise it for a larger database (see README).
+POSTGRES_POOL = "taxi_postgres"
+POSTGRES_POOL_SLOTS = 2
+# A month load keeps about one core busy (parsing, encoding) while the database or the uploads keep
+# another: at most this many of one DAG's month tasks at a time, across all its runs and backfills.
+HEAVY_TASKS_PER_DAG = 2
+
+# Environment switches, read when the DAG files are parsed.
+# TAXI_CATCHUP: catchup of the scheduled DAGs. true (the default) loads every month since 2019-01
+# when a DAG is unpaused; false unpauses without that (backfill the months you want instead).
+CATCHUP = os.getenv("TAXI_CATCHUP", "true").strip().lower() not in ("false", "0", "no")
+# TAXI_BQ_LOCATION: the BigQuery location of the dataset and the jobs.
+BQ_LOCATION = os.getenv("TAXI_BQ_LOCATION", "US")
+
+# The months DataTalksClub re-hosts (yellow and green): the range of the monthly DAGs' catchup.
+FIRST_SOURCE_MONTH = dt.date(2019, 1, 1)
+LAST_SOURCE_MONTH = dt.date(2021, 7, 1)
