@@ -25,7 +25,7 @@ sys.path[:0] = [str(REPO / "include"), str(REPO)]
 from taxi_dev import sample_data  # noqa: E402
 from taxi_dev.settings import StackSettings  # noqa: E402
 from taxi_dev.stack import Stack  # noqa: E402
-from taxi_flows import source  # noqa: E402
+from taxi_flows.core import source  # noqa: E402
 
 COMPONENT_ENV = {"TAXI_CATCHUP": "false", "AIRFLOW__DAG_PROCESSOR__REFRESH_INTERVAL": "5"}
 
@@ -60,9 +60,18 @@ def wait_backfill(stack: Stack, dag_id: str, months: list[dt.date], timeout: flo
 def timed_backfill(stack: Stack, dag_id: str, color: str, months: list[dt.date]) -> float:
     started = time.monotonic()
     stack.airflow(
-        "backfill", "create", "--dag-id", dag_id, "--from-date", months[0].isoformat(), "--to-date",
-        months[-1].isoformat(), "--dag-run-conf", json.dumps({"colors": [color]}), quiet=True,
-    )  # fmt: skip
+        "backfill",
+        "create",
+        "--dag-id",
+        dag_id,
+        "--from-date",
+        months[0].isoformat(),
+        "--to-date",
+        months[-1].isoformat(),
+        "--dag-run-conf",
+        json.dumps({"colors": [color]}),
+        quiet=True,
+    )
     wait_backfill(stack, dag_id, months)
     return time.monotonic() - started
 
@@ -90,8 +99,11 @@ def main() -> None:
         stack.stop_airflow()
         stack.down()
         shutil.rmtree(stack.s.state_dir, ignore_errors=True)
-    print(json.dumps({"dag": args.dag, "rows_per_month": args.rows, "one_month_s": round(t1, 1),
-                      "three_months_s": round(t3, 1)}))  # fmt: skip
+    print(
+        json.dumps(
+            {"dag": args.dag, "rows_per_month": args.rows, "one_month_s": round(t1, 1), "three_months_s": round(t3, 1)}
+        )
+    )
     print(
         f"\n{args.dag}, {args.color}, {args.rows:,}-row months, LocalExecutor (parallelism 4), 2 cores\n"
         f"one-month backfill     {t1:6.1f} s\n"

@@ -4,7 +4,7 @@
 
 In one run, against a GCS emulator and a taxi file server of its own (a temporary stack):
 
-- ours: `taxi_flows.pipeline.web_to_gcs` in a fresh process, as the task runs it: stream the month
+- ours: `taxi_flows.gcs.web_to_gcs.web_to_gcs` in a fresh process, as the task runs it: stream the month
   from the file server once, write the monthly file and the pickup-date dataset locally, upload
   (the google provider's GCSHook client);
 - the course's: pandas reads the whole file from the same URL with the course's dtypes, filters and
@@ -32,7 +32,7 @@ sys.path[:0] = [str(REPO / "include"), str(REPO)]
 from taxi_dev import sample_data  # noqa: E402
 from taxi_dev.settings import StackSettings  # noqa: E402
 from taxi_dev.stack import Stack  # noqa: E402
-from taxi_flows import source  # noqa: E402
+from taxi_flows.core import source  # noqa: E402
 
 MONTH = dt.date(2021, 1, 1)
 
@@ -47,8 +47,8 @@ IMPORTS = (
     + """
 import json
 import pandas, pyarrow.fs, pyarrow.parquet
-from taxi_flows import gcs, pipeline
-gcs.client()
+from taxi_flows.gcs import storage, web_to_gcs
+storage.client()
 print(json.dumps({"rss_mb": peak_mb()}))
 """
 )
@@ -57,10 +57,10 @@ OURS = (
     PEAK
     + """
 import datetime as dt, json, os, sys, time
-from taxi_flows import gcs, pipeline
-client = gcs.client()
+from taxi_flows.gcs import storage, web_to_gcs
+client = storage.client()
 started = time.perf_counter()
-s = pipeline.web_to_gcs(client, os.environ["AIRFLOW_VAR_TAXI_GCS_BUCKET"], sys.argv[1], "yellow", dt.date(2021, 1, 1))
+s = web_to_gcs.web_to_gcs(client, os.environ["AIRFLOW_VAR_TAXI_GCS_BUCKET"], sys.argv[1], "yellow", dt.date(2021, 1, 1))
 print(json.dumps({"seconds": time.perf_counter() - started, "upload_seconds": s["seconds_upload"],
                   "rows": s["rows_written"], "files": s["partitions"] + 1, "rss_mb": peak_mb()}))
 """
@@ -71,8 +71,8 @@ COURSE = (
     + """
 import json, os, sys, time
 import pandas as pd, pyarrow as pa, pyarrow.fs, pyarrow.parquet as pq
-from taxi_flows import gcs  # the same imports as ours: the provider's hook and its client
-gcs.client()
+from taxi_flows.gcs import storage  # the same imports as ours: the provider's hook and its client
+storage.client()
 bucket = os.environ["AIRFLOW_VAR_TAXI_GCS_BUCKET"]
 fs = pyarrow.fs.GcsFileSystem(anonymous=True, scheme="http", project_id="bench",
                               endpoint_override=os.environ["STORAGE_EMULATOR_HOST"].split("://", 1)[1])

@@ -7,7 +7,7 @@ In one run, on a PostgreSQL and a taxi file server of its own (a temporary stack
 - baseline: `psql -c "\\copy <plain table> FROM <file> (FORMAT csv, HEADER)"` of the month's
   decompressed CSV (decompressed beforehand, not timed) into a plain table with the source's
   columns, emptied before each run;
-- ours: `taxi_flows.pipeline.web_to_postgres`, in a fresh process, as the task runs it: download
+- ours: `taxi_flows.postgres.web_to_postgres.web_to_postgres`, in a fresh process, as the task runs it: download
   from the local file server, decompress, parse, transform, check and replace the month.
 
 It reports the median wall times, their ratio (target <= 1.25), the load's peak RSS (target
@@ -36,7 +36,7 @@ sys.path[:0] = [str(REPO / "include"), str(REPO)]
 from taxi_dev import sample_data  # noqa: E402
 from taxi_dev.settings import StackSettings  # noqa: E402
 from taxi_dev.stack import Stack  # noqa: E402
-from taxi_flows import schema, source  # noqa: E402
+from taxi_flows.core import schema, source  # noqa: E402
 
 MONTH = dt.date(2021, 1, 1)  # the full-size month
 BIG_MONTH = dt.date(2021, 2, 1)  # three times larger
@@ -45,11 +45,11 @@ BIG_MONTH = dt.date(2021, 2, 1)  # three times larger
 CHILD = """
 import datetime as dt, json, re, sys, time
 import psycopg
-from taxi_flows import pipeline
+from taxi_flows.postgres.web_to_postgres import web_to_postgres
 uri, base_url, month = sys.argv[1:4]
 with psycopg.connect(uri, autocommit=True) as conn:
     started = time.perf_counter()
-    summary = pipeline.web_to_postgres(conn, base_url, "yellow", dt.date.fromisoformat(month), "ny_taxi")
+    summary = web_to_postgres(conn, base_url, "yellow", dt.date.fromisoformat(month), "ny_taxi")
     seconds = time.perf_counter() - started
 # VmHWM: this process image's peak RSS (ru_maxrss would include the parent's memory before exec).
 peak_kb = int(re.search(r"VmHWM:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1))
@@ -62,8 +62,11 @@ def run_ours(stack: Stack, month: dt.date) -> dict:
     env = {"PYTHONPATH": f"{REPO / 'include'}:{REPO}"}
     out = subprocess.run(
         [sys.executable, "-c", CHILD, stack.s.pg_uri(stack.s.target_db), stack.s.source_base_url, month.isoformat()],
-        capture_output=True, text=True, check=True, env={**stack.env(), **env},
-    )  # fmt: skip
+        capture_output=True,
+        text=True,
+        check=True,
+        env={**stack.env(), **env},
+    )
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 

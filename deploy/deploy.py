@@ -68,19 +68,43 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
     update = ["gcloud", "composer", "environments", "update", args.environment, *env]
     root = dag_prefix.rsplit("/dags", 1)[0]
     commands = [
-        ["gcloud", "storage", "rsync", "include/taxi_flows", f"{dag_prefix}/taxi_flows", "--recursive",
-         "--delete-unmatched-destination-objects", f"--exclude={EXCLUDE}"],
-        ["gcloud", "storage", "rsync", "dags", dag_prefix, "--recursive",
-         "--delete-unmatched-destination-objects", f"--exclude=taxi_flows/.*|{EXCLUDE}"],
-        ["gcloud", "storage", "rsync", "plugins", f"{root}/plugins", "--recursive",
-         "--delete-unmatched-destination-objects", f"--exclude={EXCLUDE}"],
+        [
+            "gcloud",
+            "storage",
+            "rsync",
+            "include/taxi_flows",
+            f"{dag_prefix}/taxi_flows",
+            "--recursive",
+            "--delete-unmatched-destination-objects",
+            f"--exclude={EXCLUDE}",
+        ],
+        [
+            "gcloud",
+            "storage",
+            "rsync",
+            "dags",
+            dag_prefix,
+            "--recursive",
+            "--delete-unmatched-destination-objects",
+            f"--exclude=taxi_flows/.*|{EXCLUDE}",
+        ],
+        [
+            "gcloud",
+            "storage",
+            "rsync",
+            "plugins",
+            f"{root}/plugins",
+            "--recursive",
+            "--delete-unmatched-destination-objects",
+            f"--exclude={EXCLUDE}",
+        ],
         [*update, "--update-pypi-packages-from-file", str(requirements)],
         [*update, "--update-env-variables", f"TAXI_BQ_LOCATION={args.location},TAXI_CATCHUP=false"],
         [*run, "variables", "set", "--", "taxi_gcs_bucket", args.bucket],
         [*run, "variables", "set", "--", "taxi_bq_dataset", args.dataset],
         [*run, "variables", "set", "--", "taxi_source_base_url", args.source_base_url],
         [*run, "pools", "set", "--", "taxi_postgres", str(POOL_SLOTS), "Loads into the taxi_postgres database"],
-    ]  # fmt: skip
+    ]
     if args.postgres_uri:
         commands += [
             [*run, "connections", "delete", "--", "taxi_postgres"],
@@ -92,8 +116,18 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
 def describe(args: argparse.Namespace) -> tuple[str, str]:
     """(image version, DAG folder) of the environment, from `gcloud composer environments describe`
     (in a dry run: --image-version or Terraform's default image, and --dag-prefix or a placeholder)."""
-    command = ["gcloud", "composer", "environments", "describe", args.environment, "--location", args.region,
-               "--project", args.project, "--format=json"]  # fmt: skip
+    command = [
+        "gcloud",
+        "composer",
+        "environments",
+        "describe",
+        args.environment,
+        "--location",
+        args.region,
+        "--project",
+        args.project,
+        "--format=json",
+    ]
     print(f"$ {mask(command)}", flush=True)
     if args.dry_run:
         return args.image_version or DEFAULT_IMAGE, args.dag_prefix or "gs://COMPOSER_BUCKET/dags"
@@ -129,8 +163,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--postgres-uri", help="connection taxi_postgres, e.g. postgresql://taxi:PASSWORD@IP:5432/taxi")
     parser.add_argument("--dag-prefix", help="the DAG folder, if known (else asked from gcloud)")
     parser.add_argument("--image-version", help="the environment's image, for a dry run (else Terraform's default)")
-    parser.add_argument("--allow-untested-airflow", action="store_true",
-                        help="deploy to an Airflow version the bundle does not support (at your risk)")  # fmt: skip
+    parser.add_argument(
+        "--allow-untested-airflow",
+        action="store_true",
+        help="deploy to an Airflow version the bundle does not support (at your risk)",
+    )
     parser.add_argument("--dry-run", action="store_true", help="print every command, run none")
     args = parser.parse_args(argv)
 

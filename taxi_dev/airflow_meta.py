@@ -1,11 +1,11 @@
 """Read and set what the tests and benchmarks need in Airflow's metadata database, whatever the
 Airflow version: Airflow 3 keeps Assets (asset_event, asset_dag_run_queue, keyed by the asset's
 name), Airflow 2 keeps Datasets (dataset_event, dataset_dag_run_queue, keyed by the URI). The
-version itself comes from taxi_flows.compat, the only module that tells it."""
+version itself comes from taxi_flows.orchestration.compat, the only module that tells it."""
 
 from __future__ import annotations
 
-from taxi_flows.compat import AIRFLOW_3
+from taxi_flows.orchestration.compat import AIRFLOW_3
 
 
 def _models():

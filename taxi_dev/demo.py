@@ -22,7 +22,9 @@ import psycopg
 
 from taxi_dev import sample_data
 from taxi_dev.stack import Stack
-from taxi_flows import config, schema, source
+from taxi_flows import settings
+from taxi_flows.core import schema, source
+from taxi_flows.core.months import month_start
 
 MONTHLY_DAGS = ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery")
 DAILY_DAG = "taxi_daily_trips_to_gcs"
@@ -33,7 +35,7 @@ DEMO_ROWS = {"yellow": 100_000, "green": 20_000}
 def ensure_sample_months(stack: Stack, months: list[str]) -> None:
     for color in schema.COLORS:
         for m in months:
-            month = source.month_start(m)
+            month = month_start(m)
             path = stack.s.files_dir / color / source.trip_file_name(color, month)
             if not path.exists():
                 sample_data.write_trips(path, color, month, DEMO_ROWS[color])
@@ -61,45 +63,47 @@ def run_dag(stack: Stack, dag_id: str, date: str) -> bool:
 
 
 def print_written(stack: Stack) -> None:
-    from taxi_flows import gcs
+    from taxi_flows.gcs import layout, storage
 
     os.environ.update(stack.s.airflow_env())  # the GCS emulator and its connection, for the client
-    client, bucket = gcs.client(), stack.s.gcs_bucket
+    client, bucket = storage.client(), stack.s.gcs_bucket
     blobs = list(client.list_blobs(bucket))
     print(f"\nWritten to gs://{bucket} (the GCS emulator at {stack.s.gcs_url}, files in {stack.s.gcs_dir}):")
     for color in schema.COLORS:
         for blob in sorted((b for b in blobs if b.name.startswith(f"{color}/")), key=lambda b: b.name):
             print(f"  gs://{bucket}/{blob.name:<42} {blob.size / 1e6:6.2f} MB")
-        parts = [b for b in blobs if b.name.startswith(gcs.dataset_prefix(color))]
+        parts = [b for b in blobs if b.name.startswith(layout.dataset_prefix(color))]
         dates = {b.name.split("/")[1] for b in parts}
-        print(f"  gs://{bucket}/{gcs.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
+        print(f"  gs://{bucket}/{layout.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
 
 
 def print_bigquery(stack: Stack) -> None:
-    from taxi_flows import bigquery
+    from taxi_flows.bigquery import queries, tables
 
     os.environ.update(stack.s.airflow_env())  # the BigQuery emulator and its connection, for the client
-    bq = bigquery.client("google_cloud_default")
+    bq = queries.client(settings.GCP_CONN_ID)
     dataset = f"{bq.project}.{stack.s.bq_dataset}"
     print(f"\nLoaded into BigQuery {dataset} (the emulator at {stack.s.bq_url}):")
     print(f"  {'table':<42} {'source_month':<13} {'rows':>9}  partitions (pickup dates)")
     for color in schema.COLORS:
-        table = f"{dataset}.{bigquery.trips_table(color)}"
-        query = (f"SELECT source_month, COUNT(*) AS n, COUNT(DISTINCT {schema.trip_schema(color).pickup_date}) AS days "
-                 f"FROM `{table}` GROUP BY 1 ORDER BY 1")  # fmt: skip
+        table = f"{dataset}.{tables.trips_table(color)}"
+        query = (
+            f"SELECT source_month, COUNT(*) AS n, COUNT(DISTINCT {schema.trip_schema(color).pickup_date}) AS days "
+            f"FROM `{table}` GROUP BY 1 ORDER BY 1"
+        )
         for row in bq.query(query).result():
             print(f"  {table:<42} {row.source_month:%Y-%m}       {row.n:>9,}  {row.days}")
     zones = f"{dataset}.{schema.ZONE_TABLE}"
-    print(f"  {zones:<42} {'':<13} {bigquery.table_rows(bq, zones):>9,}")
+    print(f"  {zones:<42} {'':<13} {queries.table_rows(bq, zones):>9,}")
 
 
 def print_loaded(stack: Stack) -> None:
-    print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {config.POSTGRES_SCHEMA}):")
+    print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {settings.POSTGRES_SCHEMA}):")
     print(f"  {'table':<28} {'source_month':<13} {'rows':>9}  pickup dates")
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         for color in schema.COLORS:
             sch = schema.trip_schema(color)
-            table = f"{config.POSTGRES_SCHEMA}.{sch.table}"
+            table = f"{settings.POSTGRES_SCHEMA}.{sch.table}"
             if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
                 continue
             rows = conn.execute(
@@ -108,7 +112,7 @@ def print_loaded(stack: Stack) -> None:
             ).fetchall()
             for month, n, first, last in rows:
                 print(f"  {table:<28} {month:%Y-%m}       {n:>9,}  {first} … {last}")
-        zones = f"{config.POSTGRES_SCHEMA}.{schema.ZONE_TABLE}"
+        zones = f"{settings.POSTGRES_SCHEMA}.{schema.ZONE_TABLE}"
         if conn.execute("SELECT to_regclass(%s)", [zones]).fetchone()[0]:
             n = conn.execute(f"SELECT count(*) FROM {zones}").fetchone()[0]
             print(f"  {zones:<28} {'':<13} {n:>9,}")

@@ -24,7 +24,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from taxi_dev import sample_data
-from taxi_flows import schema, source
+from taxi_flows import settings
+from taxi_flows.core import schema, source
+from taxi_flows.core.months import month_start
 
 _TRIP = re.compile(r"^(?P<color>[a-z]+)/(?P=color)_tripdata_(?P<month>\d{4}-\d{2})\.csv\.gz$")
 ASSETS = "/assets/"
@@ -56,8 +58,8 @@ class TaxiFileServer(ThreadingHTTPServer):
                 return sample_data.write_zones(path)
             match = _TRIP.match(rel)
             if match and match["color"] in schema.COLORS:
-                month = source.month_start(match["month"])
-                if source.FIRST_MONTH <= month <= source.LAST_MONTH:
+                month = month_start(match["month"])
+                if settings.FIRST_SOURCE_MONTH <= month <= settings.LAST_SOURCE_MONTH:
                     return sample_data.write_trips(path, match["color"], month, self.rows)
         return None
 

@@ -32,7 +32,8 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from taxi_flows import schema, source
+from taxi_flows.core import schema, source
+from taxi_flows.core.months import month_start, next_month
 
 FULL_ROWS = {"yellow": 1_369_765, "green": 76_518}
 SMALL_ROWS = 2_000
@@ -57,7 +58,7 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
     n = rows
     start = dt.datetime(month.year, month.month, 1)
-    end = dt.datetime.combine(source.next_month(month), dt.time())
+    end = dt.datetime.combine(next_month(month), dt.time())
     seconds = int((end - start).total_seconds())
 
     pickup = np.datetime64(start, "s") + rng.integers(0, seconds, n).astype("timedelta64[s]")
@@ -191,7 +192,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     for color in args.color or schema.COLORS:
         for m in args.month:
-            month = source.month_start(m)
+            month = month_start(m)
             rows = FULL_ROWS[color] if args.full else args.rows
             path = write_trips(args.out_dir / color / source.trip_file_name(color, month), color, month, rows)
             print(f"{path}: {rows:,} rows, {path.stat().st_size:,} bytes")

@@ -27,7 +27,7 @@ from pathlib import Path
 from taxi_dev import procs
 from taxi_dev.pgserver import PgServer
 from taxi_dev.settings import REPO, StackSettings
-from taxi_flows.config import POSTGRES_POOL, POSTGRES_POOL_SLOTS
+from taxi_flows.settings import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")  # Airflow 3
 AIRFLOW_2_COMPONENTS = ("webserver", "scheduler")  # Airflow 2: the scheduler parses the DAGs itself
@@ -40,8 +40,16 @@ class Stack:
         self.file_rows = file_rows
 
     # -- the servers of the stack ------------------------------------------------------------
-    def _serve(self, name: str, what: str, argv: list[str], health: str, port: tuple[str, int],
-               env: dict[str, str] | None = None, timeout: float = 30) -> int:  # fmt: skip
+    def _serve(
+        self,
+        name: str,
+        what: str,
+        argv: list[str],
+        health: str,
+        port: tuple[str, int],
+        env: dict[str, str] | None = None,
+        timeout: float = 30,
+    ) -> int:
         """Start argv as the stack's process `name` unless its pid is alive; wait for health to
         answer 200; fail with the log's tail (and the port's variable) if the process exits."""
         pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
@@ -65,18 +73,41 @@ class Stack:
         argv += ["--data-dir", str(self.s.files_dir)]
         if self.file_rows:
             argv += ["--rows", str(self.file_rows)]
-        return self._serve("fileserver", "the taxi file server", argv, f"{self.s.source_base_url}/healthz",
-                           ("TAXI_HTTP_PORT", self.s.http_port), env=self._pythonpath_env())  # fmt: skip
+        return self._serve(
+            "fileserver",
+            "the taxi file server",
+            argv,
+            f"{self.s.source_base_url}/healthz",
+            ("TAXI_HTTP_PORT", self.s.http_port),
+            env=self._pythonpath_env(),
+        )
 
     def start_fakegcs(self) -> int:
         """The GCS emulator (fake-gcs-server), and the bucket of the DAGs in it."""
         self.s.gcs_dir.mkdir(parents=True, exist_ok=True)
         port = str(self.s.gcs_port)
-        argv = [fakegcs_binary(), "-scheme", "http", "-host", "127.0.0.1", "-port", port, "-backend", "filesystem",
-                "-filesystem-root", str(self.s.gcs_dir), "-external-url", self.s.gcs_url,
-                "-public-host", f"127.0.0.1:{port}", "-log-level", "warn"]  # fmt: skip
-        pid = self._serve("fakegcs", "the GCS emulator", argv, f"{self.s.gcs_url}/storage/v1/b",
-                          ("TAXI_GCS_PORT", self.s.gcs_port))  # fmt: skip
+        argv = [
+            fakegcs_binary(),
+            "-scheme",
+            "http",
+            "-host",
+            "127.0.0.1",
+            "-port",
+            port,
+            "-backend",
+            "filesystem",
+            "-filesystem-root",
+            str(self.s.gcs_dir),
+            "-external-url",
+            self.s.gcs_url,
+            "-public-host",
+            f"127.0.0.1:{port}",
+            "-log-level",
+            "warn",
+        ]
+        pid = self._serve(
+            "fakegcs", "the GCS emulator", argv, f"{self.s.gcs_url}/storage/v1/b", ("TAXI_GCS_PORT", self.s.gcs_port)
+        )
         self.create_bucket()
         return pid
 
@@ -98,15 +129,29 @@ class Stack:
         venv = bigquery_venv()
         home = self.s.bq_dir / "home"
         install_duckdb_extensions(venv, home)
-        argv = [str(venv / "bin" / "local-bigquery"), "serve", "--host", "127.0.0.1", "--port", str(self.s.bq_port),
-                "--grpc-port", str(self.s.bq_grpc_port), "--project", self.s.gcp_project,
-                "--dataset", self.s.bq_dataset, "--data-dir", str(self.s.bq_dir / "data")]  # fmt: skip
+        argv = [
+            str(venv / "bin" / "local-bigquery"),
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(self.s.bq_port),
+            "--grpc-port",
+            str(self.s.bq_grpc_port),
+            "--project",
+            self.s.gcp_project,
+            "--dataset",
+            self.s.bq_dataset,
+            "--data-dir",
+            str(self.s.bq_dir / "data"),
+        ]
         (self.s.bq_dir / "data").mkdir(parents=True, exist_ok=True)
         # DuckDB finds its extensions under $HOME; load jobs read gs:// objects from the GCS emulator's files.
         env = {"HOME": str(home), "GCS_LOCAL_ROOT": str(self.s.gcs_dir)}
         health = f"{self.s.bq_url}/bigquery/v2/projects/{self.s.gcp_project}/datasets"
-        return self._serve("bigquery", "the BigQuery emulator", argv, health, ("TAXI_BQ_PORT", self.s.bq_port),
-                           env=env, timeout=60)  # fmt: skip
+        return self._serve(
+            "bigquery", "the BigQuery emulator", argv, health, ("TAXI_BQ_PORT", self.s.bq_port), env=env, timeout=60
+        )
 
     # -- Airflow ----------------------------------------------------------------------------
     def env(self) -> dict[str, str]:
@@ -142,9 +187,13 @@ class Stack:
         self.s.airflow_home.mkdir(parents=True, exist_ok=True)
         self.airflow("db", "migrate", quiet=True)
         self.airflow(
-            "pools", "set", POSTGRES_POOL, str(POSTGRES_POOL_SLOTS), "Loads into the taxi_postgres database",
+            "pools",
+            "set",
+            POSTGRES_POOL,
+            str(POSTGRES_POOL_SLOTS),
+            "Loads into the taxi_postgres database",
             quiet=True,
-        )  # fmt: skip
+        )
 
     # -- the whole stack --------------------------------------------------------------------
     def up(self, airflow: bool = True) -> None:
@@ -157,8 +206,10 @@ class Stack:
         env_file = self.write_env_file()
         if airflow:
             self.prepare_airflow()
-        print(f"PostgreSQL      127.0.0.1:{self.s.pg_port} (pid {pg_pid}), databases "
-              f"{self.s.target_db} (target) and {self.s.airflow_db} (Airflow metadata)")  # fmt: skip
+        print(
+            f"PostgreSQL      127.0.0.1:{self.s.pg_port} (pid {pg_pid}), databases "
+            f"{self.s.target_db} (target) and {self.s.airflow_db} (Airflow metadata)"
+        )
         print(f"taxi files      {self.s.source_base_url} (pid {http_pid}), from {self.s.files_dir}")
         print(f"GCS emulator    {self.s.gcs_url} (pid {gcs_pid}), bucket {self.s.gcs_bucket}, in {self.s.gcs_dir}")
         print(f"BigQuery        {self.s.bq_url} (pid {bq_pid}), project {self.s.gcp_project}, in {self.s.bq_dir}")
@@ -190,7 +241,7 @@ class Stack:
         """Start the Airflow components (LocalExecutor) with pid files, and wait until the API
         reports all of them healthy: api-server, scheduler and dag-processor on Airflow 3; the
         webserver (on the same port) and the scheduler on Airflow 2."""
-        from taxi_flows.compat import AIRFLOW_3
+        from taxi_flows.orchestration.compat import AIRFLOW_3
 
         env = {**self.s.airflow_env(), **(extra_env or {})}
         if AIRFLOW_3:
@@ -209,9 +260,11 @@ class Stack:
         pids = {}
         for name in airflow_components():
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
-            pids[name] = pid if pid and procs.pid_alive(pid) else procs.spawn(
-                name, self.airflow_argv(name), self.s.run_dir, env=env
-            )  # fmt: skip
+            pids[name] = (
+                pid
+                if pid and procs.pid_alive(pid)
+                else procs.spawn(name, self.airflow_argv(name), self.s.run_dir, env=env)
+            )
 
         def healthy() -> bool:
             for name, pid in pids.items():
@@ -244,8 +297,10 @@ class Stack:
         signal.signal(signal.SIGHUP, interrupt)
         try:
             pids = self.start_airflow()
-            print(f"Airflow UI      http://127.0.0.1:{self.s.api_port}  (logs in {self.s.run_dir}); "
-                  "Ctrl-C stops the Airflow components")  # fmt: skip
+            print(
+                f"Airflow UI      http://127.0.0.1:{self.s.api_port}  (logs in {self.s.run_dir}); "
+                "Ctrl-C stops the Airflow components"
+            )
             while all(procs.pid_alive(pid) for pid in pids.values()):
                 time.sleep(1)
             print("an Airflow component exited: see its log in", self.s.run_dir)
@@ -257,7 +312,7 @@ class Stack:
 
 def airflow_components() -> tuple[str, ...]:
     """The Airflow processes of the stack, for the installed Airflow."""
-    from taxi_flows.compat import AIRFLOW_3
+    from taxi_flows.orchestration.compat import AIRFLOW_3
 
     return AIRFLOW_COMPONENTS if AIRFLOW_3 else AIRFLOW_2_COMPONENTS
 

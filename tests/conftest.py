@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 
 from taxi_dev.settings import StackSettings
+from taxi_flows.settings import POSTGRES_SCHEMA
 
 SETTINGS = StackSettings.temporary(prefix="taxi-flows-test-")
 os.environ.update(SETTINGS.airflow_env())
@@ -46,11 +47,11 @@ def stack():
 
 @pytest.fixture
 def pg(stack):
-    """An autocommit connection to the target database, with the ny_taxi schema dropped first."""
+    """An autocommit connection to the target database, with the target schema (ny_taxi) dropped first."""
     import psycopg
 
     with psycopg.connect(SETTINGS.pg_uri(SETTINGS.target_db), autocommit=True) as conn:
-        conn.execute("DROP SCHEMA IF EXISTS ny_taxi CASCADE")
+        conn.execute(f"DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE")
         yield conn
 
 
@@ -102,12 +103,13 @@ def stub_http():
 def serve(files):
     """Put bytes at a release path of the taxi file server for one test: serve("yellow", "2021-03", data).
     The files are removed afterwards (the server then generates its default sample again)."""
-    from taxi_flows import source
+    from taxi_flows.core.months import month_start
+    from taxi_flows.core.source import trip_file_name
 
     written = []
 
     def put(color: str, month: str, data: bytes) -> Path:
-        path = files / color / source.trip_file_name(color, source.month_start(month))
+        path = files / color / trip_file_name(color, month_start(month))
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(data)
         written.append(path)
@@ -121,8 +123,8 @@ def serve(files):
 @pytest.fixture
 def bucket(stack):
     """The stack's bucket on the GCS emulator, emptied first; yields (client, bucket name)."""
-    from taxi_flows import gcs
+    from taxi_flows.gcs import storage
 
-    client = gcs.client()
-    gcs.delete(client, SETTINGS.gcs_bucket, gcs.list_names(client, SETTINGS.gcs_bucket, ""))
+    client = storage.client()
+    storage.delete(client, SETTINGS.gcs_bucket, storage.list_names(client, SETTINGS.gcs_bucket, ""))
     return client, SETTINGS.gcs_bucket

@@ -114,8 +114,9 @@ def test_terraform_is_formatted_or_at_least_parses():
     } <= resources
     terraform = shutil.which("terraform")
     if terraform:
-        result = subprocess.run([terraform, "fmt", "-check", "-recursive", str(TERRAFORM)], capture_output=True,
-                                text=True, check=False)  # fmt: skip
+        result = subprocess.run(
+            [terraform, "fmt", "-check", "-recursive", str(TERRAFORM)], capture_output=True, text=True, check=False
+        )
         assert result.returncode == 0, f"terraform fmt would change: {result.stdout}"
 
 
@@ -128,11 +129,25 @@ def test_the_composer_image_is_an_airflow_3_build():
 
 def test_deploy_dry_run_prints_every_command():
     result = subprocess.run(
-        [sys.executable, str(REPO / "deploy" / "deploy.py"), "--project", "my-project", "--region", "europe-west1",
-         "--bucket", "my-taxi-bucket", "--location", "EU", "--postgres-uri", "postgresql://taxi:s3cret@10.1.2.3:5432/taxi",
-         "--dry-run"],
-        capture_output=True, text=True, check=True,
-    )  # fmt: skip
+        [
+            sys.executable,
+            str(REPO / "deploy" / "deploy.py"),
+            "--project",
+            "my-project",
+            "--region",
+            "europe-west1",
+            "--bucket",
+            "my-taxi-bucket",
+            "--location",
+            "EU",
+            "--postgres-uri",
+            "postgresql://taxi:s3cret@10.1.2.3:5432/taxi",
+            "--dry-run",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
     env = "taxi-flows --location europe-west1 --project my-project"
     run = f"gcloud composer environments run {env}"
     exclude = r"'--exclude=.*__pycache__.*|.*\.pyc$'"
@@ -158,8 +173,9 @@ def test_deploy_dry_run_prints_every_command():
     ]
     packages = (REPO / ".deploy" / "requirements-composer.txt").read_text().splitlines()
     assert "psycopg[binary]>=3.2" in packages
-    assert not any(line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=")
-                   for line in packages)  # fmt: skip
+    assert not any(
+        line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=") for line in packages
+    )
 
 
 @pytest.mark.parametrize(
@@ -174,8 +190,19 @@ def test_deploy_dry_run_prints_every_command():
     ],
 )
 def test_deploy_refuses_an_airflow_the_bundle_does_not_support(image, refused):
-    argv = [sys.executable, str(REPO / "deploy" / "deploy.py"), "--project", "p", "--region", "r", "--bucket", "b",
-            "--dry-run", "--image-version", image]  # fmt: skip
+    argv = [
+        sys.executable,
+        str(REPO / "deploy" / "deploy.py"),
+        "--project",
+        "p",
+        "--region",
+        "r",
+        "--bucket",
+        "b",
+        "--dry-run",
+        "--image-version",
+        image,
+    ]
     result = subprocess.run(argv, capture_output=True, text=True, check=False)
     if refused:
         assert result.returncode == 2

@@ -22,8 +22,23 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
-STARTS = ("make ", "airflow ", "python3 ", "python ", "docker compose ", "terraform ", "psql ", "cp ", "source ",
-          "cd ", "unset ", "export ", "gcloud ", "pyenv ", "open ")  # fmt: skip
+STARTS = (
+    "make ",
+    "airflow ",
+    "python3 ",
+    "python ",
+    "docker compose ",
+    "terraform ",
+    "psql ",
+    "cp ",
+    "source ",
+    "cd ",
+    "unset ",
+    "export ",
+    "gcloud ",
+    "pyenv ",
+    "open ",
+)
 
 
 def readme_commands() -> list[str]:
@@ -60,7 +75,7 @@ def airflow_help(*path: str) -> str:
 def check_airflow(parts: list[str]) -> None:
     """Against the installed Airflow: each leg of the version matrix checks the README's commands
     for its own version (Airflow 2's `dags backfill`, Airflow 3's `backfill create`)."""
-    from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
+    from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION
 
     group, sub = parts[1], parts[2]
     if AIRFLOW_3 and (group, sub) == ("dags", "backfill"):  # the README's Airflow 2 commands: gone in Airflow 3

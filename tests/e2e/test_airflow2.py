@@ -14,13 +14,14 @@ import datetime as dt
 import json
 
 import pytest
-from e2e_support import COMPONENT_ENV, expected_rows, wait_for
+from support.e2e import COMPONENT_ENV, expected_rows, wait_for
 
 from taxi_dev import airflow_meta
-from taxi_flows import assets
-from taxi_flows import bigquery as tbq
-from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION, asset_name
-from taxi_flows.source import month_start
+from taxi_flows import settings
+from taxi_flows.bigquery import queries
+from taxi_flows.core.months import month_start
+from taxi_flows.orchestration import assets
+from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION, asset_name
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 if AIRFLOW_3:
@@ -53,9 +54,7 @@ def postgres_counts(stack, color: str) -> dict[str, int]:
 def test_airflow_dags_backfill_loads_january_to_march(dags_in_db, pg):
     stack = dags_in_db
     airflow_meta.delete_runs("taxi_web_to_postgres")  # the integration tests' runs of the same months
-    stack.airflow(
-        "dags", "backfill", "-s", "2021-01-01", "-e", "2021-03-01", "taxi_web_to_postgres", quiet=True
-    )  # fmt: skip
+    stack.airflow("dags", "backfill", "-s", "2021-01-01", "-e", "2021-03-01", "taxi_web_to_postgres", quiet=True)
     runs = sorted(r for r in airflow_meta.dag_runs("taxi_web_to_postgres") if r[0] == "backfill")
     assert runs == [("backfill", m, "success") for m in MONTHS], runs
     for color in ("yellow", "green"):
@@ -66,7 +65,7 @@ def test_airflow_dags_backfill_loads_january_to_march(dags_in_db, pg):
 @pytest.mark.timeout(900)
 def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, bucket):
     stack = dags_in_db
-    bq = tbq.client("google_cloud_default")
+    bq = queries.client(settings.GCP_CONN_ID)
     bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
     bigquery_dag = "taxi_gcs_to_bigquery"
     airflow_meta.clear_queue(bigquery_dag)
@@ -77,9 +76,17 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
     stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
     started = dt.datetime.now(tz=dt.UTC)
     stack.airflow(
-        "dags", "backfill", "-s", "2021-02-01", "-e", "2021-02-01", "taxi_web_to_gcs",
-        "-c", json.dumps({"colors": ["green"]}), quiet=True,
-    )  # fmt: skip
+        "dags",
+        "backfill",
+        "-s",
+        "2021-02-01",
+        "-e",
+        "2021-02-01",
+        "taxi_web_to_gcs",
+        "-c",
+        json.dumps({"colors": ["green"]}),
+        quiet=True,
+    )
     assert airflow_meta.queued_assets(bigquery_dag) == ["taxi_flows.green_tripdata.monthly_parquet"]
 
     try:
@@ -98,4 +105,4 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
     table = f"{bq.project}.{stack.s.bq_dataset}.green_tripdata"
     months = [r.m for r in bq.query(f"SELECT DISTINCT FORMAT_DATE('%Y-%m', source_month) AS m FROM `{table}`")]
     assert months == ["2021-02"]
-    assert tbq.month_rows(bq, table, month_start("2021-02")) == expected_rows(stack.s.files_dir, "2021-02", "green")
+    assert queries.month_rows(bq, table, month_start("2021-02")) == expected_rows(stack.s.files_dir, "2021-02", "green")

@@ -19,15 +19,17 @@ import shutil
 from pathlib import Path
 
 import pytest
-from e2e_support import COMPONENT_ENV, expected_rows, wait_for
 from packaging.version import Version
+from support.e2e import COMPONENT_ENV, expected_rows, wait_for
 
 from taxi_dev import airflow_meta
 from taxi_dev.airflow_meta import dag_runs
 from taxi_dev.airflow_meta import task_states as _task_states
-from taxi_flows import bigquery as tbq
-from taxi_flows import gcs
-from taxi_flows.compat import AIRFLOW_3, AIRFLOW_VERSION
+from taxi_flows import settings
+from taxi_flows.bigquery import queries
+from taxi_flows.core.months import month_start
+from taxi_flows.gcs import layout, storage
+from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION
 
 pytestmark = [pytest.mark.integration, pytest.mark.e2e]
 if not AIRFLOW_3:
@@ -80,9 +82,18 @@ CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
 def backfill(stack, dag_id: str, *extra: str) -> None:
     conf = ["--dag-run-conf", json.dumps({"colors": [COLOR]})] if CLI_BACKFILL_TAKES_CONF else []
     stack.airflow(
-        "backfill", "create", "--dag-id", dag_id, "--from-date", f"{MONTHS[0]}-01", "--to-date", f"{MONTHS[-1]}-01",
-        *conf, *extra, quiet=True,
-    )  # fmt: skip
+        "backfill",
+        "create",
+        "--dag-id",
+        dag_id,
+        "--from-date",
+        f"{MONTHS[0]}-01",
+        "--to-date",
+        f"{MONTHS[-1]}-01",
+        *conf,
+        *extra,
+        quiet=True,
+    )
 
 
 def snapshot(stack) -> dict:
@@ -95,20 +106,21 @@ def snapshot(stack) -> dict:
             f"FROM ny_taxi.{COLOR}_tripdata t WHERE source_month BETWEEN '{MONTHS[0]}-01' AND '{MONTHS[-1]}-01' "
             "GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    client = gcs.client()
+    client = storage.client()
     objects = {
         b.name: b.md5_hash
-        for prefix in (f"{COLOR}/", gcs.dataset_prefix(COLOR))
+        for prefix in (f"{COLOR}/", layout.dataset_prefix(COLOR))
         for b in client.list_blobs(stack.s.gcs_bucket, prefix=prefix)
         if any(m in b.name for m in MONTHS) and "/2021/" not in b.name
     }
-    bq = tbq.client("google_cloud_default")
-    counts = {m: tbq.month_rows(bq, f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata", _month(m)) for m in MONTHS}
+    bq = queries.client(settings.GCP_CONN_ID)
+    counts = {
+        m: queries.month_rows(bq, f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata", _month(m)) for m in MONTHS
+    }
     return {"postgres": pg, "gcs": objects, "bigquery": counts}
 
 
 def _month(m: str):
-    from taxi_flows.source import month_start
 
     return month_start(m)
 
@@ -116,7 +128,7 @@ def _month(m: str):
 @pytest.mark.timeout(1500)
 def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucket):
     stack = airflow
-    bq = tbq.client("google_cloud_default")
+    bq = queries.client(settings.GCP_CONN_ID)
     bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
     wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
@@ -131,8 +143,11 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
         assert runs == [("backfill", m, "success") for m in MONTHS], runs
 
     # Every month's Asset event queued taxi_gcs_to_bigquery; its runs load them.
-    wait_for(lambda: _bigquery_has_months(stack) and bigquery_idle(), "taxi_gcs_to_bigquery on the Asset events",
-             diagnose=lambda: _task_states("taxi_gcs_to_bigquery"))  # fmt: skip
+    wait_for(
+        lambda: _bigquery_has_months(stack) and bigquery_idle(),
+        "taxi_gcs_to_bigquery on the Asset events",
+        diagnose=lambda: _task_states("taxi_gcs_to_bigquery"),
+    )
     assert any(r[0] == "asset_triggered" and r[2] == "success" for r in dag_runs("taxi_gcs_to_bigquery"))
 
     first = snapshot(stack)
@@ -164,15 +179,21 @@ def _registered() -> set[str]:
 
 def _bigquery_has_months(stack) -> bool:
     try:
-        bq = tbq.client("google_cloud_default")
+        bq = queries.client(settings.GCP_CONN_ID)
         table = f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata"
-        return all(tbq.month_rows(bq, table, _month(m)) > 0 for m in MONTHS)
+        return all(queries.month_rows(bq, table, _month(m)) > 0 for m in MONTHS)
     except Exception:  # the table does not exist yet
         return False
 
 
-CHROMIUM_FLAGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update",
-                  "--disable-sync", "--no-first-run"]  # fmt: skip
+CHROMIUM_FLAGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
 
 
 def chromium() -> str | None:

@@ -7,18 +7,24 @@ import json
 import types
 
 import pytest
-from dagrun import load_dag, log_messages, run
 from packaging.version import Version
+from support.dagrun import load_dag, log_messages, run
 
-from taxi_flows import alerts
-from taxi_flows.compat import AIRFLOW_VERSION
+from taxi_flows.orchestration import alerts
+from taxi_flows.orchestration.compat import AIRFLOW_VERSION
 
 pytestmark = pytest.mark.integration
 
 
 def test_the_paragraph_names_what_failed():
-    ti = types.SimpleNamespace(dag_id="taxi_web_to_postgres", task_id="load_trips", map_index=0,
-                               rendered_map_index="green", try_number=1, log_url="http://ui/log")  # fmt: skip
+    ti = types.SimpleNamespace(
+        dag_id="taxi_web_to_postgres",
+        task_id="load_trips",
+        map_index=0,
+        rendered_map_index="green",
+        try_number=1,
+        log_url="http://ui/log",
+    )
     context = {
         "ti": ti,
         "dag_run": types.SimpleNamespace(run_id="backfill__2021-03-01T00:00:00+00:00"),
@@ -66,7 +72,7 @@ def test_a_failed_task_posts_its_paragraph_to_the_webhook(stack, monkeypatch, st
     monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
     dag = load_dag(stack, "taxi_web_to_postgres")
 
-    with log_messages("taxi_flows.alerts") as messages:
+    with log_messages() as messages:
         dr, _ = run(dag, "2021-05", ["yellow"])
 
     assert dr.state == "failed"

@@ -1,7 +1,7 @@
 import pytest
 
-from taxi_flows import quality
-from taxi_flows.transform import TripStats
+from taxi_flows.core import quality
+from taxi_flows.core.transform import TripStats
 
 
 def stats(**counts) -> TripStats:
@@ -33,7 +33,7 @@ def test_checks_fail_with_a_sentence(counts, written, not_positive, expected):
 def test_thresholds_are_documented_in_the_dag():
     from pathlib import Path
 
-    doc = (Path(__file__).parents[2] / "dags" / "taxi_web_to_postgres.py").read_text()
+    doc = (Path(__file__).parents[3] / "dags" / "taxi_web_to_postgres.py").read_text()
     assert f"at most {quality.MAX_UNKNOWN_VENDOR_SHARE:.0%}" in doc.replace(" %", "%")
     assert f"at most {quality.MAX_OUT_OF_MONTH_SHARE:.0%}" in doc.replace(" %", "%")
     assert f"at least {quality.MIN_KEPT_SHARE:.0%}" in doc.replace(" %", "%")

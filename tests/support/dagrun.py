@@ -7,24 +7,32 @@ import datetime as dt
 import gzip
 import io
 import logging
-from collections.abc import Iterator
+import re
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
 
 from taxi_dev import sample_data
-from taxi_flows import source
+from taxi_flows.core.months import month_start
+
+PACKAGE_LOGGER = "taxi_flows"  # the root logger of the bundle's code: whichever module logs
 
 
 @contextmanager
-def log_messages(logger: str, level: int = logging.INFO) -> Iterator[list[str]]:
-    """The messages a logger of the bundle emits meanwhile (the task runs in this process)."""
+def log_messages(level: int = logging.INFO) -> Iterator[list[str]]:
+    """The messages the bundle's code logs meanwhile, from any of its modules (the task runs in
+    this process): the handler sits on the package's root logger, so moving a function between
+    modules does not hide its messages."""
     messages: list[str] = []
     handler = logging.Handler(level=level)
     handler.emit = lambda record: messages.append(record.getMessage())
-    logging.getLogger(logger).addHandler(handler)
+    logger = logging.getLogger(PACKAGE_LOGGER)
+    logger.addHandler(handler)
     try:
         yield messages
     finally:
-        logging.getLogger(logger).removeHandler(handler)
+        logger.removeHandler(handler)
 
 
 _SERIALIZED: list[bool] = []
@@ -47,7 +55,7 @@ def load_dag(stack, dag_id: str):
 def dag_test(dag, logical_date: dt.datetime, conf: dict):
     """dag.test() for one logical date, whatever the Airflow version (Airflow 2 names it
     execution_date)."""
-    from taxi_flows.compat import AIRFLOW_3
+    from taxi_flows.orchestration.compat import AIRFLOW_3
 
     if AIRFLOW_3:
         _one_in_process_api()
@@ -95,7 +103,7 @@ def gz_csv(header: list[str], rows: list[list]) -> bytes:
 
 
 def sample_rows(color: str, month: str, n: int) -> tuple[list[str], list[list]]:
-    table = sample_data.trips_table(color, source.month_start(month), n)
+    table = sample_data.trips_table(color, month_start(month), n)
     return table.column_names, [list(r.values()) for r in table.to_pylist()]
 
 
@@ -138,19 +146,32 @@ BAD_INPUTS = {
 }
 
 
-def good_then_bad(dag, serve, monkeypatch, base_url: str, bad: str, snapshot):
+@dataclass
+class BadRun:
+    """A good month loaded, then the same month run again on bad input."""
+
+    before: Any  # snapshot() after the good load
+    run: Any  # the failed DagRun
+    states: dict  # its task states, as run() returns them
+    messages: list[str]  # what the bundle's code logged during the bad run
+    expected_error: str  # the regular expression the task's error must match (BAD_INPUTS)
+
+    def logged_the_error(self) -> bool:
+        return any(re.search(self.expected_error, m) for m in self.messages)
+
+
+def good_then_bad(dag, serve, monkeypatch, base_url: str, bad: str, snapshot: Callable[[], Any]) -> BadRun:
     """Load a good yellow 2021-03 through dag, take snapshot(), then run dag again on the bad input
-    (BAD_INPUTS[bad]). Returns (snapshot before, the failed run, its task states, the bundle's task
-    log messages, the message the error must match)."""
+    (BAD_INPUTS[bad])."""
     header, rows = sample_rows("yellow", "2021-03", 3000)
     serve("yellow", "2021-03", gz_csv(header, rows))
     assert run(dag, "2021-03", ["yellow"])[0].state == "success"
     before = snapshot()
-    make_bad, message = BAD_INPUTS[bad]
+    make_bad, expected_error = BAD_INPUTS[bad]
     if make_bad is None:
         monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{base_url}/no-such-release")
     else:
         serve("yellow", "2021-03", make_bad(header, [list(r) for r in rows]))
-    with log_messages("taxi_flows.tasks") as messages:
+    with log_messages() as messages:
         dr, states = run(dag, "2021-03", ["yellow"])
-    return before, dr, states, messages, message
+    return BadRun(before, dr, states, messages, expected_error)

@@ -4,12 +4,12 @@ import struct
 import pyarrow as pa
 import pytest
 
-from taxi_flows import pgbinary
+from taxi_flows.postgres import binary
 
 
 def test_header_and_trailer():
-    assert pgbinary.HEADER == b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
-    assert pgbinary.TRAILER == b"\xff\xff"
+    assert binary.HEADER == b"PGCOPY\n\xff\r\n\x00" + b"\x00" * 8
+    assert binary.TRAILER == b"\xff\xff"
 
 
 def test_one_row_byte_for_byte():
@@ -33,21 +33,21 @@ def test_one_row_byte_for_byte():
         + b"Y"
         + struct.pack(">i", -1)  # NULL
     )
-    assert pgbinary.encode(batch) == expected
+    assert binary.encode(batch) == expected
 
 
 def test_rows_are_grouped_by_layout_but_none_is_lost():
     values = [None, 1, None, 2, 3]
     text = ["a", None, "bcd", "", "a"]
     batch = pa.record_batch({"i": pa.array(values, pa.int64()), "s": pa.array(text)})
-    encoded = pgbinary.encode(batch)
+    encoded = binary.encode(batch)
     # 5 rows: each has a 2-byte count, two 4-byte lengths, and its value bytes.
     assert len(encoded) == 5 * 10 + 3 * 8 + (1 + 3 + 0 + 1)
-    assert pgbinary.encode(batch.slice(2, 2)) == pgbinary.encode(
+    assert binary.encode(batch.slice(2, 2)) == binary.encode(
         pa.record_batch({"i": pa.array([None, 2], pa.int64()), "s": pa.array(["bcd", ""])})
     )
 
 
 def test_unsupported_type():
     with pytest.raises(TypeError, match="no binary COPY encoding"):
-        pgbinary.encode(pa.record_batch({"b": pa.array([True])}))
+        binary.encode(pa.record_batch({"b": pa.array([True])}))

@@ -3,13 +3,12 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import subprocess
 
 import pytest
-from dagrun import BAD_INPUTS, expected_kept, good_then_bad, gz_csv, load_dag, run, sample_rows
+from support.dagrun import BAD_INPUTS, expected_kept, good_then_bad, gz_csv, load_dag, run, sample_rows
 
-from taxi_flows.schema import trip_schema
+from taxi_flows.core.schema import trip_schema
 
 pytestmark = pytest.mark.integration
 
@@ -104,14 +103,12 @@ def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, p
 
 @pytest.mark.parametrize("bad", list(BAD_INPUTS))
 def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(dag, pg, serve, monkeypatch, stack, bad):
-    before, dr, states, messages, message = good_then_bad(
-        dag, serve, monkeypatch, stack.s.source_base_url, bad, lambda: fingerprint(pg, "yellow")
-    )
+    bad_run = good_then_bad(dag, serve, monkeypatch, stack.s.source_base_url, bad, lambda: fingerprint(pg, "yellow"))
 
-    assert dr.state == "failed"
-    assert any(re.search(message, m) for m in messages), f"the task log names the problem: {messages}"
-    assert states[("load_trips", "yellow")] == ("failed", 1)  # no retries: retrying cannot fix the source
-    assert fingerprint(pg, "yellow") == before
+    assert bad_run.run.state == "failed"
+    assert bad_run.logged_the_error(), f"the task log names the problem: {bad_run.messages}"
+    assert bad_run.states[("load_trips", "yellow")] == ("failed", 1)  # no retries: retrying cannot fix the source
+    assert fingerprint(pg, "yellow") == bad_run.before
 
 
 def test_airflow_dags_test_from_the_readme_loads_january_2021(stack, pg):

@@ -11,12 +11,16 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagrun import gz_csv, load_dag, log_messages, run, sample_rows
+from support.dagrun import gz_csv, load_dag, log_messages, run, sample_rows
 
 from taxi_dev import airflow_meta
-from taxi_flows import bigquery, gcs, tasks
-from taxi_flows.compat import asset_name
-from taxi_flows.schema import trip_schema
+from taxi_flows import settings
+from taxi_flows.bigquery import queries
+from taxi_flows.bigquery.tables import CLUSTER_BY
+from taxi_flows.core.schema import trip_schema
+from taxi_flows.gcs import storage
+from taxi_flows.orchestration import tasks
+from taxi_flows.orchestration.compat import asset_name
 
 pytestmark = pytest.mark.integration
 
@@ -41,7 +45,7 @@ def checks(stack):
 @pytest.fixture
 def bq(stack):
     """The BigQuery client of the hook, the dataset dropped first."""
-    client = bigquery.client("google_cloud_default")
+    client = queries.client(settings.GCP_CONN_ID)
     client.delete_dataset(f"{PROJECT}.{DATASET}", delete_contents=True, not_found_ok=True)
     return client
 
@@ -54,7 +58,7 @@ def month_counts(bq, color: str) -> dict[str, int]:
 
 
 def parquet_rows(client, bucket: str, color: str, month: str) -> int:
-    data = gcs.download(client, bucket, f"{color}/{color}_tripdata_{month}.parquet")
+    data = storage.download(client, bucket, f"{color}/{color}_tripdata_{month}.parquet")
     return pq.read_metadata(pa.BufferReader(data)).num_rows
 
 
@@ -81,7 +85,7 @@ def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, 
         table = bq.get_table(f"{PROJECT}.{DATASET}.{color}_tripdata")
         assert table.time_partitioning.type_ == "DAY"
         assert table.time_partitioning.field == sch.pickup_date
-        assert table.clustering_fields == list(bigquery.CLUSTER_BY)
+        assert table.clustering_fields == list(CLUSTER_BY)
         assert [(f.name, f.field_type) for f in table.schema] == [
             (f["name"], {"INT64": "INTEGER", "FLOAT64": "FLOAT"}.get(f["type"], f["type"]))
             for f in sch.bigquery_schema()
@@ -128,7 +132,7 @@ def test_a_parquet_with_a_wrong_schema_fails_and_changes_nothing(to_gcs, to_bq, 
     assert run(to_bq, "2021-03", ["green"])[0].state == "success"
     before = month_counts(bq, "green")
 
-    table = pq.read_table(pa.BufferReader(gcs.download(client, name, "green/green_tripdata_2021-03.parquet")))
+    table = pq.read_table(pa.BufferReader(storage.download(client, name, "green/green_tripdata_2021-03.parquet")))
     wrong = table.set_column(table.schema.get_field_index("ehail_fee"), "ehail_fee", pa.array(["n/a"] * table.num_rows))
     out = io.BytesIO()
     pq.write_table(wrong, out)
@@ -175,14 +179,26 @@ def test_the_connection_check_passes_on_the_stack(checks):
 @pytest.mark.parametrize(
     ("variable", "value", "task", "message"),
     [
-        ("AIRFLOW_CONN_TAXI_POSTGRES", "postgresql://postgres@127.0.0.1:{port}/taxi", "check_postgres",
-         r"PostgreSQL: Nothing listens at 127\.0\.0\.1:\d+/taxi: is PostgreSQL running"),
-        ("BIGQUERY_EMULATOR_HOST", "http://127.0.0.1:{port}", "check_bigquery",
-         r"BigQuery: Nothing answers at http://127\.0\.0\.1:\d+ \(BIGQUERY_EMULATOR_HOST\)"),
-        ("STORAGE_EMULATOR_HOST", "http://127.0.0.1:{port}", "check_gcs",
-         r"GCS: Nothing answers at http://127\.0\.0\.1:\d+ \(STORAGE_EMULATOR_HOST\)"),
+        (
+            "AIRFLOW_CONN_TAXI_POSTGRES",
+            "postgresql://postgres@127.0.0.1:{port}/taxi",
+            "check_postgres",
+            r"PostgreSQL: Nothing listens at 127\.0\.0\.1:\d+/taxi: is PostgreSQL running",
+        ),
+        (
+            "BIGQUERY_EMULATOR_HOST",
+            "http://127.0.0.1:{port}",
+            "check_bigquery",
+            r"BigQuery: Nothing answers at http://127\.0\.0\.1:\d+ \(BIGQUERY_EMULATOR_HOST\)",
+        ),
+        (
+            "STORAGE_EMULATOR_HOST",
+            "http://127.0.0.1:{port}",
+            "check_gcs",
+            r"GCS: Nothing answers at http://127\.0\.0\.1:\d+ \(STORAGE_EMULATOR_HOST\)",
+        ),
     ],
-)  # fmt: skip
+)
 def test_the_connection_check_fails_fast_and_clearly_when_a_service_is_down(
     checks, monkeypatch, variable, value, task, message
 ):
@@ -190,7 +206,7 @@ def test_the_connection_check_fails_fast_and_clearly_when_a_service_is_down(
 
     monkeypatch.setenv(variable, value.format(port=free_port()))  # nothing listens there
     started = time.monotonic()
-    with log_messages("taxi_flows.tasks") as messages:
+    with log_messages() as messages:
         dr, states = run(checks, dt.datetime.now(tz=dt.UTC).date().isoformat())
     assert time.monotonic() - started < 60
     assert dr.state == "failed"

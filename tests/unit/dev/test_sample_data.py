@@ -5,7 +5,7 @@ import gzip
 import pytest
 
 from taxi_dev import sample_data
-from taxi_flows import schema
+from taxi_flows.core import schema
 
 
 def read(path):

@@ -1,7 +1,7 @@
 import pyarrow as pa
 import pytest
 
-from taxi_flows import schema
+from taxi_flows.core import schema
 
 
 @pytest.mark.parametrize(
@@ -48,26 +48,16 @@ def test_source_types_for_parsing_use_source_names():
     assert types["tpep_pickup_datetime"] == pa.timestamp("us")
 
 
-def test_postgres_ddl_is_partitioned_and_commented():
-    sch = schema.trip_schema("yellow")
-    ddl = schema.postgres_ddl(sch, "ny_taxi")
-    create = next(s for s in ddl if s.startswith("CREATE TABLE"))
-    assert "PARTITION BY LIST (source_month)" in create
-    assert "tpep_pickup_datetime timestamp without time zone" in create
-    assert "source_month date NOT NULL" in create
-    commented = {s.split(" IS ")[0].rsplit(".", 1)[1] for s in ddl if s.startswith("COMMENT ON COLUMN")}
-    assert commented == set(sch.names)
-
-
-def test_bigquery_schema_derives_from_the_same_columns():
-    fields = schema.trip_schema("green").bigquery_schema()
-    by_name = {f["name"]: f for f in fields}
-    assert [f["name"] for f in fields] == schema.trip_schema("green").names
-    assert by_name["ehail_fee"]["type"] == "FLOAT64"
-    assert by_name["lpep_pickup_datetime"]["type"] == "DATETIME"
-    assert all(f["description"] for f in fields)
-
-
 def test_unknown_colour():
     with pytest.raises(ValueError, match="unknown taxi colour 'fhv'"):
         schema.trip_schema("fhv")
+
+
+def test_selected_colours_come_in_order_and_must_be_known():
+    assert schema.select_colors(["green", "yellow", "green"]) == ["yellow", "green"]
+    with pytest.raises(
+        ValueError, match=r"params.colors must be a non-empty subset of \['yellow', 'green'\], got \[\]"
+    ):
+        schema.select_colors([])
+    with pytest.raises(ValueError, match="got \\['fhv'\\]"):
+        schema.select_colors(["fhv"])

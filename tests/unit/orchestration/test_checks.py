@@ -7,7 +7,7 @@ from google.api_core import exceptions as gexc
 from google.api_core.exceptions import RetryError
 from google.auth.exceptions import DefaultCredentialsError, RefreshError
 
-from taxi_flows.checks import advice
+from taxi_flows.orchestration.checks import advice
 
 
 def chained(outer: BaseException, cause: BaseException) -> BaseException:

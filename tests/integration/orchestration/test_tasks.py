@@ -4,13 +4,13 @@ import json
 
 import pytest
 
-from taxi_flows import tasks
+from taxi_flows.postgres.connection import libpq_params, postgres_connection
 
 pytestmark = pytest.mark.integration
 
 
 def test_libpq_params_from_an_airflow_connection():
-    from taxi_flows.compat import Connection
+    from taxi_flows.orchestration.compat import Connection
 
     conn = Connection(
         conn_id="x",
@@ -22,7 +22,7 @@ def test_libpq_params_from_an_airflow_connection():
         schema="taxi",
         extra=json.dumps({"sslmode": "require", "application_name": "taxi-flows", "cursor": "dictcursor"}),
     )
-    assert tasks.libpq_params(conn) == {
+    assert libpq_params(conn) == {
         "host": "db.example",
         "port": 5433,
         "user": "etl",
@@ -37,7 +37,7 @@ def test_libpq_params_from_an_airflow_connection():
 def test_the_taxi_postgres_connection_gives_psycopg3(stack):
     import psycopg
 
-    with tasks.postgres_connection() as conn:
+    with postgres_connection() as conn:
         assert isinstance(conn, psycopg.Connection)
         assert conn.execute("SELECT current_database()").fetchone() == ("taxi",)
 
@@ -49,6 +49,6 @@ def test_a_psycopg2_hook_still_gives_psycopg3(stack, monkeypatch):
     from airflow.providers.postgres.hooks.postgres import PostgresHook
 
     monkeypatch.setattr(PostgresHook, "get_conn", lambda self: psycopg2.connect(stack.s.pg_uri("taxi")))
-    with tasks.postgres_connection() as conn:
+    with postgres_connection() as conn:
         assert isinstance(conn, psycopg.Connection)
         assert conn.execute("SELECT current_database()").fetchone() == ("taxi",)

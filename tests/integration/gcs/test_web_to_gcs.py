@@ -5,17 +5,17 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import re
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_messages, run, sample_rows
+from support.dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_messages, run, sample_rows
 
 from taxi_dev import airflow_meta
-from taxi_flows import assets, gcs
-from taxi_flows.compat import asset_name
-from taxi_flows.schema import trip_schema
+from taxi_flows.core.schema import trip_schema
+from taxi_flows.gcs import storage
+from taxi_flows.orchestration import assets
+from taxi_flows.orchestration.compat import asset_name
 
 pytestmark = pytest.mark.integration
 
@@ -36,7 +36,7 @@ def objects(client, bucket: str, prefix: str = "") -> dict[str, tuple[str, int]]
 
 
 def read(client, bucket: str, name: str) -> pa.Table:
-    return pq.read_table(pa.BufferReader(gcs.download(client, bucket, name)))
+    return pq.read_table(pa.BufferReader(storage.download(client, bucket, name)))
 
 
 def kept_pickup_dates(header, rows, color) -> dict[str, int]:
@@ -74,7 +74,7 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
         assert table.schema.equals(sch.arrow_schema, check_metadata=False)
         assert set(table["source_month"].to_pylist()) == {dt.date(2021, 1, 1)}
         pickup = pq.ParquetFile(
-            pa.BufferReader(gcs.download(client, name, f"{color}/{color}_tripdata_2021-01.parquet"))
+            pa.BufferReader(storage.download(client, name, f"{color}/{color}_tripdata_2021-01.parquet"))
         )
         logical = str(pickup.schema.column(table.schema.get_field_index(sch.pickup_datetime)).logical_type)
         assert "isAdjustedToUTC=false" in logical
@@ -168,7 +168,7 @@ def test_a_daily_backfill_of_a_week_writes_seven_objects_per_colour(monthly, dai
 
 def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
     client, name = bucket
-    with log_messages("taxi_flows.pipeline", logging.WARNING) as messages:
+    with log_messages(logging.WARNING) as messages:
         assert run(daily, "2020-06-15", ["green"])[0].state == "success"
     table = read(client, name, "green/2020/06/15/daily-trips.parquet")
     assert table.num_rows == 0
@@ -179,14 +179,12 @@ def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
 @pytest.mark.parametrize("bad", ["truncated gzip", "html page", "changed header", "failed quality checks", "404"])
 def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
     client, name = bucket
-    before, dr, states, messages, message = good_then_bad(
-        monthly, serve, monkeypatch, stack.s.source_base_url, bad, lambda: objects(client, name)
-    )
+    bad_run = good_then_bad(monthly, serve, monkeypatch, stack.s.source_base_url, bad, lambda: objects(client, name))
 
-    assert dr.state == "failed"
-    assert states[("yellow_to_gcs", -1)] == ("failed", 1)
-    assert any(re.search(message, m) for m in messages), messages
-    assert objects(client, name) == before
+    assert bad_run.run.state == "failed"
+    assert bad_run.states[("yellow_to_gcs", -1)] == ("failed", 1)
+    assert bad_run.logged_the_error(), bad_run.messages
+    assert objects(client, name) == bad_run.before
 
 
 def test_a_gcs_that_is_down_fails_fast(stack, monkeypatch):
@@ -198,9 +196,9 @@ def test_a_gcs_that_is_down_fails_fast(stack, monkeypatch):
     from taxi_dev.settings import free_port
 
     monkeypatch.setenv("STORAGE_EMULATOR_HOST", f"http://127.0.0.1:{free_port()}")  # nothing listens there
-    monkeypatch.setattr(gcs, "RETRY_SECONDS", 3)
-    client = gcs.client()
+    monkeypatch.setattr(storage, "RETRY_SECONDS", 3)
+    client = storage.client()
     started = time.monotonic()
     with pytest.raises(RetryError, match=r"Timeout of 3\.0s exceeded.*Max retries exceeded"):
-        gcs.list_names(client, stack.s.gcs_bucket, "")
+        storage.list_names(client, stack.s.gcs_bucket, "")
     assert time.monotonic() - started < 30

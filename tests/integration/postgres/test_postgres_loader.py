@@ -7,7 +7,9 @@ import pyarrow as pa
 import pytest
 from psycopg import sql
 
-from taxi_flows import pgbinary, pipeline, postgres
+from taxi_flows import settings
+from taxi_flows.postgres import binary, load
+from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
 pytestmark = pytest.mark.integration
 
@@ -32,13 +34,13 @@ def test_binary_copy_round_trips_every_type_and_null(pg):
     )
     pg.execute("CREATE TEMP TABLE rt (i bigint, f double precision, t timestamp, d date, s text)")
     with pg.transaction():
-        postgres.copy_batches(pg, sql.Identifier("rt"), batch.schema.names, [batch, batch.slice(1, 2)], freeze=False)
+        load.copy_batches(pg, sql.Identifier("rt"), batch.schema.names, [batch, batch.slice(1, 2)], freeze=False)
     got = pg.execute("SELECT i, f, t, d, s FROM rt").fetchall()
     expected = [tuple(r.values()) for r in batch.to_pylist()] + [
         tuple(r.values()) for r in batch.slice(1, 2).to_pylist()
     ]
     assert sorted(got, key=repr) == sorted(expected, key=repr)
-    assert len(pgbinary.HEADER) == 19
+    assert len(binary.HEADER) == 19
 
 
 def test_concurrent_loads_of_one_month_queue_up_and_never_duplicate(stack, pg):
@@ -47,7 +49,7 @@ def test_concurrent_loads_of_one_month_queue_up_and_never_duplicate(stack, pg):
     def load():
         with psycopg.connect(stack.s.pg_uri(stack.s.target_db), autocommit=True) as conn:
             results.append(
-                pipeline.web_to_postgres(conn, stack.s.source_base_url, "green", dt.date(2020, 11, 1), "ny_taxi")
+                web_to_postgres(conn, stack.s.source_base_url, "green", dt.date(2020, 11, 1), settings.POSTGRES_SCHEMA)
             )
 
     results: list[dict] = []
@@ -66,6 +68,6 @@ def test_concurrent_loads_of_one_month_queue_up_and_never_duplicate(stack, pg):
 def test_a_table_that_is_not_partitioned_is_not_overwritten(pg, stack):
     pg.execute("CREATE SCHEMA ny_taxi; CREATE TABLE ny_taxi.yellow_tripdata (vendor_id bigint)")
     with pytest.raises(RuntimeError, match="exists but is not partitioned by source_month"):
-        pipeline.web_to_postgres(pg, stack.s.source_base_url, "yellow", dt.date(2020, 1, 1), "ny_taxi")
+        web_to_postgres(pg, stack.s.source_base_url, "yellow", dt.date(2020, 1, 1), settings.POSTGRES_SCHEMA)
     columns = pg.execute("SELECT column_name FROM information_schema.columns WHERE table_name = 'yellow_tripdata'")
     assert columns.fetchall() == [("vendor_id",)]

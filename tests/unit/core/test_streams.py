@@ -2,7 +2,7 @@ import threading
 
 import pytest
 
-from taxi_flows.streams import prefetch
+from taxi_flows.core.streams import prefetch
 
 
 def test_items_arrive_in_order():

@@ -5,8 +5,8 @@ import io
 import pyarrow as pa
 import pytest
 
-from taxi_flows import schema, transform
-from taxi_flows.download import SourceError
+from taxi_flows.core import csv_reader, schema, transform
+from taxi_flows.core.download import SourceError
 
 YELLOW = schema.trip_schema("yellow")
 HEADER = ",".join(YELLOW.source_names)
@@ -80,7 +80,7 @@ def test_wrong_types_fail_clearly():
 
 
 def test_memory_is_one_block_at_a_time(monkeypatch):
-    monkeypatch.setattr(transform, "BLOCK_SIZE", 4096)
+    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)
     lines = [row() for _ in range(2000)]
     stream = io.BytesIO(gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode()))
     stats = transform.TripStats(color="yellow", month="2021-01")

@@ -7,8 +7,8 @@ import time
 import pytest
 import requests
 
-from taxi_flows import download
-from taxi_flows.download import SourceError, open_source
+from taxi_flows.core import download
+from taxi_flows.core.download import SourceError, open_source
 
 pytestmark = pytest.mark.integration
 

@@ -1,0 +1,108 @@
+"""Which months a taxi_gcs_to_bigquery run loads, and with what arguments: the pure plan
+(taxi_flows.bigquery.plan), and the task around it where it turns the plan's verdicts into
+Airflow's (skip, fail)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+import pytest
+
+from taxi_flows.bigquery import plan
+from taxi_flows.orchestration import tasks
+from taxi_flows.orchestration.compat import AirflowFailException, AirflowSkipException
+
+OCTOBER_2026 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
+
+
+@dataclass
+class Event:  # what Airflow hands a task: an event's extra and its time
+    extra: dict
+    timestamp: dt.datetime
+
+
+def event(color: str, month: str, minute: int, rows: int = 1) -> Event:
+    return Event({"color": color, "month": month, "rows": rows}, dt.datetime(2026, 1, 1, 12, minute, tzinfo=dt.UTC))
+
+
+def months(triggered=(), recent=(), since=None, logical_month=None, colors=("yellow", "green"), run_type=None):
+    return sorted(plan.months_to_load(list(triggered), list(recent), since, logical_month, list(colors), run_type))
+
+
+def test_a_scheduled_run_after_the_source_s_last_month_is_skipped_with_the_reason():
+    with pytest.raises(AirflowSkipException, match=r"nothing to load: a scheduled run for 2026-10, after 2021-07"):
+        tasks.bigquery_plan("b", "d", ["yellow"], OCTOBER_2026, {}, run_type="scheduled")
+
+
+def test_a_manual_run_of_any_month_is_planned():
+    """A month asked for by hand (or by a backfill) is loaded, or fails loudly when its file is missing."""
+    wanted = plan.months_to_load([], [], None, dt.date(2026, 10, 1), ["yellow"], "manual")
+    arguments = plan.month_arguments(wanted, "b", "p", "d")
+    assert [(a["color"], a["month"], a["source_objects"]) for a in arguments] == [
+        ("yellow", "2026-10", ["yellow/yellow_tripdata_2026-10.parquet"])
+    ]
+
+
+def test_a_time_scheduled_run_loads_the_logical_month_for_params_colors():
+    assert months(logical_month=dt.date(2021, 3, 1), colors=["green"], run_type="scheduled") == [("green", "2021-03")]
+
+
+def test_events_plan_their_months_and_ignore_the_logical_date_and_the_colours():
+    triggered = [event("yellow", "2021-04", 0, rows=42)]
+    wanted = plan.months_to_load(triggered, [], None, dt.date(2021, 1, 1), ["green"], "asset_triggered")
+    assert wanted == {("yellow", "2021-04"): {"color": "yellow", "month": "2021-04", "rows": 42}}
+
+
+def test_an_event_that_missed_the_queue_is_caught_after_the_last_success():
+    recent = [event("green", "2021-01", 0), event("green", "2021-02", 10), event("green", "2021-03", 20)]
+    since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
+    assert months([event("green", "2021-03", 20)], recent, since) == [("green", "2021-02"), ("green", "2021-03")]
+
+
+def test_before_any_success_only_events_from_the_earliest_trigger_on():
+    recent = [event("green", "2021-01", 0), event("green", "2021-02", 10), event("green", "2021-03", 20)]
+    assert months([event("green", "2021-02", 10)], recent) == [("green", "2021-02"), ("green", "2021-03")]
+
+
+def test_a_month_seen_twice_is_loaded_once_with_its_latest_event():
+    triggered = [event("yellow", "2021-05", 0, rows=1), event("yellow", "2021-05", 1, rows=2)]
+    wanted = plan.months_to_load(triggered, [], None, None, [], None)
+    assert list(wanted) == [("yellow", "2021-05")]
+    assert wanted[("yellow", "2021-05")]["rows"] == 2
+
+
+def test_events_without_a_known_colour_and_month_fall_back_to_the_logical_date():
+    triggered = [
+        Event({"color": "fhv", "month": "2021-05"}, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        Event({}, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+    ]
+    assert months(triggered, logical_month=dt.date(2021, 6, 1), colors=["yellow"]) == [("yellow", "2021-06")]
+
+
+def test_a_run_with_no_events_and_no_logical_date_fails_with_what_to_do():
+    with pytest.raises(ValueError, match="no logical date: trigger it with one"):
+        months()
+    with pytest.raises(AirflowFailException, match="no logical date"):
+        tasks.bigquery_plan("b", "d", ["yellow"], None, {})
+
+
+def test_params_colors_must_be_known():
+    with pytest.raises(ValueError, match=r"params\.colors must be a non-empty subset"):
+        months(logical_month=dt.date(2021, 1, 1), colors=["fhv"])
+
+
+def test_month_arguments_name_the_tables_and_carry_the_merge_and_the_schema():
+    wanted = {("green", "2021-02"): {"rows": 7}, ("yellow", "2021-01"): {}}
+    first, second = plan.month_arguments(wanted, "bkt", "proj", "ds")
+    assert (first["color"], second["color"]) == ("green", "yellow")
+    assert first["staging"] == "proj.ds._staging_green_tripdata_202102"
+    assert first["final"] == "proj.ds.green_tripdata"
+    assert first["bucket"] == "bkt"
+    assert first["expected_rows"] == 7
+    assert second["expected_rows"] is None
+    query = first["merge"]["query"]
+    assert query["useLegacySql"] is False
+    assert "MERGE `proj.ds.green_tripdata`" in query["query"]
+    assert "DATE '2021-02-01'" in query["query"]
+    assert [f["name"] for f in first["schema_fields"]][-2:] == ["lpep_pickup_date", "source_month"]

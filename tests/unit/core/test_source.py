@@ -1,0 +1,18 @@
+import datetime as dt
+
+from taxi_flows import settings
+from taxi_flows.core import source
+
+
+def test_urls_follow_the_release_layout():
+    base = settings.DEFAULT_BASE_URL + "/"
+    assert source.trip_url(base, "yellow", dt.date(2021, 1, 1)) == (
+        "https://github.com/DataTalksClub/nyc-tlc-data/releases/download/yellow/yellow_tripdata_2021-01.csv.gz"
+    )
+    assert source.zones_url(base).endswith("/releases/download/misc/taxi_zone_lookup.csv")
+
+
+def test_the_base_url_template_defaults_to_the_releases():
+    assert settings.BASE_URL_TEMPLATE == (
+        "{{ var.value.get('taxi_source_base_url', 'https://github.com/DataTalksClub/nyc-tlc-data/releases/download') }}"
+    )
