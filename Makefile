@@ -38,7 +38,8 @@ TESTS := tests/dags tests/unit tests/integration $(if $(filter 3.1.0 2.10.5,$(AI
 endif
 PY := $(VENV)/bin/python
 
-# The bundle's shared package (include/taxi_flows) and the dev tools (taxi_dev), by absolute import.
+# The bundle's shared package (include/taxi_flows: settings, core/, postgres/, gcs/, bigquery/, orchestration/)
+# and the dev tools (taxi_dev), by absolute import.
 export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 
 .DEFAULT_GOAL := help
@@ -72,10 +73,10 @@ $(BQ_VENV)/.installed: requirements-bq-emulator.txt
 	$(BQ_VENV)/bin/uv pip install --python $(BQ_VENV)/bin/python --no-deps --compile-bytecode -r requirements-bq-emulator.txt
 	@touch $@
 
-demo: setup  ## the main job: start the local stack, run taxi_web_to_postgres through Airflow, print what was loaded
+demo: setup  ## the main job: start the local stack, run check_connections and the four workflows (2021-01 … 2021-03) through Airflow, print what was loaded where
 	$(PY) -m taxi_dev.demo
 
-test: setup  ## the test suite on one leg (default: the main one, Airflow 3.3.2; AIRFLOW=3.1 for another); it starts and stops its own stack
+test: setup  ## the test suite on one leg (default: the main one, Airflow 3.3.2; AIRFLOW=3.1 for another); it starts and stops its own stack (PostgreSQL, file server, GCS and BigQuery emulators)
 	$(PY) -m pytest $(TESTS)
 
 test-all:  ## every leg of the version matrix, one after the other, with each leg's counts and time (what CI runs)
@@ -85,7 +86,7 @@ lint: setup  ## ruff over the whole tree
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
 
-stack-up: setup  ## start PostgreSQL and the taxi file server, prepare Airflow's database
+stack-up: setup  ## start PostgreSQL, the taxi file server and the GCS and BigQuery emulators; prepare Airflow's database
 	$(PY) -m taxi_dev.stack up
 
 stack-down: setup  ## stop every process of the local stack (by pid)
@@ -97,7 +98,7 @@ stack-status: setup  ## show what runs and where
 reset: setup  ## stop the stack and delete its state (.local/)
 	$(PY) -m taxi_dev.stack reset
 
-ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer); Ctrl-C stops it
+ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor; Airflow 2: webserver, scheduler); Ctrl-C stops it
 	$(PY) -m taxi_dev.stack ui
 
 bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy

@@ -12,7 +12,12 @@ A failed check fails at once (no retries) with a sentence that says what to fix,
 original error: nothing listening at the port (start the stack, or fix `TAXI_PG_PORT` /
 the emulator variables), a wrong password or database, a key file missing at its path, an API
 not enabled, a missing role (with the least role that works, not Owner), a missing bucket or
-dataset. The checks are independent: one failing does not hide the others.
+dataset. The checks are independent: one failing does not hide the others. For example:
+`BigQuery: The service account lacks a role for BigQuery: grant roles/bigquery.jobUser on the
+project (to run jobs) and roles/bigquery.dataEditor on the dataset.` or `PostgreSQL: Nothing
+listens at 127.0.0.1:5432/taxi: is PostgreSQL running, and is the port right?`
+
+**Code.** `include/taxi_flows/orchestration/checks.py`.
 """
 
 from __future__ import annotations

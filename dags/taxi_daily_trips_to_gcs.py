@@ -20,6 +20,8 @@ gets an empty file with the schema, and the task log says so.
 
 **Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
 Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
+
+**Code.** `include/taxi_flows/gcs/daily.py`.
 """
 
 from __future__ import annotations

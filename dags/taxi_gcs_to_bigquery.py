@@ -12,6 +12,7 @@ month semantics as the other DAGs: a run without Asset events loads the month of
 `airflow dags test taxi_gcs_to_bigquery 2021-01-01`,
 `airflow backfill create --dag-id taxi_gcs_to_bigquery --from-date 2021-01-01 --to-date 2021-03-01`.
 `catchup` is off: unpausing it does not load 31 months that may not be in the bucket yet.
+`max_active_runs=1`: one writer per table at a time (concurrent MERGEs into one table conflict).
 
 **Steps.**
 1. `plan_months`: which (colour, month) pairs: from the triggering events' extra, plus any event of
@@ -36,6 +37,14 @@ month semantics as the other DAGs: a run without Asset events loads the month of
 **Configuration.** Connection `google_cloud_default` (its project is the tables' project);
 Variables `taxi_bq_dataset`, `taxi_gcs_bucket`, `taxi_source_base_url`; environment
 `TAXI_BQ_LOCATION` (default `US`) for the dataset and the jobs.
+
+**The emulator and production.** The path uses only load jobs, DDL through the API and MERGE,
+which real BigQuery and the local emulator (local-bigquery) both run. The emulator has no external
+tables and no `table$YYYYMMDD` partition decorators; the design needs neither (it stages and
+MERGEs instead of loading into a partition), so nothing is emulator-specific.
+
+**Code.** `include/taxi_flows/bigquery/`: `plan.py` (which months a run loads), `tables.py` (the
+tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the counts).
 """
 
 from __future__ import annotations

@@ -20,13 +20,19 @@ month `YYYY-MM` (monthly data-interval timetable, `0 0 1 * *` UTC, catchup over 
 
 Rows carry `source_month`. Parquet with the schema of `taxi_flows.schema`: naive local times as
 TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,
-SNAPPY, row groups of up to 131,072 rows. The files are built locally and uploaded only after the
-month passed the same data-quality checks as `taxi_web_to_postgres`: bad input (404, HTML page,
-truncated gzip, changed header, wrong types, failed checks) fails at once and writes nothing.
+SNAPPY, row groups of up to 65,536 rows. The files are built locally (at most 65,536 rows buffered
+across dates) and uploaded only after the month passed the same data-quality checks as
+`taxi_web_to_postgres`: bad input (404, HTML page, truncated gzip, changed header, wrong types,
+failed checks) fails at once and writes nothing. Each object is replaced atomically; between the
+uploads and the deletions a reader may briefly see both the month's new files and a stale one
+(GCS has no multi-object transactions).
 
 **Assets.** `<color>_to_gcs` updates `taxi_flows.<color>_tripdata.monthly_parquet` and
 `taxi_flows.<color>_tripdata.by_pickup_date`; each event's extra carries `color`, `month`, `uri`
 and `rows`.
+
+**Code.** `include/taxi_flows/gcs/`: `web_to_gcs.py` (the monthly file and the partitioned write),
+`layout.py` (object names), `parquet.py` (the writers), `storage.py` (the GCS calls).
 """
 
 from __future__ import annotations

@@ -18,24 +18,38 @@ run's conf; `load_trips` of a colour not asked for is skipped.
 1. stream `<taxi_source_base_url>/<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz` (retries with
    back-off on network errors and 5xx; a 404, an HTML page, a non-gzip or truncated body, a changed
    header or values of the wrong type fail the task at once, naming the problem);
-2. parse with the schema's types and transform as the course does, a block at a time (memory does
-   not grow with the file): snake_case names, `tpep_pickup_date`/`lpep_pickup_date`, keep rows with
-   `passenger_count > 0` and `trip_distance > 0` (the log says how many each rule removed);
-3. COPY (binary) into a new partition of `ny_taxi.<color>_tripdata`, check it, and swap it in for
-   the month's old partition in the same transaction.
+2. parse with the schema's types and transform as the course does, 1 MB of CSV at a time (memory
+   does not grow with the file): snake_case names (`VendorID` → `vendor_id`, `RatecodeID` →
+   `ratecode_id`, `PULocationID` → `pu_location_id`, `DOLocationID` → `do_location_id`),
+   `tpep_pickup_date`/`lpep_pickup_date`, keep rows with `passenger_count > 0` and
+   `trip_distance > 0` (blank counts as not > 0; the log says how many each rule removed);
+3. in one transaction, COPY (PostgreSQL's binary format, encoded from Arrow in a background
+   thread) into a new table with `CHECK (source_month = <month>)`, check it, drop the month's old
+   partition and attach the new one. Two runs of one month queue on an advisory lock.
 
-**Idempotent and atomic.** Every row carries `source_month`; a re-run or a backfill replaces
-exactly the rows of that month's file, whatever their pickup dates, and a failure anywhere leaves
-the previous rows in place.
+**Idempotent and atomic.** Every row carries `source_month` and is written once; a re-run or a
+backfill replaces exactly the rows of that month's file, whatever their pickup dates; readers see
+the old month until COMMIT; a failure anywhere leaves the previous rows in place.
+
+**Failures.** Bad input fails at once, without retries, naming the problem. Network errors,
+429/5xx and timeouts are retried: by the download (back-off) and by the task (`retries=3`,
+exponential back-off).
 
 **Data-quality checks** (the month fails, nothing is written): no row with `passenger_count` or
-`trip_distance` not > 0 is written; at most 2 % of the rows kept have a `vendor_id` other than 1 or
-2; at most 1 % were picked up outside the month; at least 20 % of the rows read are kept.
+`trip_distance` not > 0 is written, and the written count equals the kept count; at most 2 % of
+the rows kept have a `vendor_id` other than 1 or 2; at most 1 % were picked up outside the month;
+at least 20 % of the rows read are kept. A real month has a handful of odd rows (vendor codes 4–6,
+meter clocks in 2008): these thresholds let it through and stop a file that is broken.
 
-`load_zone_lookup` replaces `ny_taxi.taxi_zone_lookup` from `misc/taxi_zone_lookup.csv`.
+**Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata` (one partition per month, e.g.
+`yellow_tripdata_2021_01`; every column commented). `load_zone_lookup` replaces
+`ny_taxi.taxi_zone_lookup` from `misc/taxi_zone_lookup.csv`.
 
 **Configuration.** Connection `taxi_postgres`; Variable `taxi_source_base_url` (default: the
 DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the database).
+
+**Code.** `include/taxi_flows/postgres/`: `web_to_postgres.py` (the use case), `load.py` (the
+partition swap), `tables.py` (the DDL); checks in `include/taxi_flows/core/quality.py`.
 """
 
 from __future__ import annotations

@@ -1,12 +1,16 @@
-"""The local stack: PostgreSQL (target database and Airflow's metadata), the taxi file server, and
-Airflow pointed at both. All state lives under one folder (TAXI_STATE_DIR, default .local/).
+"""The local stack: PostgreSQL (target database and Airflow's metadata), the taxi file server, the
+GCS emulator (fake-gcs-server) with the bucket, the BigQuery emulator (local-bigquery), and Airflow
+pointed at them. All state lives under one folder (TAXI_STATE_DIR, default .local/).
 
-    python -m taxi_dev.stack up       start what is not running; prepare Airflow's database
+    python -m taxi_dev.stack up       start what is not running (database, file server, emulators);
+                                      prepare Airflow's database
     python -m taxi_dev.stack down     stop every process of the stack, by its pid
     python -m taxi_dev.stack status   what runs, where
     python -m taxi_dev.stack reset    down, then delete the state folder
     python -m taxi_dev.stack env      print the environment (also written to <state>/env.sh)
-    python -m taxi_dev.stack ui       up, then the Airflow UI and scheduler until Ctrl-C
+    python -m taxi_dev.stack ui       up, then the Airflow components until Ctrl-C: api-server, scheduler and
+                                      dag-processor (Airflow 2: webserver and scheduler); no triggerer, as
+                                      no task of the bundle defers
 """
 
 from __future__ import annotations

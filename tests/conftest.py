@@ -4,8 +4,10 @@ Before anything imports Airflow, this picks free ports and a temporary state fol
 stack's environment (AIRFLOW_HOME, AIRFLOW_CONN_TAXI_POSTGRES, AIRFLOW_VAR_TAXI_SOURCE_BASE_URL,
 ...) into os.environ, so connections and variables come from the environment as in production
 and a user's own stack (.local/) is never touched. Tests that need the servers take the `stack`
-fixture, which starts PostgreSQL and the taxi file server once per session and stops them, by pid,
-at the end.
+fixture, which starts PostgreSQL, the taxi file server and the GCS and BigQuery emulators once per
+session, migrates Airflow's database, and stops them, by pid, at the end. Helpers the tests share
+live in tests/support/ (dag runs, the e2e runs); test constants come from taxi_flows.settings and
+the session's StackSettings.
 """
 
 from __future__ import annotations
@@ -34,7 +36,7 @@ def _state_dir():
 
 @pytest.fixture(scope="session")
 def stack():
-    """PostgreSQL and the taxi file server of this session, and Airflow's database migrated."""
+    """PostgreSQL, the taxi file server and the emulators of this session, and Airflow's database migrated."""
     from taxi_dev.stack import Stack
 
     s = Stack(SETTINGS)

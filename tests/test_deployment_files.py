@@ -67,6 +67,25 @@ def test_the_bundle_is_mounted_where_the_image_imports_it(compose):
     assert (REPO / "include" / "taxi_flows" / "__init__.py").exists()
 
 
+def test_composer_gets_every_file_of_the_package_and_the_dag_processor_skips_it():
+    """deploy.py syncs include/taxi_flows recursively: its excludes drop only caches, so every
+    folder of the layout (core/, postgres/, gcs/, bigquery/, orchestration/) and their sql/ files
+    reach <dags>/taxi_flows/; dags/.airflowignore names that folder, whatever lies beneath it."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("deploy_under_test", REPO / "deploy" / "deploy.py")
+    deploy = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(deploy)
+    package = REPO / "include" / "taxi_flows"
+    files = [
+        p.relative_to(package).as_posix() for p in package.rglob("*") if p.is_file() and "__pycache__" not in p.parts
+    ]
+    assert {f.split("/")[0] for f in files} >= {"core", "postgres", "gcs", "bigquery", "orchestration", "settings.py"}
+    assert any(f.endswith(".sql") for f in files)
+    assert [f for f in files if re.fullmatch(deploy.EXCLUDE, f)] == []
+    assert "taxi_flows/" in (REPO / "dags" / ".airflowignore").read_text().splitlines()
+
+
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
     for name in (*LONG_RUNNING, "fake-gcs", "bigquery"):

@@ -1,6 +1,7 @@
-"""Every command the README shows, checked as far as it can be here.
+"""Every command the README and the DAGs' docs (doc_md) show, checked as far as it can be here.
 
-The commands come from its ```sh blocks and from inline code that starts with a command. Each is
+The commands come from the README's ```sh blocks and from inline code that starts with a command,
+in the README and in each DAG file's docstring (its doc_md). Each is
 checked by what it is: a make target exists; an airflow subcommand exists and takes the flags
 used; the deploy script takes its flags (and its dry run runs); docker compose uses a profile and
 services the compose file has; terraform's -var names are variables; files it copies exist.
@@ -10,6 +11,7 @@ A command of a kind this test does not know fails it: extend the checks with the
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
 import shlex
@@ -22,6 +24,7 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 README = (REPO / "README.md").read_text()
+DAG_DOCS = "\n".join(ast.get_docstring(ast.parse(p.read_text())) or "" for p in sorted((REPO / "dags").glob("*.py")))
 STARTS = (
     "make ",
     "airflow ",
@@ -46,7 +49,7 @@ def readme_commands() -> list[str]:
     for block in re.findall(r"```sh\n(.*?)```", README, re.DOTALL):
         text = block.replace("\\\n", " ")
         commands += [line.strip() for line in text.splitlines() if line.strip()]
-    for inline in re.findall(r"`([^`\n]+)`", README):
+    for inline in re.findall(r"`([^`\n]+)`", README + "\n" + DAG_DOCS):
         if inline.startswith(STARTS) and " " in inline:
             commands.append(inline)
     return sorted(set(commands))

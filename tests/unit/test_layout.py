@@ -4,6 +4,7 @@ no formatter opt-outs in the bundle's code, modules short enough to read, empty 
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 import pytest
@@ -106,3 +107,14 @@ def test_no_formatter_opt_outs_in_the_bundle_s_code():
         if "fmt: skip" in line or "fmt: off" in line
     ]
     assert marked == []
+
+
+def test_the_readme_gives_every_module_a_role_and_its_answers_name_files():
+    readme = (REPO / "README.md").read_text()
+    listed = set(re.findall(r"^\| `([\w/]+\.py)`(?:, `[\w/]+/`)? \|", readme, re.MULTILINE))
+    modules = {p.relative_to(PACKAGE).as_posix() for p in MODULES if p.name != "__init__.py"}
+    assert modules == listed
+    where = readme.split("Where is…", 1)[1].split("\n## ", 1)[0]
+    answers = re.findall(r"^- .*\? `([^`]+)`$", where, re.MULTILINE)
+    assert len(answers) == 6
+    assert all((REPO / answer).is_file() for answer in answers), answers
