@@ -14,6 +14,7 @@ import pytest
 from support.dagrun import gz_csv, load_dag, log_messages, run, sample_rows
 
 from taxi_dev import airflow_meta
+from taxi_dev.settings import StackSettings
 from taxi_flows import settings
 from taxi_flows.bigquery import queries
 from taxi_flows.bigquery.tables import CLUSTER_BY
@@ -24,7 +25,7 @@ from taxi_flows.orchestration.compat import asset_name
 
 pytestmark = pytest.mark.integration
 
-PROJECT, DATASET = "taxi-flows-local", "ny_taxi"
+PROJECT, DATASET = StackSettings.gcp_project, StackSettings.bq_dataset  # the stack's defaults
 
 
 @pytest.fixture(scope="module")
