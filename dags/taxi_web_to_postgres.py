@@ -38,7 +38,7 @@ exponential back-off).
 **Data-quality checks** (the month fails, nothing is written): no row with `passenger_count` or
 `trip_distance` not > 0 is written, and the written count equals the kept count; at most 2 % of
 the rows kept have a `vendor_id` other than 1 or 2; at most 1 % were picked up outside the month;
-at least 20 % of the rows read are kept. A real month has a handful of odd rows (vendor codes 4–6,
+at least 20 % of the rows read are kept. A real month has a handful of odd rows (vendor codes 4 to 6,
 meter clocks in 2008): these thresholds let it through and stop a file that is broken.
 
 **Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata` (one partition per month, e.g.

@@ -219,14 +219,7 @@ def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
         browser = p.chromium.launch(
             executable_path=chromium(),
             headless=True,
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-            ],
+            args=CHROMIUM_FLAGS,
         )
         try:
             page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()

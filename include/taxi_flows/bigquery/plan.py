@@ -63,10 +63,10 @@ def months_to_load(
         if extra.get("color") in COLORS and extra.get("month"):
             wanted[(extra["color"], extra["month"])] = extra
 
-    triggered = list(triggered)
+    triggered, recent = list(triggered), list(recent)
     for event in triggered:
         add(event.extra)
-    if triggered:
+    if triggered and recent:
         if since is None:  # no successful run yet: the events that came with the triggering ones, or after
             since = min(event.timestamp for event in triggered) - dt.timedelta(microseconds=1)
         for event in recent:

@@ -17,7 +17,7 @@ from taxi_dev import airflow_meta
 from taxi_dev.settings import StackSettings
 from taxi_flows import settings
 from taxi_flows.bigquery import queries
-from taxi_flows.bigquery.tables import CLUSTER_BY
+from taxi_flows.bigquery.tables import CLUSTER_BY, trip_schema_fields
 from taxi_flows.core.schema import trip_schema
 from taxi_flows.gcs import storage
 from taxi_flows.orchestration import tasks
@@ -89,7 +89,7 @@ def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, 
         assert table.clustering_fields == list(CLUSTER_BY)
         assert [(f.name, f.field_type) for f in table.schema] == [
             (f["name"], {"INT64": "INTEGER", "FLOAT64": "FLOAT"}.get(f["type"], f["type"]))
-            for f in sch.bigquery_schema()
+            for f in trip_schema_fields(color)
         ]
         assert all(f.description for f in table.schema)
         assert not any(t.table_id.startswith("_staging") for t in bq.list_tables(f"{PROJECT}.{DATASET}"))
