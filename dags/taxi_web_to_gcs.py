@@ -18,7 +18,7 @@ month `YYYY-MM` (monthly data-interval timetable, `0 0 1 * *` UTC, catchup over 
   deletes this month's files it no longer produces; other months' files in the same date
   partitions (late records, out-of-month pickups) are never touched.
 
-Rows carry `source_month`. Parquet with the schema of `taxi_flows.schema`: naive local times as
+Rows carry `source_month`. Parquet with the schema of `taxi_flows.core.schema`: naive local times as
 TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,
 SNAPPY, row groups of up to 65,536 rows. The files are built locally (at most 65,536 rows buffered
 across dates) and uploaded only after the month passed the same data-quality checks as
