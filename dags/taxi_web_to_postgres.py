@@ -23,13 +23,17 @@ run's conf; `load_trips` of a colour not asked for is skipped.
    `ratecode_id`, `PULocationID` → `pu_location_id`, `DOLocationID` → `do_location_id`),
    `tpep_pickup_date`/`lpep_pickup_date`, keep rows with `passenger_count > 0` and
    `trip_distance > 0` (blank counts as not > 0; the log says how many each rule removed);
-3. in one transaction, COPY (PostgreSQL's binary format, encoded from Arrow in a background
-   thread) into a new table with `CHECK (source_month = <month>)`, check it, drop the month's old
-   partition and attach the new one. Two runs of one month queue on an advisory lock.
+3. COPY (PostgreSQL's binary format, encoded from Arrow in a background thread) into a table of
+   the month's own with `CHECK (source_month = <month>)` and check it, without locking
+   `ny_taxi.<color>_tripdata`; then, in one short transaction, drop the month's old partition and
+   attach the new one. That swap waits at most a second for the table: behind a long query it
+   gives way to other readers and tries again (with back-off, for about three minutes), so
+   concurrent months never deadlock and readers of other months are not held up. Two runs of one
+   month queue on an advisory lock.
 
 **Idempotent and atomic.** Every row carries `source_month` and is written once; a re-run or a
 backfill replaces exactly the rows of that month's file, whatever their pickup dates; readers see
-the old month until COMMIT; a failure anywhere leaves the previous rows in place.
+the old month until the swap commits; a failure anywhere leaves the previous rows in place.
 
 **Failures.** Bad input fails at once, without retries, naming the problem. Network errors,
 429/5xx and timeouts are retried: by the download (back-off) and by the task (`retries=3`,

@@ -1,17 +1,23 @@
-"""The PostgreSQL partition swap: COPY, once, into the month's own partition, swapped in atomically.
+"""The PostgreSQL partition swap: COPY, once, into the month's own table, swapped in atomically.
 
 Each ``<color>_tripdata`` table is partitioned by ``source_month``, one partition a source file.
-Replacing a month is one transaction:
+Replacing a month:
 
-1. take an advisory lock for (table, month), so two runs of the same month queue up;
-2. CREATE a new table LIKE the parent, with CHECK (source_month = <month>);
-3. COPY the transformed stream into it (FREEZE: the table is new in this transaction);
-4. check the rows as written (counts, the course's assertions) and the stream's statistics;
-5. DROP the old partition, rename the new table to its name and ATTACH it (no validation scan).
+1. take a session advisory lock for (table, month), so two runs of the same month queue up;
+2. load, in one transaction that takes no lock on the parent table: CREATE a table of the month's
+   own (the schema's columns, CHECK (source_month = <month>)), COPY the transformed stream into it
+   (FREEZE: the table is new in this transaction), check the rows as written (counts, the course's
+   assertions) and the stream's statistics. A failure rolls it all back;
+3. swap, in one short transaction: lock the parent (always first: one order for every load, so
+   concurrent months never deadlock), DROP the old partition, rename the new table to its name and
+   ATTACH it (no validation scan: the CHECK proves the month). The locks are asked for with a
+   timeout (taxi_flows.postgres.locks): a reader holding the table makes the swap give way, wait
+   and try again, so readers queued behind it wait about a second at most.
 
 Every row is written exactly once, no staging table is copied again, readers of the table see
-the old month until COMMIT, and any failure (bad input, a check, a lost connection) rolls back
-to the previous rows. Rows of other months are never touched, whatever their pickup dates.
+the old month until the swap commits, and any failure (bad input, a check, a lost connection)
+leaves the previous rows. Rows of other months are never touched, whatever their pickup dates.
+A table ``<partition>__loading`` left by a killed load is dropped by the month's next load.
 """
 
 from __future__ import annotations
@@ -26,7 +32,8 @@ from taxi_flows.core import schema, sqlfiles
 from taxi_flows.core.schema import TripSchema
 from taxi_flows.core.streams import prefetch
 from taxi_flows.postgres import binary
-from taxi_flows.postgres.tables import partition_name
+from taxi_flows.postgres.locks import under_lock_timeout
+from taxi_flows.postgres.tables import column_definitions, partition_name
 
 
 def copy_batches(
@@ -63,29 +70,41 @@ def replace_month(
         "loading": loading,
         "month": sql.Literal(month),
     }
-    with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext(%s), %s)", [f"{pg_schema}.{sch.table}", month.toordinal()])
-        conn.execute(
-            sql.SQL("CREATE TABLE {} (LIKE {} INCLUDING DEFAULTS INCLUDING CONSTRAINTS INCLUDING COMMENTS)").format(
-                loading, parent
+    key = [f"{pg_schema}.{sch.table}", month.toordinal()]
+    conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
+    try:
+        with conn.transaction():  # the load: the parent table is not locked at all
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(loading))
+            conn.execute(
+                sql.SQL("CREATE TABLE {} ({}, CONSTRAINT {} CHECK (source_month = {}))").format(
+                    loading, sql.SQL(column_definitions(sch)), sql.Identifier(f"{part}_month"), sql.Literal(month)
+                )
             )
-        )
-        conn.execute(
-            sql.SQL("ALTER TABLE {} ADD CONSTRAINT {} CHECK (source_month = {})").format(
-                loading, sql.Identifier(f"{part}_month"), sql.Literal(month)
-            )
-        )
-        copy_batches(conn, loading, sch.names, batches, freeze=True)
-        rows_written, rows_not_positive = conn.execute(
-            sql.SQL(sqlfiles.load(__package__, "check_loaded_month.sql")).format(**names)
-        ).fetchone()
-        check(rows_written, rows_not_positive)
+            copy_batches(conn, loading, sch.names, batches, freeze=True)
+            rows_written, rows_not_positive = conn.execute(
+                sql.SQL(sqlfiles.load(__package__, "check_loaded_month.sql")).format(**names)
+            ).fetchone()
+            check(rows_written, rows_not_positive)
         replaced = 0
         if conn.execute("SELECT to_regclass(%s)", [f"{pg_schema}.{part}"]).fetchone()[0]:
             replaced = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(names["partition"])).fetchone()[0]
-        conn.execute(sql.SQL(sqlfiles.load(__package__, "replace_month_partition.sql")).format(**names))
+        swap = sql.SQL(sqlfiles.load(__package__, "replace_month_partition.sql")).format(**names)
+        waits = under_lock_timeout(conn, f"{pg_schema}.{part}", lambda: conn.execute(swap))
+    except BaseException:
+        if not conn.closed and not conn.broken:
+            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(loading))
+        raise
+    finally:
+        if not conn.closed and not conn.broken:
+            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
     table = f"{pg_schema}.{sch.table}"
-    return {"table": table, "partition": part, "rows_written": rows_written, "rows_replaced": replaced}
+    return {
+        "table": table,
+        "partition": part,
+        "rows_written": rows_written,
+        "rows_replaced": replaced,
+        "swap_waits": waits,
+    }
 
 
 def replace_zones(conn: Connection, pg_schema: str, table: pa.Table) -> int:

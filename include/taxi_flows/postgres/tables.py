@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from taxi_flows.core import schema
 from taxi_flows.core.schema import SOURCE_MONTH, ZONE_COLUMNS, ZONE_TABLE, TripSchema
+from taxi_flows.postgres.locks import under_lock_timeout
 
 if TYPE_CHECKING:
     from psycopg import Connection
@@ -22,13 +23,18 @@ def _sql_literal(text: str) -> str:
     return "'" + text.replace("'", "''") + "'"
 
 
+def column_definitions(sch: TripSchema) -> str:
+    """The columns of a colour's table (and of each month's partition), as CREATE TABLE lists them."""
+    return ",\n  ".join(f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns)
+
+
 def trips_ddl(sch: TripSchema, pg_schema: str) -> list[str]:
     """Statements that create the colour's table (partitioned by source_month) and describe it.
 
     Idempotent: re-running them adds columns the schema gained and refreshes the comments.
     """
     table = f"{pg_schema}.{sch.table}"
-    cols = ",\n  ".join(f"{c.name} {c.kind.postgres}" + (" NOT NULL" if c is SOURCE_MONTH else "") for c in sch.columns)
+    cols = column_definitions(sch)
     comment = f"NYC TLC {sch.color} taxi trips, one partition per source month (source_month)."
     return [
         f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
@@ -56,23 +62,47 @@ def partition_name(sch: TripSchema, month: dt.date) -> str:
     return f"{sch.table}_{month:%Y_%m}"
 
 
+def _columns(conn: Connection, pg_schema: str, table: str) -> tuple[str | None, dict[str, str]]:
+    """The table's kind ('p' partitioned, 'r' plain, None missing) and its columns' types."""
+    kind = conn.execute(
+        "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
+        "WHERE n.nspname = %s AND c.relname = %s",
+        [pg_schema, table],
+    ).fetchone()
+    if kind is None:
+        return None, {}
+    rows = conn.execute(
+        "SELECT attname, format_type(atttypid, atttypmod) FROM pg_attribute "
+        "WHERE attrelid = %s::regclass AND attnum > 0 AND NOT attisdropped",
+        [f"{pg_schema}.{table}"],
+    ).fetchall()
+    return kind[0], dict(rows)
+
+
 def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> None:
-    """Create the schema, the trip tables of the colours and the zone table if missing."""
-    with conn.transaction():
+    """Create the schema, the trip tables of the colours and the zone table if missing, or add the
+    columns the schema gained. DDL runs only when a table differs from the schema (a load of an
+    up-to-date table takes no lock on it here), and then with a lock timeout (postgres.locks)."""
+    statements = []
+    for color in colors:
+        sch = schema.trip_schema(color)
+        kind, columns = _columns(conn, pg_schema, sch.table)
+        if kind not in (None, "p"):
+            raise RuntimeError(
+                f"{pg_schema}.{sch.table} exists but is not partitioned by source_month: rename or drop it "
+                "(this bundle replaces months by swapping partitions)"
+            )
+        if columns != {c.name: c.kind.postgres for c in sch.columns}:
+            statements += trips_ddl(sch, pg_schema)
+    kind, columns = _columns(conn, pg_schema, ZONE_TABLE)
+    if columns != {c.name: c.kind.postgres for c in ZONE_COLUMNS}:
+        statements += zones_ddl(pg_schema)
+    if not statements:
+        return
+
+    def run() -> None:
         conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.ddl'))")
-        for color in colors:
-            sch = schema.trip_schema(color)
-            kind = conn.execute(
-                "SELECT c.relkind FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
-                "WHERE n.nspname = %s AND c.relname = %s",
-                [pg_schema, sch.table],
-            ).fetchone()
-            if kind not in (None, ("p",)):
-                raise RuntimeError(
-                    f"{pg_schema}.{sch.table} exists but is not partitioned by source_month: rename or drop it "
-                    "(this bundle replaces months by swapping partitions)"
-                )
-            for statement in trips_ddl(sch, pg_schema):
-                conn.execute(statement)
-        for statement in zones_ddl(pg_schema):
+        for statement in statements:
             conn.execute(statement)
+
+    under_lock_timeout(conn, f"{pg_schema} tables", run)
