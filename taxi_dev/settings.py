@@ -31,6 +31,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+def ui_host() -> str:
+    """The address the local Airflow UI/API listens on: TAXI_AIRFLOW_HOST, default 127.0.0.1 (this
+    machine only: locally every user is an admin)."""
+    return os.getenv("TAXI_AIRFLOW_HOST", "127.0.0.1").strip() or "127.0.0.1"
+
+
 @dataclass(frozen=True)
 class StackSettings:
     """Paths and ports of one local stack (the user's, or a test session's own)."""
@@ -138,6 +144,9 @@ class StackSettings:
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
             "AIRFLOW__API__BASE_URL": api,
             "AIRFLOW__API__PORT": str(self.api_port),
+            # Where the api-server (Airflow 2: the webserver) listens. Every local user is an admin:
+            # 127.0.0.1 unless TAXI_AIRFLOW_HOST says otherwise (0.0.0.0 opens it to the network).
+            "AIRFLOW__API__HOST": ui_host(),
             "AIRFLOW__CORE__SIMPLE_AUTH_MANAGER_ALL_ADMINS": "True",
             # The shared code of the bundle (include/taxi_flows) and the dev tools.
             "PYTHONPATH": os.pathsep.join(pythonpath),

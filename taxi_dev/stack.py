@@ -30,7 +30,7 @@ from pathlib import Path
 
 from taxi_dev import procs
 from taxi_dev.pgserver import PgServer
-from taxi_dev.settings import REPO, StackSettings
+from taxi_dev.settings import REPO, StackSettings, ui_host
 from taxi_flows.settings import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")  # Airflow 3
@@ -254,7 +254,7 @@ class Stack:
         else:
             env.update(
                 {
-                    "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": "127.0.0.1",
+                    "AIRFLOW__WEBSERVER__WEB_SERVER_HOST": ui_host(),
                     "AIRFLOW__WEBSERVER__WEB_SERVER_PORT": str(self.s.api_port),
                     "AIRFLOW__WEBSERVER__WORKERS": "1",
                 }

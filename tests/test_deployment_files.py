@@ -86,6 +86,15 @@ def test_composer_gets_every_file_of_the_package_and_the_dag_processor_skips_it(
     assert "taxi_flows/" in (REPO / "dags" / ".airflowignore").read_text().splitlines()
 
 
+def test_published_ports_bind_to_the_loopback_by_default_and_images_are_pinned(compose):
+    for name, service in compose["services"].items():
+        for port in service.get("ports", []):
+            assert port.startswith("${TAXI_BIND_ADDRESS:-127.0.0.1}:"), f"{name} publishes {port} on every interface"
+        image = service.get("image", "")
+        assert ":" in image, f"{name}: {image!r} has no tag"
+        assert not image.endswith(":latest"), f"{name}: {image!r} is not pinned"
+
+
 def test_healthchecks_and_start_order(compose):
     services = compose["services"]
     for name in (*LONG_RUNNING, "fake-gcs", "bigquery"):
@@ -101,8 +110,12 @@ def test_healthchecks_and_start_order(compose):
 
 
 def test_the_target_database_port_comes_from_env(compose):
-    assert compose["services"]["taxi-postgres"]["ports"] == ["${TAXI_PG_HOST_PORT:-5431}:5432"]
-    assert compose["services"]["airflow-apiserver"]["ports"] == ["${AIRFLOW_HOST_PORT:-8080}:8080"]
+    assert compose["services"]["taxi-postgres"]["ports"] == [
+        "${TAXI_BIND_ADDRESS:-127.0.0.1}:${TAXI_PG_HOST_PORT:-5431}:5432"
+    ]
+    assert compose["services"]["airflow-apiserver"]["ports"] == [
+        "${TAXI_BIND_ADDRESS:-127.0.0.1}:${AIRFLOW_HOST_PORT:-8080}:8080"
+    ]
 
 
 def test_every_variable_is_documented_in_env_example():

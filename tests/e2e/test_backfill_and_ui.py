@@ -239,3 +239,16 @@ def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
         finally:
             browser.close()
     assert (shots / "dag-list.png").stat().st_size > 10_000
+
+
+def test_the_api_server_listens_on_this_machine_only(airflow):
+    """Locally every user is an admin: the api-server binds to 127.0.0.1 (TAXI_AIRFLOW_HOST widens it)."""
+    import psutil
+
+    listening = [
+        c.laddr.ip
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN and c.laddr.port == airflow.s.api_port
+    ]
+    assert listening, f"nothing listens on port {airflow.s.api_port}"
+    assert set(listening) == {"127.0.0.1"}
