@@ -12,7 +12,9 @@ What it runs, in order (--dry-run prints every command and runs none):
    version matrix of CI tests);
 2. syncs the shared package include/taxi_flows/ to <dags>/taxi_flows/ (Composer syncs only dags/
    and plugins/ from its bucket; the dags folder is on sys.path, so `import taxi_flows` works,
-   and dags/.airflowignore keeps the dag-processor out of it), then dags/, then plugins/;
+   and dags/.airflowignore keeps the dag-processor out of it), deleting stale files in that
+   folder only; then copies the bundle's DAG files (and plugins, when it has some) by name. Other
+   DAGs and plugins of a shared environment are never deleted or overwritten;
 3. installs the PyPI packages of requirements.txt in the environment;
 4. sets the environment variables the DAGs read at parse time (TAXI_BQ_LOCATION, TAXI_CATCHUP);
 5. sets the Airflow Variables taxi_gcs_bucket, taxi_bq_dataset, taxi_source_base_url;
@@ -57,6 +59,12 @@ def composer_requirements(requirements: Path, out: Path) -> Path:
     return out
 
 
+def bundle_files(folder: str, *patterns: str) -> list[str]:
+    """The bundle's own files of a folder (relative paths, sorted)."""
+    found = {p for pattern in patterns for p in Path(folder).glob(pattern) if p.is_file()}
+    return sorted(p.as_posix() for p in found)
+
+
 def mask(command: list[str]) -> str:
     """The command as a shell line, with any password of a URI replaced by ***."""
     return shlex.join(re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", part) for part in command)
@@ -78,26 +86,8 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
             "--delete-unmatched-destination-objects",
             f"--exclude={EXCLUDE}",
         ],
-        [
-            "gcloud",
-            "storage",
-            "rsync",
-            "dags",
-            dag_prefix,
-            "--recursive",
-            "--delete-unmatched-destination-objects",
-            f"--exclude=taxi_flows/.*|{EXCLUDE}",
-        ],
-        [
-            "gcloud",
-            "storage",
-            "rsync",
-            "plugins",
-            f"{root}/plugins",
-            "--recursive",
-            "--delete-unmatched-destination-objects",
-            f"--exclude={EXCLUDE}",
-        ],
+        # The DAG files by name, next to whatever else the environment runs: nothing is deleted there.
+        ["gcloud", "storage", "cp", *bundle_files("dags", "*.py", ".airflowignore"), f"{dag_prefix}/"],
         [*update, "--update-pypi-packages-from-file", str(requirements)],
         [*update, "--update-env-variables", f"TAXI_BQ_LOCATION={args.location},TAXI_CATCHUP=false"],
         [*run, "variables", "set", "--", "taxi_gcs_bucket", args.bucket],
@@ -105,6 +95,9 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
         [*run, "variables", "set", "--", "taxi_source_base_url", args.source_base_url],
         [*run, "pools", "set", "--", "taxi_postgres", str(POOL_SLOTS), "Loads into the taxi_postgres database"],
     ]
+    plugins = bundle_files("plugins", "*.py")
+    if plugins:
+        commands.insert(2, ["gcloud", "storage", "cp", *plugins, f"{root}/plugins/"])
     if args.postgres_uri:
         commands += [
             [*run, "connections", "delete", "--", "taxi_postgres"],
@@ -179,6 +172,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"refused: {problem}", file=sys.stderr)
         return 2
     print(f"# {image}: " + (f"UNSUPPORTED, deploying anyway: {problem}" if problem else "a supported Airflow"))
+    print(
+        f"# deletes only stale files under {prefix}/taxi_flows/ (the bundle's package); other DAGs and "
+        "plugins in the environment's bucket are left as they are"
+    )
     for command in plan(args, prefix, requirements):
         print(f"$ {mask(command)}", flush=True)
         if not args.dry_run:

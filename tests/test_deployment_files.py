@@ -186,12 +186,12 @@ def test_deploy_dry_run_prints_every_command():
     assert result.stdout.splitlines() == [
         f"$ gcloud composer environments describe {env} --format=json",
         "# composer-3-airflow-3.3.1-build.0: a supported Airflow",
+        "# deletes only stale files under gs://COMPOSER_BUCKET/dags/taxi_flows/ (the bundle's package); other DAGs "
+        "and plugins in the environment's bucket are left as they are",
         f"$ gcloud storage rsync include/taxi_flows gs://COMPOSER_BUCKET/dags/taxi_flows --recursive "
         f"--delete-unmatched-destination-objects {exclude}",
-        "$ gcloud storage rsync dags gs://COMPOSER_BUCKET/dags --recursive --delete-unmatched-destination-objects "
-        r"'--exclude=taxi_flows/.*|.*__pycache__.*|.*\.pyc$'",
-        f"$ gcloud storage rsync plugins gs://COMPOSER_BUCKET/plugins --recursive "
-        f"--delete-unmatched-destination-objects {exclude}",
+        "$ gcloud storage cp dags/.airflowignore dags/check_connections.py dags/taxi_daily_trips_to_gcs.py "
+        "dags/taxi_gcs_to_bigquery.py dags/taxi_web_to_gcs.py dags/taxi_web_to_postgres.py gs://COMPOSER_BUCKET/dags/",
         f"$ gcloud composer environments update {env} --update-pypi-packages-from-file "
         ".deploy/requirements-composer.txt",
         f"$ gcloud composer environments update {env} --update-env-variables TAXI_BQ_LOCATION=EU,TAXI_CATCHUP=false",

@@ -15,6 +15,7 @@ A notifier that fails is logged, never raised: an alert must not hide the task's
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 import logging
 
@@ -96,7 +97,8 @@ def notify(text: str) -> bool:
         if not to:
             raise ValueError(f"connection {ALERTS_CONN_ID} (smtp) needs extra {{'to': 'address, ...'}}")
         with SmtpHook(smtp_conn_id=ALERTS_CONN_ID) as smtp:
-            smtp.send_email_smtp(to=to, subject=f"[taxi-flows] {text[:120]}", html_content=f"<p>{text}</p>")
+            subject = " ".join(f"[taxi-flows] {text[:120]}".split())  # one line: no header can be injected
+            smtp.send_email_smtp(to=to, subject=subject, html_content=f"<p>{html.escape(text)}</p>")
     else:
         raise ValueError(f"connection {ALERTS_CONN_ID} has conn_type {kind!r}: use http (webhook) or smtp")
     log.info("failure alert sent through the connection %s (%s)", ALERTS_CONN_ID, kind)
