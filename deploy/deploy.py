@@ -37,6 +37,10 @@ import sys
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "include"))  # taxi_flows.core.redact: standard library only, as this script
+
+from taxi_flows.core.redact import redact  # noqa: E402
+
 # The Airflow series the bundle supports, each with the Cloud Composer build whose packages a leg of
 # CI's version matrix reproduces (README, "Supported Airflow versions"; locks/).
 SUPPORTED = {
@@ -66,8 +70,10 @@ def bundle_files(folder: str, *patterns: str) -> list[str]:
 
 
 def mask(command: list[str]) -> str:
-    """The command as a shell line, with any password of a URI replaced by ***."""
-    return shlex.join(re.sub(r"(://[^:/@\s]+:)[^@\s]+@", r"\1***@", part) for part in command)
+    """The command as a shell line, with the userinfo and the secret query values of every URI
+    replaced by *** (taxi_flows.core.redact: a password with @ in it, an empty user name,
+    ?password=…)."""
+    return shlex.join(redact(part) for part in command)
 
 
 def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[list[str]]:

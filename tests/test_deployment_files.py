@@ -200,7 +200,7 @@ def test_deploy_dry_run_prints_every_command():
         f"$ {run} variables set -- taxi_source_base_url https://github.com/DataTalksClub/nyc-tlc-data/releases/download",
         f"$ {run} pools set -- taxi_postgres 2 'Loads into the taxi_postgres database'",
         f"$ {run} connections delete -- taxi_postgres",
-        f"$ {run} connections add -- taxi_postgres --conn-uri 'postgresql://taxi:***@10.1.2.3:5432/taxi'",
+        f"$ {run} connections add -- taxi_postgres --conn-uri 'postgresql://***@10.1.2.3:5432/taxi'",
         "dry run: nothing was changed",
     ]
     packages = (REPO / ".deploy" / "requirements-composer.txt").read_text().splitlines()

@@ -24,6 +24,8 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import HTTPError as Urllib3Error
 from urllib3.util.retry import Retry
 
+from taxi_flows.core.redact import redact
+
 log = logging.getLogger(__name__)
 
 # (connect, read) seconds: a server that does not answer fails fast; a slow body is fine as long
@@ -83,42 +85,43 @@ def open_source(url: str, what: str, gzipped: bool, http: requests.Session | Non
     """Open url as a stream of (decompressed) bytes. what names the file in messages ("yellow 2021-01")."""
     http = http or session()
     started = time.monotonic()
+    shown = redact(url)  # what messages name: no userinfo, no secret query values
     with http.get(url, stream=True, timeout=TIMEOUT) as response:
         if response.status_code == 404:
-            raise SourceError(f"{what}: the source file does not exist (404 Not Found): {url}")
+            raise SourceError(f"{what}: the source file does not exist (404 Not Found): {shown}")
         if response.status_code >= 400:
             # 5xx after the session's retries, or another client error: let the task retry it.
             raise requests.HTTPError(
-                f"{what}: {url} answered {response.status_code} {response.reason}", response=response
+                f"{what}: {shown} answered {response.status_code} {response.reason}", response=response
             )
         if response.history:
-            log.info("%s: %s redirected to %s", what, url, response.url)
+            log.info("%s: %s redirected to %s", what, shown, redact(response.url))
         content_type = response.headers.get("Content-Type", "")
         if "text/html" in content_type:
             raise SourceError(
-                f"{what}: {url} answered with an HTML page (Content-Type {content_type}), not the data file"
+                f"{what}: {shown} answered with an HTML page (Content-Type {content_type}), not the data file"
             )
         length = response.headers.get("Content-Length")
         total = int(length) if length and length.isdigit() else None
         size = f"{total / 1e6:.1f} MB" if total else "size unknown"
-        log.info("%s: downloading %s (%s)", what, response.url, size)
+        log.info("%s: downloading %s (%s)", what, redact(response.url), size)
         counter = _Progress(response.raw, what, total)
         body = io.BufferedReader(counter, buffer_size=1 << 20)
         head = body.peek(512)[:512]
-        _check_head(head, what, url, gzipped)
+        _check_head(head, what, shown, gzipped)
         stream: BinaryIO = gzip.GzipFile(fileobj=body, mode="rb") if gzipped else body  # type: ignore[assignment]
         try:
             yield stream
         except EOFError as e:
             raise SourceError(
-                f"{what}: the gzip stream from {url} is truncated after {counter.bytes:,} bytes ({e})"
+                f"{what}: the gzip stream from {shown} is truncated after {counter.bytes:,} bytes ({e})"
             ) from e
         except (gzip.BadGzipFile, zlib.error) as e:
-            raise SourceError(f"{what}: {url} is not a valid gzip file ({e})") from e
+            raise SourceError(f"{what}: {shown} is not a valid gzip file ({e})") from e
         except Urllib3Error as e:
             # The connection broke (e.g. fewer bytes than Content-Length): transient, retried.
             raise ConnectionError(
-                f"{what}: the download from {url} broke off after {counter.bytes:,} bytes: {e}"
+                f"{what}: the download from {shown} broke off after {counter.bytes:,} bytes: {e}"
             ) from e
         log.info("%s: %.1f MB downloaded in %.1f s", what, counter.bytes / 1e6, time.monotonic() - started)
 

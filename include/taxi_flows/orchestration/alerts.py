@@ -19,6 +19,7 @@ import html
 import json
 import logging
 
+from taxi_flows.core.redact import redact
 from taxi_flows.core.schema import COLORS
 from taxi_flows.settings import ALERTS_CONN_ID
 
@@ -42,7 +43,7 @@ def summary(context) -> str:
     error_text = f"{type(error).__name__}: {error}" if error else "(no exception recorded)"
     url = getattr(ti, "log_url", None) or "(no log URL)"
     tries = getattr(ti, "try_number", None)
-    return (
+    return redact(
         f"Task {task} of DAG {dag_id} failed (run {run_id}, try {tries}); {period}, colour {color}. "
         f"Error: {error_text}. Log: {url}"
     )
@@ -73,8 +74,11 @@ def on_task_failure(context) -> None:
     log.error("%s", text)
     try:
         notify(text)
-    except Exception:  # an alert must never hide the task's own failure
-        log.exception("could not send the failure alert through the connection %s", ALERTS_CONN_ID)
+    except Exception as e:  # an alert must never hide the task's own failure
+        # Named by its kind and status only: a webhook's URL (its path is the secret) stays out of the log.
+        status = getattr(getattr(e, "response", None), "status_code", None)
+        reason = f"{type(e).__name__}" + (f" (HTTP {status})" if status else "")
+        log.error("could not send the failure alert through the connection %s: %s", ALERTS_CONN_ID, reason)
 
 
 def notify(text: str) -> bool:
@@ -87,6 +91,7 @@ def notify(text: str) -> bool:
         import requests
 
         url = connection.host if "://" in (connection.host or "") else _http_url(connection)
+        _mask(url)
         headers = {"Content-Type": "application/json"}
         response = requests.post(url, data=json.dumps({"text": text}), timeout=10, headers=headers)
         response.raise_for_status()
@@ -103,6 +108,16 @@ def notify(text: str) -> bool:
         raise ValueError(f"connection {ALERTS_CONN_ID} has conn_type {kind!r}: use http (webhook) or smtp")
     log.info("failure alert sent through the connection %s (%s)", ALERTS_CONN_ID, kind)
     return True
+
+
+def _mask(url: str) -> None:
+    """The webhook's URL is a bearer secret: Airflow's masker hides it (and its path) from then on."""
+    from taxi_flows.orchestration.compat import mask_secret
+
+    mask_secret(url)
+    path = url.split("://", 1)[-1].partition("/")[2]
+    if len(path) >= 8:
+        mask_secret(path)
 
 
 def _http_url(connection) -> str:

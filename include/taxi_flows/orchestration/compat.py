@@ -110,6 +110,15 @@ def event_triggered_end_date(end_date):
     return end_date if AIRFLOW_3 else None
 
 
+def mask_secret(secret: str) -> None:
+    """Have Airflow's secret masker hide secret in every log line and rendered field of the task."""
+    if AIRFLOW_3:
+        from airflow.sdk.execution_time.secrets_masker import mask_secret as mask
+    else:
+        from airflow.utils.log.secrets_masker import mask_secret as mask
+    mask(secret)
+
+
 def run_type(dag_run) -> str | None:
     """The run's type as text ("scheduled", "manual", "backfill", "dataset_triggered", …)."""
     if dag_run is None:

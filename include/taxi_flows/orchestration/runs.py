@@ -39,6 +39,17 @@ def day_of(logical_date: dt.datetime | None) -> dt.date:
     return logical_date.date()
 
 
+def hide_secrets_of(url: str) -> str:
+    """Hand the secret parts of url (userinfo, secret query values: a Variable may carry them) to
+    Airflow's secret masker; returns url unchanged."""
+    from taxi_flows.core.redact import secrets_of
+    from taxi_flows.orchestration.compat import mask_secret
+
+    for secret in secrets_of(url):
+        mask_secret(secret)
+    return url
+
+
 def check_colors(colors: list[str]) -> list[str]:
     """params.colors, checked (a non-empty subset of the colours) and in order; else the task fails."""
     from taxi_flows.core.schema import select_colors

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from taxi_flows.orchestration import assets
-from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, month_of
+from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of, month_of
 from taxi_flows.settings import GCP_CONN_ID, POSTGRES_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -25,7 +25,7 @@ def load_trips_to_postgres(color: str, base_url: str, logical_date: dt.datetime 
 
     month = month_of(logical_date)
     with fail_fast_on_bad_input(), postgres_connection() as conn:
-        return web_to_postgres(conn, base_url, color, month, POSTGRES_SCHEMA)
+        return web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA)
 
 
 def load_zones_to_postgres(base_url: str) -> int:
@@ -33,7 +33,7 @@ def load_zones_to_postgres(base_url: str) -> int:
     from taxi_flows.postgres.web_to_postgres import web_to_postgres_zones
 
     with fail_fast_on_bad_input(), postgres_connection() as conn:
-        return web_to_postgres_zones(conn, base_url, POSTGRES_SCHEMA)
+        return web_to_postgres_zones(conn, hide_secrets_of(base_url), POSTGRES_SCHEMA)
 
 
 # taxi_web_to_gcs
@@ -44,7 +44,7 @@ def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.dateti
 
     month = month_of(logical_date)
     with fail_fast_on_bad_input():
-        summary = web_to_gcs(storage.client(), bucket, base_url, color, month)
+        summary = web_to_gcs(storage.client(), bucket, hide_secrets_of(base_url), color, month)
     event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
     outlet_events[assets.monthly_parquet(color)].extra = {**event, "uri": summary["monthly_uri"]}
     outlet_events[assets.pickup_date_dataset(color)].extra = {
@@ -138,7 +138,7 @@ def zones_to_gcs(bucket: str, base_url: str) -> str:
     from taxi_flows.gcs import storage, web_to_gcs
 
     with fail_fast_on_bad_input():
-        return web_to_gcs.zones_to_gcs(storage.client(), bucket, base_url)
+        return web_to_gcs.zones_to_gcs(storage.client(), bucket, hide_secrets_of(base_url))
 
 
 # check_connections

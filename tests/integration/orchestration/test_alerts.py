@@ -87,3 +87,32 @@ def test_a_failed_task_posts_its_paragraph_to_the_webhook(stack, monkeypatch, st
     assert "Log: http" in texts[0]
     assert texts[1].startswith("Task load_zone_lookup of DAG taxi_web_to_postgres failed")
     assert any(m.startswith("Task load_trips[yellow]") for m in messages)
+
+
+def test_no_secret_of_the_source_url_or_the_webhook_reaches_the_logs_or_the_alert(stack, monkeypatch, stub_http):
+    """Credentials in taxi_source_base_url, and a webhook that refuses the alert (its URL is the
+    secret): the bundle's messages and the alert name neither."""
+    received = []
+
+    def post(handler):
+        length = int(handler.headers["Content-Length"])
+        received.append(json.loads(handler.rfile.read(length)))
+        handler.send_error(500)  # the alert is refused: its failure is logged, without the URL
+
+    url = stub_http(lambda handler, n: handler.send_error(405), on_post=post)
+    hook = f"{url}/services/T0SECRET/B0SECRET/hooktoken0123"
+    monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps({"conn_type": "http", "host": hook}))
+    base = stack.s.source_base_url.replace("http://", "http://reader:pw-s3cret-9@") + "/no-such-release?token=tk-0123"
+    monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", base)
+    dag = load_dag(stack, "taxi_web_to_postgres")
+
+    with log_messages() as messages:
+        dr, _ = run(dag, "2021-05", ["yellow"])
+
+    assert dr.state == "failed"
+    assert received, "the alert was sent"
+    seen = "\n".join(messages + [r["text"] for r in received])
+    assert "404 Not Found" in seen
+    for secret in ("pw-s3cret-9", "tk-0123", "hooktoken0123", "T0SECRET"):
+        assert secret not in seen
+    assert any("could not send the failure alert" in m and "HTTP 500" in m for m in messages)
