@@ -45,7 +45,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 .DEFAULT_GOAL := help
 
 .PHONY: browser
-.PHONY: help setup demo test test-all lint stack-up stack-down stack-status reset ui bench bench-gcs bench-backfill lock lock-bq lock-legs
+.PHONY: help setup demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill lock lock-bq lock-legs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -106,6 +106,9 @@ bench: setup  ## benchmark (not run by the tests): a full-size yellow month into
 
 bench-backfill: setup  ## benchmark (not run by the tests): wall time of a 1- and a 3-month backfill with the real scheduler
 	$(PY) benchmarks/bench_backfill.py
+
+bench-concurrency: setup  ## benchmark (not run by the tests): 3 months replaced in PostgreSQL at once vs in sequence, and the worst reader wait
+	$(PY) benchmarks/bench_concurrent_months.py
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
 	$(PY) benchmarks/bench_gcs_load.py
