@@ -22,9 +22,11 @@ A table ``<partition>__loading`` left by a killed load is dropped by the month's
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Iterable
 
+import psycopg
 import pyarrow as pa
 from psycopg import Connection, sql
 
@@ -91,12 +93,10 @@ def replace_month(
         swap = sql.SQL(sqlfiles.load(__package__, "replace_month_partition.sql")).format(**names)
         waits = under_lock_timeout(conn, f"{pg_schema}.{part}", lambda: conn.execute(swap))
     except BaseException:
-        if not conn.closed and not conn.broken:
-            conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(loading))
+        _quietly(conn, sql.SQL("DROP TABLE IF EXISTS {}").format(loading))  # a committed load that was not swapped
         raise
     finally:
-        if not conn.closed and not conn.broken:
-            conn.execute("SELECT pg_advisory_unlock(hashtext(%s), %s)", key)
+        _quietly(conn, sql.SQL("SELECT pg_advisory_unlock(hashtext({}), {})").format(*map(sql.Literal, key)))
     table = f"{pg_schema}.{sch.table}"
     return {
         "table": table,
@@ -105,6 +105,14 @@ def replace_month(
         "rows_replaced": replaced,
         "swap_waits": waits,
     }
+
+
+def _quietly(conn: Connection, statement: sql.Composable) -> None:
+    """Clean up after a load, never hiding the load's own error (a lost connection ends both)."""
+    if conn.closed or conn.broken:
+        return
+    with contextlib.suppress(psycopg.Error):
+        conn.execute(statement)
 
 
 def replace_zones(conn: Connection, pg_schema: str, table: pa.Table) -> int:
