@@ -5,7 +5,8 @@ in the README and in each DAG file's docstring (its doc_md). Each is
 checked by what it is: a make target exists; an airflow subcommand exists and takes the flags
 used; the deploy script takes its flags (and its dry run runs); docker compose uses a profile and
 services the compose file has; terraform's -var names are variables; files it copies exist.
-`make demo` and `make test` themselves run in CI (.ci/run) and in the integration tests.
+`make test` itself runs in CI (.ci/run calls `make test-all`); `make demo` is not run there: run it
+after a change to the workflows or to taxi_dev.
 A command of a kind this test does not know fails it: extend the checks with the README.
 """
 
