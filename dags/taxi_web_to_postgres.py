@@ -45,6 +45,13 @@ the rows kept have a `vendor_id` other than 1 or 2; at most 1 % were picked up o
 at least 20 % of the rows read are kept. A real month has a handful of odd rows (vendor codes 4 to 6,
 meter clocks in 2008): these thresholds let it through and stop a file that is broken.
 
+**Plausibility checks** (format drift that still parses; on the rows kept, each count in the log):
+pickup and dropoff both at exactly 00:00:00: at most 1.0 % (a file of dates without times); a dropoff before
+the pickup: at most 1.0 %; a dropoff more than 24 hours after the pickup: at most 2.0 % (meters
+left running); `trip_distance` above 1,000 miles: at most 0.1 %; none allowed: `passenger_count`
+above 9, a location id not in the zone lookup, a `store_and_fwd_flag` other than Y or N. A file
+with a header and no rows fails with "the file has a header line and no rows".
+
 **Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata` (one partition per month, e.g.
 `yellow_tripdata_2021_01`; every column commented). `load_zone_lookup` replaces
 `ny_taxi.taxi_zone_lookup` from `misc/taxi_zone_lookup.csv`.

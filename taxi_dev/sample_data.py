@@ -9,6 +9,7 @@ theirs (yellow 2021-01, green 2020-10..12 as measured by the course):
 - zero passengers (~2 %) and zero distances (yellow ~1.5 %, green ~5 %);
 - VendorID values beyond 1 and 2 (~0.3 %: 4, 5 and 6);
 - exact duplicate rows (~0.05 %);
+- meters left running or set wrong: dropoffs before their pickup (~0.02 %), trips over a day (~0.1 %);
 - green's ehail_fee always empty; store_and_fwd_flag N/Y with blanks;
 - congestion_surcharge blank throughout 2019-01 and in ~5 % of the other 2019 rows.
 
@@ -81,6 +82,11 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     pickup[: n - tail].sort()
     pickup[n - tail :].sort()
     dropoff = pickup + (rng.exponential(700, n) + 60).astype("timedelta64[s]")
+    # Meters left running or set wrong (drawn apart, so the other columns stay as they were).
+    meter = np.random.default_rng(zlib.crc32(f"meter:{color}:{month:%Y-%m}:{rows}".encode())).random(n)
+    dropoff[meter < 0.0002] = pickup[meter < 0.0002] - np.timedelta64(300, "s")
+    over_a_day = (meter >= 0.0002) & (meter < 0.0012)
+    dropoff[over_a_day] += np.timedelta64(86_400, "s")
 
     zero_distance = 0.015 if color == "yellow" else 0.05
     distance = np.round(rng.lognormal(0.6, 0.9, n), 2)

@@ -134,6 +134,32 @@ def _unknown_vendors(header, rows):
     return gz_csv(header, rows)
 
 
+def _dates_only(header, rows):
+    """Format drift that still parses: the times lose their time of day (every trip lasts 0 s)."""
+    for name in ("tpep_pickup_datetime", "tpep_dropoff_datetime"):
+        i = header.index(name)
+        for r in rows:
+            r[i] = r[i].date()
+    return gz_csv(header, rows)
+
+
+def _swapped_times(header, rows):
+    """Pickup and dropoff columns swapped: every dropoff is before its pickup."""
+    p, d = header.index("tpep_pickup_datetime"), header.index("tpep_dropoff_datetime")
+    for r in rows:
+        r[p], r[d] = r[d], r[p]
+    return gz_csv(header, rows)
+
+
+def _absurd_value(name: str):
+    def make(header, rows):
+        kept = [r for r in rows[1200:] if expected_kept([r], header)]  # a row the course's filters keep
+        kept[0][header.index(name)] = 99_999_999_999
+        return gz_csv(header, rows)
+
+    return make
+
+
 # What the file becomes, and what the task's error says.
 BAD_INPUTS = {
     "truncated gzip": (lambda h, r: _truncated(gz_csv(h, r)), "gzip stream from .* is truncated"),
@@ -142,6 +168,14 @@ BAD_INPUTS = {
     "changed header": (_renamed_header, r"header does not match .*missing \['PULocationID'\]"),
     "wrong types": (_wrong_type, "does not parse with the yellow schema's types.*'two'"),
     "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1 or 2"),
+    "header only": (lambda h, r: gz_csv(h, []), "yellow 2021-03: the file has a header line and no rows"),
+    "dates without times": (_dates_only, "pickup and dropoff both at exactly 00:00:00 in [0-9,]+ of"),
+    "dropoff before pickup": (_swapped_times, "a dropoff before the pickup in [0-9,]+ of"),
+    "absurd passenger_count": (
+        _absurd_value("passenger_count"),
+        r"passenger_count above 9 in 1 of [0-9,]+ rows kept \(.*; a real month has none\)",
+    ),
+    "zone id not in the lookup": (_absurd_value("PULocationID"), "not in the zone lookup in 1 of"),
     "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),
 }
 

@@ -70,6 +70,8 @@ def typed_batches(
                 return
             yield batch
     except pa.ArrowInvalid as e:
+        if "Empty CSV" in str(e):  # nothing after the header line
+            raise SourceError(f"{what}: the file has a header line and no rows") from e
         raise SourceError(f"{what}: the file does not parse with the {schema_name} schema's types: {e}") from e
 
 

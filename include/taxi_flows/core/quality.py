@@ -11,15 +11,30 @@ Thresholds (shares of the rows kept):
 - MAX_OUT_OF_MONTH_SHARE: pickup date outside the file's month. Real files: under 0.1 %.
 - MIN_KEPT_SHARE: rows kept of rows read. Real yellow: ~90 %; green 2020-2021: ~50 % (a long tail
   of dispatch rows with a blank passenger_count). Below it, the file is not what it used to be.
+
+Plausibility (PLAUSIBILITY: the TripStats count, what it counts, the largest share of the kept rows
+a month may have). They catch format drift that still parses: a file of dates without times, swapped
+or shifted columns, ids or counts from another encoding. A real month has a few of the first three
+(meters left running, clocks set wrong) and none of the others.
 """
 
 from __future__ import annotations
 
-from taxi_flows.core.transform import TripStats
+from taxi_flows.core.transform import MAX_PASSENGERS, MAX_TRIP_MILES, TripStats
 
 MAX_UNKNOWN_VENDOR_SHARE = 0.02
 MAX_OUT_OF_MONTH_SHARE = 0.01
 MIN_KEPT_SHARE = 0.2
+
+PLAUSIBILITY = (
+    ("times_at_midnight", "pickup and dropoff both at exactly 00:00:00", 0.01),
+    ("dropoff_before_pickup", "a dropoff before the pickup", 0.01),
+    ("longer_than_a_day", "a dropoff more than 24 hours after the pickup", 0.02),
+    ("too_many_passengers", f"passenger_count above {MAX_PASSENGERS}", 0.0),
+    ("too_long_distance", f"trip_distance above {MAX_TRIP_MILES:,.0f} miles", 0.001),
+    ("unknown_zones", "a pu_location_id or do_location_id not in the zone lookup", 0.0),
+    ("unknown_store_and_fwd_flag", "a store_and_fwd_flag other than Y or N", 0.0),
+)
 
 
 class DataQualityError(Exception):
@@ -52,6 +67,11 @@ def problems(stats: TripStats, rows_written: int | None = None, rows_not_positiv
             f"{stats.out_of_month_pickups:,} rows ({share:.2%}) have a pickup outside {stats.month} "
             f"(maximum {MAX_OUT_OF_MONTH_SHARE:.0%})"
         )
+    for field, what, max_share in PLAUSIBILITY:
+        count = getattr(stats, field)
+        if count / kept > max_share:
+            limit = f"maximum {max_share:.1%}" if max_share else "a real month has none"
+            found.append(f"{what} in {count:,} of {kept:,} rows kept ({count / kept:.2%}; {limit})")
     if rows_written is not None and rows_written != kept:
         found.append(f"{rows_written:,} rows were written but {kept:,} were kept")
     if rows_not_positive:

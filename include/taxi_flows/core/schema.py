@@ -177,6 +177,10 @@ class TripSchema:
         return f"{self.prefix}_pickup_datetime"
 
     @property
+    def dropoff_datetime(self) -> str:
+        return f"{self.prefix}_dropoff_datetime"
+
+    @property
     def pickup_date(self) -> str:
         return f"{self.prefix}_pickup_date"
 

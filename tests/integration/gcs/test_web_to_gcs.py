@@ -176,7 +176,20 @@ def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
     assert any(m.startswith("green 2020-06-15: no trips were picked up that day") for m in messages), messages
 
 
-@pytest.mark.parametrize("bad", ["truncated gzip", "html page", "changed header", "failed quality checks", "404"])
+@pytest.mark.parametrize(
+    "bad",
+    [
+        "truncated gzip",
+        "html page",
+        "changed header",
+        "failed quality checks",
+        "header only",
+        "dates without times",
+        "absurd passenger_count",
+        "zone id not in the lookup",
+        "404",
+    ],
+)
 def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
     client, name = bucket
     bad_run = good_then_bad(monthly, serve, monkeypatch, stack.s.source_base_url, bad, lambda: objects(client, name))

@@ -5,7 +5,7 @@ import io
 import pyarrow as pa
 import pytest
 
-from taxi_flows.core import csv_reader, schema, transform
+from taxi_flows.core import csv_reader, quality, schema, transform
 from taxi_flows.core.download import SourceError
 
 YELLOW = schema.trip_schema("yellow")
@@ -88,3 +88,41 @@ def test_memory_is_one_block_at_a_time(monkeypatch):
     assert sum(sizes) == 2000
     assert len(sizes) > 20
     assert max(sizes) < 100
+
+
+def test_plausibility_counts_on_the_rows_kept():
+    def trip(pickup, dropoff, passengers="1", distance="2.5", pu="142", flag="N") -> str:
+        return f"1,{pickup},{dropoff},{passengers},{distance},1,{flag},{pu},43,2,8,3,0.5,0,0,0.3,11.8,2.5"
+
+    lines = [
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00"),  # plausible
+        trip("2021-01-05", "2021-01-05"),  # a date without a time: midnight, 0 s
+        trip("2021-01-05 10:00:00", "2021-01-05 09:00:00"),  # dropoff before pickup
+        trip("2021-01-05 10:00:00", "2021-01-06 10:00:01"),  # longer than a day
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", passengers="10"),
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", distance="1000.5"),
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", pu="266"),
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", pu=""),  # blank: not checked
+        trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", flag="1"),
+        trip("2021-01-05 10:00:00", "2021-01-05 09:00:00", passengers="0"),  # removed: not counted
+    ]
+    stream = io.BytesIO(("\n".join([HEADER, *lines]) + "\n").encode())
+    stats = transform.TripStats(color="yellow", month="2021-01")
+    zone_ids = pa.array(range(1, 266), pa.int64())
+    list(transform.trip_batches(stream, YELLOW, MONTH, stats, "yellow 2021-01", zone_ids))
+    assert stats.rows_kept == 9
+    counts = {k: v for k, v in stats.summary().items() if k in {f for f, _, _ in quality.PLAUSIBILITY}}
+    assert counts == {
+        "times_at_midnight": 1,
+        "dropoff_before_pickup": 1,
+        "longer_than_a_day": 1,
+        "too_many_passengers": 1,
+        "too_long_distance": 1,
+        "unknown_zones": 1,
+        "unknown_store_and_fwd_flag": 1,
+    }
+
+
+def test_a_header_only_file_has_its_own_message():
+    with pytest.raises(SourceError, match=r"^yellow 2021-01: the file has a header line and no rows$"):
+        run([])
