@@ -4,9 +4,10 @@
 The Zoomcamp's parameterised `load_to_gcp_parameterized` pipeline: the object key comes from the
 run's date, never from `now()`.
 
-**Which day.** A daily data-interval timetable at 05:00 UTC (as the course's homework schedules
-it), catchup over 2019-01-01 … 2021-07-31: the run whose logical date is day `D` writes the trips
-picked up on `D` (the date part of the naive local pickup time), and runs once `D` is over.
+**Which day.** One run per day of the source's months, at 00:00 UTC (2019-01-01 … 2021-07-31,
+none after), catchup over them: the run whose logical date is day `D` writes the trips picked up on
+`D` (the date part of the naive local pickup time). (The course's homework runs at 05:00 UTC on
+live data; this source is historical.) A day outside the range fails the run, naming it.
 `airflow dags test taxi_daily_trips_to_gcs 2021-01-15` writes 15 January 2021; a backfill of a
 week writes seven objects per colour; a re-run rewrites its one object.
 
@@ -30,7 +31,7 @@ from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import dag, task
-from taxi_flows.orchestration.runs import skip_unless_selected
+from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
 
 @dag(
@@ -43,7 +44,8 @@ from taxi_flows.orchestration.runs import skip_unless_selected
 )
 def taxi_daily_trips_to_gcs():
     @task
-    def daily_trips(color: str, bucket: str, logical_date=None, params=None, outlet_events=None):
+    def daily_trips(color: str, bucket: str, logical_date=None, params=None, outlet_events=None, dag_run=None):
+        check_conf(dag_run)
         skip_unless_selected(color, params["colors"])
         return tasks.daily_trips_to_gcs(color, bucket, logical_date, outlet_events)
 

@@ -8,7 +8,8 @@ re-run added the month again; here a month is staged, then swapped in by one MER
 `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`): one run loads every month whose event triggered
 it. It also has a monthly time schedule (asset-*or*-time), so it can be backfilled with the same
 month semantics as the other DAGs: a run without Asset events loads the month of its logical date
-(`YYYY-MM-01` = month `YYYY-MM`) for `params.colors`:
+(`YYYY-MM-01` = month `YYYY-MM`, one of 2019-01 … 2021-07: another fails the run, naming the range)
+for `params.colors`:
 `airflow dags test taxi_gcs_to_bigquery 2021-01-01`,
 `airflow backfill create --dag-id taxi_gcs_to_bigquery --from-date 2021-01-01 --to-date 2021-03-01`.
 `catchup` is off: unpausing it does not load 31 months that may not be in the bucket yet.
@@ -71,6 +72,7 @@ from taxi_flows.orchestration.compat import (
     triggering_events,
 )
 from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
+from taxi_flows.orchestration.runs import check_conf
 
 GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
 
@@ -84,7 +86,6 @@ GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
         dag_defaults.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
     ),
     **dag_defaults.monthly_dag_args(
-        event_triggered=True,
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
     ),
@@ -100,6 +101,7 @@ def taxi_gcs_to_bigquery():
         prev_start_date_success=None,
         dag_run=None,
     ):
+        check_conf(dag_run)
         return tasks.bigquery_plan(
             bucket,
             dataset,

@@ -4,8 +4,9 @@
 The Zoomcamp's `api_to_gcs` pipeline, one run per month, a task per colour.
 
 **Which month.** As `taxi_web_to_postgres`: the run whose logical date is `YYYY-MM-01` handles
-month `YYYY-MM` (monthly data-interval timetable, `0 0 1 * *` UTC, catchup over 2019-01 … 2021-07).
-`airflow dags test taxi_web_to_gcs 2021-01-01` writes January 2021.
+month `YYYY-MM` (one run per month of the source, 2019-01 … 2021-07, none after; catchup over them).
+`airflow dags test taxi_web_to_gcs 2021-01-01` writes January 2021. A month outside the range, a run
+without a logical date or a conf key other than `colors` fails the run, naming what is expected.
 
 **Params.** `colors` (default both). A colour not asked for is skipped and emits no Asset event.
 
@@ -41,7 +42,7 @@ from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import dag, task
-from taxi_flows.orchestration.runs import skip_unless_selected
+from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
 
 @dag(
@@ -54,7 +55,10 @@ from taxi_flows.orchestration.runs import skip_unless_selected
 )
 def taxi_web_to_gcs():
     @task(max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG)
-    def month_to_gcs(color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None):
+    def month_to_gcs(
+        color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None, dag_run=None
+    ):
+        check_conf(dag_run)
         skip_unless_selected(color, params["colors"])
         return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events)
 

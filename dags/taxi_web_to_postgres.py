@@ -4,11 +4,17 @@
 The Zoomcamp's `api_to_postgres` pipeline, one run per month and colour.
 
 **Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
-`airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. Scheduled runs follow
-a monthly data-interval timetable (`0 0 1 * *` UTC): January's run starts once January is over.
-`catchup` covers 2019-01 … 2021-07, the months DataTalksClub re-hosts; backfill any range with
+`airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
+run per month DataTalksClub re-hosts, at 00:00 UTC of its first day (2019-01-01 … 2021-07-01),
+and none after: scheduled, catch-up, backfill and manual runs name their month alike, and
+unpausing catches up over those 31 months. Backfill any range with
 `airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
 (January to March).
+
+**Nothing succeeds silently.** A month outside 2019-01 … 2021-07 (a manual run for 2018, or
+`airflow dags test taxi_web_to_postgres 2021-08-01`), a run without a logical date, or a conf key
+other than `colors` (`{"month": "2021-02"}`: the month is the logical date) fails the run at once,
+with a message that names the range or the accepted keys.
 
 **Params.** `colors`: which colours to load (default both), e.g. `{"colors": ["green"]}` as the
 run's conf; `load_trips` of a colour not asked for is skipped.
@@ -69,7 +75,7 @@ from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
 from taxi_flows.orchestration import dag_defaults, tasks
 from taxi_flows.orchestration.compat import dag, get_current_context, task
-from taxi_flows.orchestration.runs import skip_unless_selected
+from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
 
 @dag(
@@ -90,7 +96,8 @@ def taxi_web_to_postgres():
         max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG,
         map_index_template="{{ color }}",
     )
-    def load_trips(color: str, base_url: str, logical_date=None, params=None) -> dict:
+    def load_trips(color: str, base_url: str, logical_date=None, params=None, dag_run=None) -> dict:
+        check_conf(dag_run)
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
         skip_unless_selected(color, params["colors"])
         return tasks.load_trips_to_postgres(color, base_url, logical_date)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 import subprocess
 import sys
@@ -91,11 +92,29 @@ def test_loads_into_postgres_share_the_pool(dagbag):
     assert dag.get_task("load_zone_lookup").pool == settings.POSTGRES_POOL
 
 
-def test_monthly_schedule_from_2019_01_to_2021_07(dagbag):
-    dag = dagbag.dags["taxi_web_to_postgres"]
-    assert dag.catchup is True
-    assert (f"{dag.start_date:%Y-%m-%d}", f"{dag.end_date:%Y-%m-%d}") == ("2019-01-01", "2021-07-01")
-    assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+def scheduled_days(dag) -> list[dt.date]:
+    """The days of the runs the scheduler creates on catch-up (every run its timetable has)."""
+    from airflow.timetables.base import TimeRestriction
+
+    days, last = [], None
+    restriction = TimeRestriction(earliest=dag.start_date, latest=None, catchup=True)
+    while info := dag.timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction):
+        days.append(info.logical_date.date())
+        last = info.data_interval
+    return days
+
+
+@pytest.mark.parametrize("dag_id", ["taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"])
+def test_monthly_dags_run_once_per_month_of_the_source_and_nothing_after(dagbag, dag_id):
+    from taxi_flows.core.months import months_between
+
+    dag = dagbag.dags[dag_id]
+    assert dag.catchup is (dag_id != "taxi_gcs_to_bigquery")
+    assert scheduled_days(dag) == months_between(settings.FIRST_SOURCE_MONTH, settings.LAST_SOURCE_MONTH)
+    # No end_date, and a start_date before any date a run may name: a run outside the range gets
+    # its task instances, and fails naming the range (tests/integration/orchestration/test_run_inputs.py).
+    assert dag.end_date is None
+    assert f"{dag.start_date:%Y-%m-%d}" == "1970-01-01"
     assert dag.params["colors"] == ["yellow", "green"]
 
 
@@ -113,16 +132,20 @@ def test_gcs_tasks_update_their_own_colour_s_assets(dagbag):
         assert [asset_name(a) for a in daily.outlets] == [asset_name(assets.daily_trips(color))]
 
 
-def test_the_daily_dag_runs_at_five_over_the_same_range(dagbag):
+def test_the_daily_dag_runs_once_per_day_of_the_source_s_months(dagbag):
     dag = dagbag.dags["taxi_daily_trips_to_gcs"]
     assert dag.catchup is True
-    assert dag.timetable.summary == "0 5 * * *"
-    assert (f"{dag.start_date:%Y-%m-%d}", f"{dag.end_date:%Y-%m-%d}") == ("2019-01-01", "2021-07-31")
-    monthly = dagbag.dags["taxi_web_to_gcs"]
-    assert (monthly.start_date, monthly.end_date) == (
-        dagbag.dags["taxi_web_to_postgres"].start_date,
-        dagbag.dags["taxi_web_to_postgres"].end_date,
-    )
+    days = scheduled_days(dag)
+    assert (len(days), str(days[0]), str(days[-1])) == (943, "2019-01-01", "2021-07-31")
+    assert dag.end_date is None
+
+
+def test_the_accepted_conf_keys_are_the_dags_params(dagbag):
+    from taxi_flows.orchestration.runs import ACCEPTED_CONF_KEYS
+
+    for dag_id, dag in dagbag.dags.items():
+        if dag.params:
+            assert sorted(dag.params) == sorted(ACCEPTED_CONF_KEYS), dag_id
 
 
 def _rendered_at_run_time(value) -> bool:

@@ -52,7 +52,7 @@ def load_dag(stack, dag_id: str):
     return bag.get_dag(dag_id)
 
 
-def dag_test(dag, logical_date: dt.datetime, conf: dict):
+def dag_test(dag, logical_date: dt.datetime | None, conf: dict):
     """dag.test() for one logical date, whatever the Airflow version (Airflow 2 names it
     execution_date)."""
     from taxi_flows.orchestration.compat import AIRFLOW_3
@@ -80,12 +80,15 @@ def _one_in_process_api() -> None:
         supervisor.in_process_api_server = functools.lru_cache(maxsize=1)(supervisor.in_process_api_server)
 
 
-def run(dag, date: str, colors=("yellow", "green")):
-    """Run the DAG for a month ("YYYY-MM": logical date YYYY-MM-01) or a day ("YYYY-MM-DD");
-    return the run and {(task_id, map index or -1): (state, tries)}."""
-    day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
-    logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    dr = dag_test(dag, logical_date, {"colors": list(colors)})
+def run(dag, date: str | None, colors=("yellow", "green"), **conf):
+    """Run the DAG for a month ("YYYY-MM": logical date YYYY-MM-01) or a day ("YYYY-MM-DD"), or
+    with no logical date (None: Airflow 3); conf: more keys of the run's conf.
+    Return the run and {(task_id, map index or -1): (state, tries)}."""
+    logical_date = None
+    if date is not None:
+        day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
+        logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
+    dr = dag_test(dag, logical_date, {"colors": list(colors), **conf})
     states = {}
     for ti in dr.get_task_instances():
         index = ti.rendered_map_index  # the colour for load_trips; digits for a mapped task group

@@ -10,8 +10,7 @@ arguments of each month's mapped task group. A pure function: no client, no Airf
   could never succeed. A month seen twice is loaded once; a month reloaded again is harmless (the
   load replaces it).
 - A time-scheduled, manual or backfill run loads the month of its logical date for the colours of
-  params.colors. A time-scheduled run of a month after the last one the source publishes loads
-  nothing (on Airflow 2 the DAG has no end_date: taxi_flows.orchestration.compat.event_triggered_end_date).
+  params.colors; a month the source does not publish fails the run, naming the range.
 """
 
 from __future__ import annotations
@@ -25,8 +24,8 @@ from taxi_flows.bigquery.queries import replace_month_sql
 from taxi_flows.bigquery.tables import staging_table, trip_schema_fields, trips_table
 from taxi_flows.core.months import month_start
 from taxi_flows.core.schema import COLORS, select_colors
+from taxi_flows.core.source import check_published
 from taxi_flows.gcs.layout import monthly_object
-from taxi_flows.settings import LAST_SOURCE_MONTH
 
 log = logging.getLogger(__name__)
 
@@ -36,10 +35,6 @@ class Event(Protocol):
 
     extra: Any
     timestamp: dt.datetime
-
-
-class NothingToLoad(Exception):  # a reason to skip, not an error
-    """The run has nothing to load, and says why (the task skips)."""
 
 
 def months_to_load(
@@ -53,8 +48,8 @@ def months_to_load(
     """{(colour, 'YYYY-MM'): the event's extra (or {})}, for the events or the logical date.
 
     `recent`: the latest events of the monthly Parquet assets (considered only when the run was
-    triggered by events). ValueError for a run with no events and no logical date or bad colours;
-    NothingToLoad for a scheduled run after the source's last month.
+    triggered by events). ValueError for a run with no events and no logical date, a month the
+    source does not publish, or bad colours.
     """
     wanted: dict[tuple[str, str], dict] = {}
 
@@ -77,11 +72,7 @@ def months_to_load(
         return wanted
     if logical_month is None:
         raise ValueError("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
-    if run_type == "scheduled" and logical_month > LAST_SOURCE_MONTH:
-        raise NothingToLoad(
-            f"nothing to load: a scheduled run for {logical_month:%Y-%m}, after {LAST_SOURCE_MONTH:%Y-%m}, the "
-            "last month the source publishes (months arrive through taxi_web_to_gcs's Asset events)"
-        )
+    check_published(logical_month)  # ValueError naming the range
     return {(color, f"{logical_month:%Y-%m}"): {} for color in select_colors(colors)}
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 
 import datetime as dt
 
+from taxi_flows.core.months import next_month
+from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH
+
 ZONES_PATH = "misc/taxi_zone_lookup.csv"
 
 
@@ -22,3 +25,24 @@ def trip_url(base_url: str, color: str, month: dt.date) -> str:
 
 def zones_url(base_url: str) -> str:
     return f"{base_url.rstrip('/')}/{ZONES_PATH}"
+
+
+def check_published(month: dt.date) -> dt.date:
+    """month (YYYY-MM-01), if the source publishes it; else ValueError naming the range."""
+    if FIRST_SOURCE_MONTH <= month <= LAST_SOURCE_MONTH:
+        return month
+    raise ValueError(
+        f"{month:%Y-%m} is outside the source's months, {FIRST_SOURCE_MONTH:%Y-%m} … {LAST_SOURCE_MONTH:%Y-%m}: "
+        f"pick a logical date from {FIRST_SOURCE_MONTH} to {LAST_SOURCE_MONTH} (YYYY-MM-01 loads month YYYY-MM)"
+    )
+
+
+def check_published_day(day: dt.date) -> dt.date:
+    """day, if it falls in a month the source publishes; else ValueError naming the range."""
+    last_day = next_month(LAST_SOURCE_MONTH) - dt.timedelta(days=1)
+    if FIRST_SOURCE_MONTH <= day <= last_day:
+        return day
+    raise ValueError(
+        f"{day} is outside the days of the source's months, {FIRST_SOURCE_MONTH} … {last_day}: "
+        "pick a logical date in them"
+    )

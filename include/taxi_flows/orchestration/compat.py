@@ -8,7 +8,7 @@ files and the rest of the package import it from here:
   ``get_current_context`` (``airflow.sdk`` in Airflow 3; ``airflow.decorators``,
   ``airflow.models.param``, ``airflow.hooks.base``, ``airflow.operators.python`` in Airflow 2);
 - Assets (Airflow 3) or Datasets (Airflow 2): ``asset()``, ``asset_name()``,
-  ``asset_or_time_schedule()``, ``event_triggered_end_date()``, and the context key of a run's
+  ``asset_or_time_schedule()``, and the context key of a run's
   triggering events, which is ``triggering_asset_events`` in Airflow 3 and
   ``triggering_dataset_events`` in Airflow 2 (``triggering_events()``: a wrong key would be
   silent, the run would load the wrong month);
@@ -70,7 +70,6 @@ __all__ = [
     "asset_name",
     "asset_or_time_schedule",
     "dag",
-    "event_triggered_end_date",
     "get_current_context",
     "run_type",
     "task",
@@ -99,15 +98,6 @@ def asset_or_time_schedule(timetable, assets) -> Any:
     if AIRFLOW_3:
         return _AssetOrTimeSchedule(timetable=timetable, assets=assets)
     return _AssetOrTimeSchedule(timetable=timetable, datasets=assets)
-
-
-def event_triggered_end_date(end_date):
-    """The end_date of a DAG that Asset (Dataset) events trigger. Airflow 2 gives a Dataset-triggered
-    run the logical date of its creation (now) and creates no task instance for a task whose
-    end_date is before it: the run would succeed without running a task. There the DAG gets no
-    end_date (its time-scheduled runs after the source's last month skip instead: see
-    taxi_flows.orchestration.tasks.bigquery_plan). Airflow 3's asset-triggered runs have no logical date."""
-    return end_date if AIRFLOW_3 else None
 
 
 def mask_secret(secret: str) -> None:

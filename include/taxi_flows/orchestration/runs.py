@@ -14,29 +14,39 @@ log = logging.getLogger(__name__)
 
 
 def fail(message: str) -> Exception:
-    """An exception that fails the task at once, without retries (raise it)."""
+    """An exception that fails the task at once, without retries (raise it). The message is logged
+    first: the task log names the problem on every Airflow version, whatever it records."""
     from taxi_flows.orchestration.compat import AirflowFailException
 
+    log.error("%s", message)
     return AirflowFailException(message)
 
 
 def month_of(logical_date: dt.datetime | None) -> dt.date:
-    """The month a run handles: the month of its logical date (YYYY-MM-01 -> YYYY-MM).
-
-    For scheduled runs and backfills of the monthly data-interval timetable the logical date is
-    the start of the month's interval; a manual run or `airflow dags test DAG 2021-01-01` names
-    the month by its logical date directly.
+    """The month a run handles: the month of its logical date (YYYY-MM-01 -> YYYY-MM), one the
+    source publishes; else the task fails, naming the range. `airflow dags test DAG 2021-01-01`,
+    a manual run, a backfill and a scheduled run name the month alike (dag_defaults.monthly_timetable).
     """
+    from taxi_flows.core.source import check_published
+
     if logical_date is None:
         raise fail("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
-    return month_start(logical_date)
+    try:
+        return check_published(month_start(logical_date))
+    except ValueError as e:
+        raise fail(str(e)) from e
 
 
 def day_of(logical_date: dt.datetime | None) -> dt.date:
-    """The day a daily run handles: the (UTC) date of its logical date."""
+    """The day a daily run handles: the (UTC) date of its logical date, in the source's months."""
+    from taxi_flows.core.source import check_published_day
+
     if logical_date is None:
         raise fail("this run has no logical date: trigger it with one (YYYY-MM-DD is the pickup day)")
-    return logical_date.date()
+    try:
+        return check_published_day(logical_date.date())
+    except ValueError as e:
+        raise fail(str(e)) from e
 
 
 def hide_secrets_of(url: str) -> str:
@@ -60,6 +70,22 @@ def check_colors(colors: list[str]) -> list[str]:
         raise fail(str(e)) from e
 
 
+# The conf keys a run may carry: the params every DAG of the bundle takes (dag_defaults).
+ACCEPTED_CONF_KEYS = ("colors",)
+
+
+def check_conf(dag_run) -> None:
+    """A key of the run's conf that is not a param would be ignored by Airflow (a month in the
+    conf, a typo): the task fails instead, listing the accepted keys."""
+    conf = getattr(dag_run, "conf", None) or {}
+    unknown = sorted(set(conf) - set(ACCEPTED_CONF_KEYS))
+    if unknown:
+        raise fail(
+            f"unknown key(s) {unknown} in the run's conf: the accepted keys are {list(ACCEPTED_CONF_KEYS)} "
+            "(the month or day is the run's logical date: YYYY-MM-01 loads month YYYY-MM)"
+        )
+
+
 def skip_unless_selected(color: str, colors: list[str]) -> None:
     """A colour the run's params do not ask for is skipped (and emits no Asset event)."""
     if color not in check_colors(colors):
@@ -79,5 +105,4 @@ def fail_fast_on_bad_input() -> Iterator[None]:
     try:
         yield
     except (SourceError, DataQualityError) as e:
-        log.error("%s", e)
         raise fail(str(e)) from e

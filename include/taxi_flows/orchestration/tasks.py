@@ -82,19 +82,17 @@ def bigquery_plan(
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
     mapped task group (the rules: taxi_flows.bigquery.plan)."""
     from taxi_flows.bigquery import plan, queries
+    from taxi_flows.core.months import month_start
     from taxi_flows.core.schema import COLORS
-    from taxi_flows.orchestration.compat import AirflowSkipException
 
     since = since if since else None  # the context hands a lazy proxy, which may wrap None
     triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
     recent = []
     if inlet_events is not None:
         recent = [e for color in COLORS for e in inlet_events[assets.monthly_parquet(color)][-200:]]
-    logical_month = month_of(logical_date) if logical_date is not None else None
+    logical_month = month_start(logical_date) if logical_date is not None else None  # the plan checks it
     try:
         wanted = plan.months_to_load(triggered, recent, since, logical_month, colors, run_type)
-    except plan.NothingToLoad as e:
-        raise AirflowSkipException(str(e)) from e
     except ValueError as e:
         raise fail(str(e)) from e
     project = queries.client(GCP_CONN_ID).project

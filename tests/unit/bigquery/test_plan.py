@@ -1,6 +1,6 @@
 """Which months a taxi_gcs_to_bigquery run loads, and with what arguments: the pure plan
 (taxi_flows.bigquery.plan), and the task around it where it turns the plan's verdicts into
-Airflow's (skip, fail)."""
+Airflow's (a failure)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import pytest
 
 from taxi_flows.bigquery import plan
 from taxi_flows.orchestration import tasks
-from taxi_flows.orchestration.compat import AirflowFailException, AirflowSkipException
+from taxi_flows.orchestration.compat import AirflowFailException
 
 OCTOBER_2026 = dt.datetime(2026, 10, 1, tzinfo=dt.UTC)
 
@@ -30,17 +30,19 @@ def months(triggered=(), recent=(), since=None, logical_month=None, colors=("yel
     return sorted(plan.months_to_load(list(triggered), list(recent), since, logical_month, list(colors), run_type))
 
 
-def test_a_scheduled_run_after_the_source_s_last_month_is_skipped_with_the_reason():
-    with pytest.raises(AirflowSkipException, match=r"nothing to load: a scheduled run for 2026-10, after 2021-07"):
-        tasks.bigquery_plan("b", "d", ["yellow"], OCTOBER_2026, {}, run_type="scheduled")
+@pytest.mark.parametrize("run_type", ["scheduled", "manual", "backfill"])
+@pytest.mark.parametrize("logical_date", [OCTOBER_2026, dt.datetime(2018, 12, 1, tzinfo=dt.UTC)])
+def test_a_run_of_a_month_the_source_does_not_publish_fails_naming_the_range(run_type, logical_date):
+    with pytest.raises(AirflowFailException, match=r"is outside the source's months, 2019-01 … 2021-07"):
+        tasks.bigquery_plan("b", "d", ["yellow"], logical_date, {}, run_type=run_type)
 
 
-def test_a_manual_run_of_any_month_is_planned():
+def test_a_manual_run_of_a_published_month_is_planned():
     """A month asked for by hand (or by a backfill) is loaded, or fails loudly when its file is missing."""
-    wanted = plan.months_to_load([], [], None, dt.date(2026, 10, 1), ["yellow"], "manual")
+    wanted = plan.months_to_load([], [], None, dt.date(2021, 5, 1), ["yellow"], "manual")
     arguments = plan.month_arguments(wanted, "b", "p", "d")
     assert [(a["color"], a["month"], a["source_objects"]) for a in arguments] == [
-        ("yellow", "2026-10", ["yellow/yellow_tripdata_2026-10.parquet"])
+        ("yellow", "2021-05", ["yellow/yellow_tripdata_2021-05.parquet"])
     ]
 
 

@@ -1,0 +1,54 @@
+"""Nothing succeeds silently: a run for a month or day the source does not publish, a run without
+a logical date and a run whose conf has a key the DAG does not take each fail, with a message that
+names what was expected. The DAGs have no start_date or end_date (their timetable holds the
+range), so such runs have task instances, and the first one fails."""
+
+from __future__ import annotations
+
+import pytest
+from support.dagrun import load_dag, log_messages, run
+
+from taxi_flows.orchestration.compat import AIRFLOW_3
+
+pytestmark = pytest.mark.integration
+
+RANGE = r"outside the source's months, 2019-01 … 2021-07: pick a logical date from 2019-01-01 to 2021-07-01"
+
+
+def failed_with(dag, date, expected: str, colors=("yellow",), **conf) -> dict:
+    with log_messages() as messages:
+        dr, states = run(dag, date, colors, **conf)
+    assert dr.state == "failed", states
+    assert any(expected in m for m in messages), messages
+    return states
+
+
+@pytest.mark.parametrize(("date", "month"), [("2021-08", "2021-08"), ("2018-12", "2018-12"), ("2026-11", "2026-11")])
+def test_a_month_the_source_does_not_publish_fails_naming_the_range(stack, date, month):
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    states = failed_with(dag, date, f"{month} is {RANGE.split(': ')[0]}")
+    assert states[("load_trips", "yellow")] == ("failed", 1)  # at once: retrying cannot fix the date
+
+
+def test_every_monthly_dag_checks_the_range(stack):
+    failed_with(load_dag(stack, "taxi_web_to_gcs"), "2021-08", "2021-08 is outside the source's months")
+    failed_with(load_dag(stack, "taxi_gcs_to_bigquery"), "2021-08", "2021-08 is outside the source's months")
+
+
+def test_a_day_outside_the_source_s_months_fails_naming_the_range(stack):
+    dag = load_dag(stack, "taxi_daily_trips_to_gcs")
+    failed_with(dag, "2021-08-05", "2021-08-05 is outside the days of the source's months, 2019-01-01 … 2021-07-31")
+
+
+def test_an_unknown_conf_key_fails_listing_the_accepted_keys(stack):
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    states = failed_with(
+        dag, "2021-01", "unknown key(s) ['month'] in the run's conf: the accepted keys are ['colors']", month="2021-13"
+    )
+    assert states[("load_trips", "yellow")] == ("failed", 1)
+
+
+@pytest.mark.skipif(not AIRFLOW_3, reason="every Airflow 2 run has a logical date")
+def test_a_run_without_a_logical_date_fails_saying_how_to_give_one(stack):
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    failed_with(dag, None, "this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
