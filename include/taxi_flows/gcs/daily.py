@@ -1,5 +1,6 @@
 """The daily export, independent of Airflow: the trips picked up on one day, cut out of the
-pickup-date dataset (every source month's file of that date partition) as one Parquet object."""
+pickup-date dataset (the committed file of each source month in that date partition, as the
+months' manifests say: gcs.manifest) as one Parquet object."""
 
 from __future__ import annotations
 
@@ -16,7 +17,7 @@ import pyarrow.parquet as pq
 from taxi_flows.core.download import SourceError
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.schema import trip_schema
-from taxi_flows.gcs import layout, storage
+from taxi_flows.gcs import layout, manifest, storage
 from taxi_flows.gcs.parquet import RowGroupWriter
 
 if TYPE_CHECKING:
@@ -31,7 +32,14 @@ def daily_trips_to_gcs(client: Client, bucket: str, color: str, day: dt.date) ->
     sch = trip_schema(color)
     file_schema = sch.arrow_schema.remove(sch.arrow_schema.get_field_index(sch.pickup_date))
     prefix = layout.partition_prefix(color, day)
-    names = sorted(n for n in storage.list_names(client, bucket, prefix) if n.endswith(".parquet"))
+    listed = sorted(n for n in storage.list_names(client, bucket, prefix) if n.endswith(".parquet"))
+    try:
+        names, ignored = manifest.current_files(client, bucket, color, day, listed)
+    except FileNotFoundError as e:
+        raise SourceError(str(e)) from e
+    if ignored:
+        sentence = "%s %s: ignored %d file(s) of loads that did not commit or were replaced: %s"
+        log.info(sentence, color, day, len(ignored), ignored)
     tables = []
     for name in names:
         try:

@@ -50,6 +50,31 @@ def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], worker
             future.result()
 
 
+def read_versioned(gcs: storage.Client, bucket: str, name: str) -> tuple[bytes | None, int]:
+    """An object's content and generation; (None, 0) when it does not exist."""
+    from google.api_core.exceptions import NotFound
+
+    blob = gcs.bucket(bucket).blob(name)
+    try:
+        data = blob.download_as_bytes(timeout=TIMEOUT, retry=_retry())
+    except NotFound:
+        return None, 0
+    return data, blob.generation or 0
+
+
+def write_if_generation(gcs: storage.Client, bucket: str, name: str, data: bytes, generation: int) -> str:
+    """Write an object only if its generation is still `generation` (0: only if it does not exist):
+    a compare-and-swap. google.api_core.exceptions.PreconditionFailed when another writer came first."""
+    from google.cloud.storage.retry import DEFAULT_RETRY_IF_GENERATION_SPECIFIED
+
+    blob = gcs.bucket(bucket).blob(name)
+    retry = DEFAULT_RETRY_IF_GENERATION_SPECIFIED
+    blob.upload_from_string(
+        data, content_type="application/json", if_generation_match=generation, timeout=TIMEOUT, retry=retry
+    )
+    return uri(bucket, name)
+
+
 def list_names(gcs: storage.Client, bucket: str, prefix: str) -> list[str]:
     return [b.name for b in gcs.list_blobs(bucket, prefix=prefix, timeout=TIMEOUT, retry=_retry())]
 

@@ -17,7 +17,7 @@ from taxi_flows.core.month_file import MonthFile
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.streams import prefetch
 from taxi_flows.core.zones import web_zones
-from taxi_flows.gcs import layout, storage
+from taxi_flows.gcs import layout, manifest, storage
 from taxi_flows.gcs.parquet import PartitionedWriter, RowGroupWriter
 
 if TYPE_CHECKING:
@@ -38,14 +38,16 @@ def web_to_gcs(
     """Stream one month file once into the monthly Parquet object and the pickup-date dataset.
 
     Both are written locally first (bounded memory) and uploaded only after the month passed its
-    checks: bad input writes and removes nothing. Then the month's files that the dataset held
-    from an earlier run and this run did not produce are deleted; other months' files, even in
-    the same date partitions, are never touched.
+    checks: bad input writes and removes nothing. The dataset's files carry this load's id and
+    count once the month's manifest names them (gcs.manifest: the commit); then the monthly file is
+    replaced (one object), and the month's files of earlier loads are deleted. Other months' files,
+    even in the same date partitions, are never touched.
     """
     started = time.monotonic()
     src = MonthFile(base_url, color, month, http)
     sch = src.sch
-    file_name = layout.partition_file_name(month)
+    load_id = layout.new_load_id()
+    file_name = layout.partition_file_name(month, load_id)
     prefix = layout.dataset_prefix(color)
     with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
         single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
@@ -62,13 +64,15 @@ def web_to_gcs(
             raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
         written = time.monotonic()
 
-        monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
-        log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
         files = {f"{prefix}{sch.pickup_date}={value}/{file_name}": part.path for value, part in parts.items()}
         storage.upload_many(client, bucket, files)
-        stale = [
-            n for n in storage.list_names(client, bucket, prefix) if n.endswith(f"/{file_name}") and n not in files
-        ]
+        by_date = {name.split("=", 1)[1].split("/", 1)[0]: name for name in files}
+        manifest_uri = manifest.commit(
+            client, bucket, manifest.Manifest(color, f"{month:%Y-%m}", load_id, single.rows, by_date)
+        )
+        monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
+        log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
+        stale = manifest.stale(storage.list_names(client, bucket, prefix), f"{month:%Y-%m}", load_id)
         storage.delete(client, bucket, stale)
     summary = {
         **src.stats.summary(),
@@ -76,6 +80,8 @@ def web_to_gcs(
         "monthly_uri": monthly_uri,
         "dataset_uri": layout.uri(bucket, prefix),
         "partitions": len(parts),
+        "manifest_uri": manifest_uri,
+        "load_id": load_id,
         "stale_files_deleted": len(stale),
         "seconds": round(time.monotonic() - started, 2),
         "seconds_upload": round(time.monotonic() - written, 2),
@@ -84,7 +90,8 @@ def web_to_gcs(
         log,
         src.what,
         "wrote {partitions} files (one per pickup date, {pickup_date_min} … {pickup_date_max}) under {dataset_uri}, "
-        "deleted {stale_files_deleted} of this month's files that are no longer produced, in {seconds:.1f} s",
+        "committed as load {load_id} in {manifest_uri}, deleted {stale_files_deleted} files of earlier loads of the "
+        "month, in {seconds:.1f} s",
         summary,
     )
     return summary

@@ -13,7 +13,7 @@ from support.dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_m
 
 from taxi_dev import airflow_meta
 from taxi_flows.core.schema import trip_schema
-from taxi_flows.gcs import storage
+from taxi_flows.gcs import layout, manifest, storage
 from taxi_flows.orchestration import assets
 from taxi_flows.orchestration.compat import asset_name
 
@@ -33,6 +33,18 @@ def daily(stack):
 def objects(client, bucket: str, prefix: str = "") -> dict[str, tuple[str, int]]:
     """name -> (md5, generation) of every object under prefix."""
     return {b.name: (b.md5_hash, b.generation) for b in client.list_blobs(bucket, prefix=prefix)}
+
+
+def dataset(client, bucket: str, color: str = "yellow") -> dict[tuple[str, str], tuple[str, tuple]]:
+    """{(date partition, source month): (object name, (md5, generation))} of the pickup-date dataset,
+    checking that it holds one load of each month (stale loads deleted)."""
+    out: dict[tuple[str, str], tuple[str, tuple]] = {}
+    for obj, version in objects(client, bucket, f"{color}_tripdata/").items():
+        partition, file = obj.rsplit("/", 1)
+        month, _ = layout.file_month_and_load(file)
+        assert (partition, month) not in out, f"two loads of {month} in {partition}"
+        out[(partition, month)] = (obj, version)
+    return out
 
 
 def read(client, bucket: str, name: str) -> pa.Table:
@@ -80,12 +92,17 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
         assert "isAdjustedToUTC=false" in logical
         assert "microseconds" in logical
 
-        # The dataset: one file per pickup date, named by the source month, the date in the path only.
+        # The dataset: one file per pickup date, named by the source month and the load, the date in
+        # the path only; the month's manifest names exactly these files.
         by_date = kept_pickup_dates(header, rows, color)
-        written = objects(client, name, f"{color}_tripdata/")
-        assert set(written) == {f"{color}_tripdata/{sch.pickup_date}={day}/2021-01.parquet" for day in by_date}
+        written = dataset(client, name, color)
+        assert set(written) == {(f"{color}_tripdata/{sch.pickup_date}={day}", "2021-01") for day in by_date}
+        committed, _ = manifest.read(client, name, color, "2021-01")
+        partition = f"{color}_tripdata/{sch.pickup_date}="
+        assert committed.files == {day: written[(f"{partition}{day}", "2021-01")][0] for day in by_date}
+        assert committed.rows == table.num_rows
         for day, count in by_date.items():
-            part = read(client, name, f"{color}_tripdata/{sch.pickup_date}={day}/2021-01.parquet")
+            part = read(client, name, committed.files[day])
             assert part.num_rows == count
             assert sch.pickup_date not in part.column_names
             assert {t.date().isoformat() for t in part[sch.pickup_datetime].to_pylist()} == {day}
@@ -115,22 +132,22 @@ def test_reruns_replace_a_month_and_leave_other_months_alone(monthly, bucket, se
     serve("yellow", "2021-02", gz_csv(header, feb))
     assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
     assert run(monthly, "2021-02", ["yellow"])[0].state == "success"
-    before = objects(client, name)
-    shared = "yellow_tripdata/tpep_pickup_date=2021-01-31/"
-    assert {f"{shared}2021-01.parquet", f"{shared}2021-02.parquet"} <= set(before)
+    before = dataset(client, name)
+    shared = "yellow_tripdata/tpep_pickup_date=2021-01-31"
+    assert {(shared, "2021-01"), (shared, "2021-02")} <= set(before)
 
-    # The same file again: the same objects with the same content.
+    # The same file again: a new load of January with the same content, one load per month.
     assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
-    after = objects(client, name)
-    assert {k: md5 for k, (md5, _) in after.items()} == {k: md5 for k, (md5, _) in before.items()}
-    february = {k: v for k, v in before.items() if k.endswith("2021-02.parquet")}
+    after = dataset(client, name)
+    assert {k: md5 for k, (_, (md5, _)) in after.items()} == {k: md5 for k, (_, (md5, _)) in before.items()}
+    february = {k: v for k, v in before.items() if k[1] == "2021-02"}
     assert {k: after[k] for k in february} == february  # not even rewritten
 
     # January's file changes: its 2008 pickup is gone, so is that file; February's are untouched.
     serve("yellow", "2021-01", gz_csv(header, jan[1:]))
     assert run(monthly, "2021-01", ["yellow"])[0].state == "success"
-    after = objects(client, name)
-    assert "yellow_tripdata/tpep_pickup_date=2008-12-31/2021-01.parquet" not in after
+    after = dataset(client, name)
+    assert ("yellow_tripdata/tpep_pickup_date=2008-12-31", "2021-01") not in after
     assert {k: after[k] for k in february} == february
 
 

@@ -6,14 +6,16 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_flows.core import schema
-from taxi_flows.gcs import layout, parquet
+from taxi_flows.gcs import layout, manifest, parquet
 
 
 def test_object_names_follow_the_documented_layout():
     month, day = dt.date(2021, 1, 1), dt.date(2021, 1, 31)
     assert layout.monthly_object("yellow", month) == "yellow/yellow_tripdata_2021-01.parquet"
     assert layout.partition_prefix("green", day) == "green_tripdata/lpep_pickup_date=2021-01-31/"
-    assert layout.partition_file_name(month) == "2021-01.parquet"
+    load = "20261127T101500123456Z-a1b2c3"
+    assert layout.partition_file_name(month, load) == f"2021-01_{load}.parquet"
+    assert layout.manifest_object("green", month) == "green_tripdata_manifests/2021-01.json"
     assert layout.daily_object("yellow", day) == "yellow/2021/01/31/daily-trips.parquet"
     assert layout.uri("b", layout.ZONES_OBJECT) == "gs://b/misc/taxi_zone_lookup.parquet"
 
@@ -34,3 +36,24 @@ def test_the_partitioned_writer_splits_by_date_and_keeps_every_row(tmp_path, mon
     file = pq.ParquetFile(tmp_path / "tpep_pickup_date=2021-01-02" / "2021-01.parquet")
     assert file.metadata.num_rows == 33
     assert "tpep_pickup_date" not in file.schema_arrow.names  # the date lives in the path
+
+
+def test_load_ids_sort_by_age_and_file_names_parse_back():
+    first = layout.new_load_id()
+    second = layout.new_load_id()
+    assert first < second
+    name = f"yellow_tripdata/tpep_pickup_date=2021-01-02/{layout.partition_file_name(dt.date(2021, 1, 1), first)}"
+    assert layout.file_month_and_load(name) == ("2021-01", first)
+    assert layout.file_month_and_load("x/tpep_pickup_date=2021-01-02/2021-01.parquet") == ("2021-01", None)
+    assert layout.file_month_and_load("x/_SUCCESS") is None
+
+
+def test_stale_files_are_the_month_s_older_loads_only():
+    names = [
+        "p=1/2021-01.parquet",  # before load ids
+        "p=1/2021-01_20260101T000000000000Z-aaaaaa.parquet",  # older
+        "p=1/2021-01_20260102T000000000000Z-bbbbbb.parquet",  # this load
+        "p=1/2021-01_20260103T000000000000Z-cccccc.parquet",  # newer, running at the same time
+        "p=1/2021-02_20260101T000000000000Z-aaaaaa.parquet",  # another month
+    ]
+    assert manifest.stale(names, "2021-01", "20260102T000000000000Z-bbbbbb") == names[:2]
