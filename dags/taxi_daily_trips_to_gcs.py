@@ -15,7 +15,8 @@ week writes seven objects per colour; a re-run rewrites its one object.
 
 **What `<color>_daily_trips` does.** Reads every source month's file of the date partition
 `<color>_tripdata/<t|l>pep_pickup_date=D/` written by `taxi_web_to_gcs` (late records of the next
-month's file included) and writes `<color>/{YYYY}/{MM}/{DD}/daily-trips.parquet` with the full
+month's file included), each month's committed load only (as its manifest says: a load that failed
+half-way is never read), and writes `<color>/{YYYY}/{MM}/{DD}/daily-trips.parquet` with the full
 schema, in pickup order. A day with no trips (or whose month `taxi_web_to_gcs` has not loaded)
 gets an empty file with the schema, and the task log says so.
 

@@ -14,19 +14,20 @@ without a logical date or a conf key other than `colors` fails the run, naming w
 (connection `google_cloud_default`), streaming the source file once:
 - `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`, the month in one file (the BigQuery workflow
   loads it by this exact URI);
-- `<color>_tripdata/<t|l>pep_pickup_date=<YYYY-MM-DD>/<YYYY-MM>.parquet`, a Hive-partitioned
-  dataset: one file per pickup date *and source month*. A re-run overwrites its own files, then
-  deletes this month's files it no longer produces; other months' files in the same date
-  partitions (late records, out-of-month pickups) are never touched.
+- `<color>_tripdata/<t|l>pep_pickup_date=<YYYY-MM-DD>/<YYYY-MM>_<load id>.parquet`, a
+  Hive-partitioned dataset: one file per pickup date, source month and load. The month's manifest
+  `<color>_tripdata_manifests/<YYYY-MM>.json`, written after every file, says which load is the
+  month's (the commit); then the files of the month's earlier loads are deleted. Other months'
+  files in the same date partitions (late records, out-of-month pickups) are never touched.
 
 Rows carry `source_month`. Parquet with the schema of `taxi_flows.core.schema`: naive local times as
 TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,
 SNAPPY, row groups of up to 65,536 rows. The files are built locally (at most 65,536 rows buffered
 across dates) and uploaded only after the month passed the same data-quality checks as
 `taxi_web_to_postgres`: bad input (404, HTML page, truncated gzip, changed header, wrong types,
-failed checks) fails at once and writes nothing. Each object is replaced atomically; between the
-uploads and the deletions a reader may briefly see both the month's new files and a stale one
-(GCS has no multi-object transactions).
+failed checks) fails at once and writes nothing. GCS has no multi-object transactions: the
+manifest is the month's one-step commit, and `taxi_daily_trips_to_gcs` reads through it, so a load
+that fails half-way (GCS down mid-upload) leaves readers on the previous load, whole.
 
 **Assets.** `<color>_to_gcs` updates `taxi_flows.<color>_tripdata.monthly_parquet` and
 `taxi_flows.<color>_tripdata.by_pickup_date`; each event's extra carries `color`, `month`, `uri`

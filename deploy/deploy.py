@@ -19,8 +19,14 @@ What it runs, in order (--dry-run prints every command and runs none):
 4. sets the environment variables the DAGs read at parse time (TAXI_BQ_LOCATION, TAXI_CATCHUP);
 5. sets the Airflow Variables taxi_gcs_bucket, taxi_bq_dataset, taxi_source_base_url;
 6. creates the pool taxi_postgres;
-7. with --postgres-uri, (re)creates the connection taxi_postgres (the password is masked in what
-   is printed). google_cloud_default needs nothing: Composer's is the environment's service account.
+7. with --postgres-uri, stores the connection taxi_postgres in Secret Manager (secret
+   airflow-connections-taxi_postgres, readable by the environment's service account) and points
+   Airflow's secrets backend at it. The URI reaches gcloud on its standard input, never on its
+   command line, and is masked in what is printed. google_cloud_default needs nothing: Composer's
+   is the environment's service account.
+
+The DAG files the last deploy copied are listed in <bucket>/data/taxi_flows/deployed-dag-files.txt:
+a DAG file the bundle no longer ships is deleted by name; no other file is.
 
 Needs the gcloud CLI, logged in with rights on the environment. Standard library only.
 """
@@ -34,6 +40,7 @@ import re
 import shlex
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[1]
@@ -76,11 +83,45 @@ def mask(command: list[str]) -> str:
     return shlex.join(redact(part) for part in command)
 
 
-def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[list[str]]:
+SECRETS_BACKEND = "airflow.providers.google.cloud.secrets.secret_manager.CloudSecretManagerBackend"
+CONNECTION_SECRET = "airflow-connections-taxi_postgres"  # noqa: S105 - a name: the backend's default prefix + conn id
+DAG_FILE = re.compile(r"^[\w.-]+\.py$")
+
+
+@dataclass
+class Step:
+    """One gcloud command; stdin: what it reads on its standard input (a secret goes there, never on
+    argv), shown: what a dry run prints for it; may_fail: a failure does not stop the deploy."""
+
+    command: list[str]
+    stdin: str | None = None
+    shown: str | None = None
+    may_fail: bool = False
+
+    def line(self) -> str:
+        return f"$ {mask(self.command)}" + (f" < ({self.shown})" if self.stdin is not None else "")
+
+
+def deployed_list(dag_prefix: str) -> str:
+    """The object that lists the DAG files of the last deploy (in the environment's data folder)."""
+    return f"{dag_prefix.rsplit('/dags', 1)[0]}/data/taxi_flows/deployed-dag-files.txt"
+
+
+def stale_dag_files(previous: str, shipped: list[str]) -> list[str]:
+    """The DAG files a previous deploy copied (its list) that this one does not ship: only plain
+    file names of .py files, so nothing else can be deleted through the list."""
+    names = {Path(p).name for p in shipped}
+    return sorted({n.strip() for n in previous.splitlines() if DAG_FILE.match(n.strip())} - names)
+
+
+def plan(
+    args: argparse.Namespace, dag_prefix: str, requirements: Path, service_account: str, stale: list[str]
+) -> list[Step]:
     env = ["--location", args.region, "--project", args.project]
     run = ["gcloud", "composer", "environments", "run", args.environment, *env]
     update = ["gcloud", "composer", "environments", "update", args.environment, *env]
     root = dag_prefix.rsplit("/dags", 1)[0]
+    dag_files = bundle_files("dags", "*.py", ".airflowignore")
     commands = [
         [
             "gcloud",
@@ -92,8 +133,8 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
             "--delete-unmatched-destination-objects",
             f"--exclude={EXCLUDE}",
         ],
-        # The DAG files by name, next to whatever else the environment runs: nothing is deleted there.
-        ["gcloud", "storage", "cp", *bundle_files("dags", "*.py", ".airflowignore"), f"{dag_prefix}/"],
+        # The DAG files by name, next to whatever else the environment runs.
+        ["gcloud", "storage", "cp", *dag_files, f"{dag_prefix}/"],
         [*update, "--update-pypi-packages-from-file", str(requirements)],
         [*update, "--update-env-variables", f"TAXI_BQ_LOCATION={args.location},TAXI_CATCHUP=false"],
         [*run, "variables", "set", "--", "taxi_gcs_bucket", args.bucket],
@@ -104,17 +145,46 @@ def plan(args: argparse.Namespace, dag_prefix: str, requirements: Path) -> list[
     plugins = bundle_files("plugins", "*.py")
     if plugins:
         commands.insert(2, ["gcloud", "storage", "cp", *plugins, f"{root}/plugins/"])
+    steps = [Step(c) for c in commands]
+    shipped = "\n".join(Path(p).name for p in dag_files if p.endswith(".py")) + "\n"
+    listing = Step(["gcloud", "storage", "cp", "-", deployed_list(dag_prefix)], shipped, "this deploy's DAG files")
+    steps.insert(2, listing)
+    if stale:  # the bundle's own DAG files of an earlier deploy, by name
+        steps.insert(2, Step(["gcloud", "storage", "rm", *(f"{dag_prefix}/{name}" for name in stale)]))
     if args.postgres_uri:
-        commands += [
-            [*run, "connections", "delete", "--", "taxi_postgres"],
-            [*run, "connections", "add", "--", "taxi_postgres", "--conn-uri", args.postgres_uri],
+        secret = ["--project", args.project]
+        steps += [
+            Step(
+                ["gcloud", "secrets", "create", CONNECTION_SECRET, "--replication-policy=automatic", *secret],
+                may_fail=True,
+            ),
+            Step(
+                ["gcloud", "secrets", "versions", "add", CONNECTION_SECRET, "--data-file=-", *secret],
+                args.postgres_uri,
+                f"the connection URI: {redact(args.postgres_uri)}",
+            ),
+            Step(
+                [
+                    "gcloud",
+                    "secrets",
+                    "add-iam-policy-binding",
+                    CONNECTION_SECRET,
+                    f"--member=serviceAccount:{service_account}",
+                    "--role=roles/secretmanager.secretAccessor",
+                    *secret,
+                ]
+            ),
+            Step([*update, f"--update-airflow-configs=secrets-backend={SECRETS_BACKEND}"]),
+            # A connection of an earlier deploy in the metadata database (the backend comes first anyway).
+            Step([*run, "connections", "delete", "--", "taxi_postgres"], may_fail=True),
         ]
-    return commands
+    return steps
 
 
-def describe(args: argparse.Namespace) -> tuple[str, str]:
-    """(image version, DAG folder) of the environment, from `gcloud composer environments describe`
-    (in a dry run: --image-version or Terraform's default image, and --dag-prefix or a placeholder)."""
+def describe(args: argparse.Namespace) -> tuple[str, str, str]:
+    """(image version, DAG folder, service account) of the environment, from `gcloud composer
+    environments describe` (in a dry run: --image-version or Terraform's default image, --dag-prefix
+    or a placeholder, and a placeholder)."""
     command = [
         "gcloud",
         "composer",
@@ -129,9 +199,10 @@ def describe(args: argparse.Namespace) -> tuple[str, str]:
     ]
     print(f"$ {mask(command)}", flush=True)
     if args.dry_run:
-        return args.image_version or DEFAULT_IMAGE, args.dag_prefix or "gs://COMPOSER_BUCKET/dags"
+        return args.image_version or DEFAULT_IMAGE, args.dag_prefix or "gs://COMPOSER_BUCKET/dags", "SERVICE_ACCOUNT"
     config = json.loads(subprocess.run(command, check=True, capture_output=True, text=True).stdout)["config"]
-    return config["softwareConfig"]["imageVersion"], args.dag_prefix or config["dagGcsPrefix"]
+    account = config.get("nodeConfig", {}).get("serviceAccount", "")
+    return config["softwareConfig"]["imageVersion"], args.dag_prefix or config["dagGcsPrefix"], account
 
 
 def check_airflow(image: str) -> str | None:
@@ -172,23 +243,31 @@ def main(argv: list[str] | None = None) -> int:
 
     os.chdir(REPO)  # the paths in the commands are the repository's
     requirements = composer_requirements(Path("requirements.txt"), Path(".deploy") / "requirements-composer.txt")
-    image, prefix = describe(args)
+    image, prefix, service_account = describe(args)
     problem = check_airflow(image)
     if problem and not args.allow_untested_airflow:
         print(f"refused: {problem}", file=sys.stderr)
         return 2
     print(f"# {image}: " + (f"UNSUPPORTED, deploying anyway: {problem}" if problem else "a supported Airflow"))
     print(
-        f"# deletes only stale files under {prefix}/taxi_flows/ (the bundle's package); other DAGs and "
-        "plugins in the environment's bucket are left as they are"
+        f"# deletes only stale files under {prefix}/taxi_flows/ (the bundle's package) and the bundle's own "
+        f"DAG files it no longer ships (listed in {deployed_list(prefix)}); other DAGs and plugins in the "
+        "environment's bucket are left as they are"
     )
-    for command in plan(args, prefix, requirements):
-        print(f"$ {mask(command)}", flush=True)
+    listed = Step(["gcloud", "storage", "cat", deployed_list(prefix)], may_fail=True)
+    print(listed.line(), flush=True)
+    previous = (
+        "" if args.dry_run else subprocess.run(listed.command, capture_output=True, text=True, check=False).stdout
+    )
+    stale = stale_dag_files(previous, bundle_files("dags", "*.py"))
+    if args.dry_run:
+        print("# (a real deploy deletes, by name, the DAG files of that list that this one does not ship)")
+    for step in plan(args, prefix, requirements, service_account, stale):
+        print(step.line(), flush=True)
         if not args.dry_run:
-            delete = "delete" in command and "connections" in command
-            result = subprocess.run(command, check=False)
-            if result.returncode and not delete:  # deleting a connection that is not there is fine
-                print(f"failed ({result.returncode}): {mask(command)}", file=sys.stderr)
+            result = subprocess.run(step.command, input=step.stdin, text=True, check=False)
+            if result.returncode and not step.may_fail:  # e.g. a secret or a connection that is (not) there
+                print(f"failed ({result.returncode}): {mask(step.command)}", file=sys.stderr)
                 return result.returncode
     print("dry run: nothing was changed" if args.dry_run else "deployed")
     return 0

@@ -3,6 +3,8 @@ docker-compose.yaml's structure, the Dockerfile, Terraform (fmt, or a parse), th
 
 from __future__ import annotations
 
+import json
+import os
 import re
 import shutil
 import subprocess
@@ -75,6 +77,7 @@ def test_composer_gets_every_file_of_the_package_and_the_dag_processor_skips_it(
 
     spec = importlib.util.spec_from_file_location("deploy_under_test", REPO / "deploy" / "deploy.py")
     deploy = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = deploy  # its dataclass looks its module up there
     spec.loader.exec_module(deploy)
     package = REPO / "include" / "taxi_flows"
     files = [
@@ -186,12 +189,17 @@ def test_deploy_dry_run_prints_every_command():
     assert result.stdout.splitlines() == [
         f"$ gcloud composer environments describe {env} --format=json",
         "# composer-3-airflow-3.3.1-build.0: a supported Airflow",
-        "# deletes only stale files under gs://COMPOSER_BUCKET/dags/taxi_flows/ (the bundle's package); other DAGs "
-        "and plugins in the environment's bucket are left as they are",
+        "# deletes only stale files under gs://COMPOSER_BUCKET/dags/taxi_flows/ (the bundle's package) and the "
+        "bundle's own DAG files it no longer ships (listed in "
+        "gs://COMPOSER_BUCKET/data/taxi_flows/deployed-dag-files.txt); other DAGs and plugins in the environment's "
+        "bucket are left as they are",
+        "$ gcloud storage cat gs://COMPOSER_BUCKET/data/taxi_flows/deployed-dag-files.txt",
+        "# (a real deploy deletes, by name, the DAG files of that list that this one does not ship)",
         f"$ gcloud storage rsync include/taxi_flows gs://COMPOSER_BUCKET/dags/taxi_flows --recursive "
         f"--delete-unmatched-destination-objects {exclude}",
         "$ gcloud storage cp dags/.airflowignore dags/check_connections.py dags/taxi_daily_trips_to_gcs.py "
         "dags/taxi_gcs_to_bigquery.py dags/taxi_web_to_gcs.py dags/taxi_web_to_postgres.py gs://COMPOSER_BUCKET/dags/",
+        "$ gcloud storage cp - gs://COMPOSER_BUCKET/data/taxi_flows/deployed-dag-files.txt < (this deploy's DAG files)",
         f"$ gcloud composer environments update {env} --update-pypi-packages-from-file "
         ".deploy/requirements-composer.txt",
         f"$ gcloud composer environments update {env} --update-env-variables TAXI_BQ_LOCATION=EU,TAXI_CATCHUP=false",
@@ -199,15 +207,62 @@ def test_deploy_dry_run_prints_every_command():
         f"$ {run} variables set -- taxi_bq_dataset ny_taxi",
         f"$ {run} variables set -- taxi_source_base_url https://github.com/DataTalksClub/nyc-tlc-data/releases/download",
         f"$ {run} pools set -- taxi_postgres 2 'Loads into the taxi_postgres database'",
+        "$ gcloud secrets create airflow-connections-taxi_postgres --replication-policy=automatic --project my-project",
+        "$ gcloud secrets versions add airflow-connections-taxi_postgres --data-file=- --project my-project "
+        "< (the connection URI: postgresql://***@10.1.2.3:5432/taxi)",
+        "$ gcloud secrets add-iam-policy-binding airflow-connections-taxi_postgres "
+        "--member=serviceAccount:SERVICE_ACCOUNT --role=roles/secretmanager.secretAccessor --project my-project",
+        f"$ gcloud composer environments update {env} --update-airflow-configs=secrets-backend="
+        "airflow.providers.google.cloud.secrets.secret_manager.CloudSecretManagerBackend",
         f"$ {run} connections delete -- taxi_postgres",
-        f"$ {run} connections add -- taxi_postgres --conn-uri 'postgresql://***@10.1.2.3:5432/taxi'",
         "dry run: nothing was changed",
     ]
+    assert "s3cret" not in result.stdout
     packages = (REPO / ".deploy" / "requirements-composer.txt").read_text().splitlines()
     assert "psycopg[binary]>=3.2" in packages
     assert not any(
         line.startswith("#") or "apache-airflow>=" in line or line.startswith("apache-airflow=") for line in packages
     )
+
+
+FAKE_GCLOUD = r"""#!/usr/bin/env python3
+import json, os, sys
+args = sys.argv[1:]
+stdin = None if sys.stdin.isatty() else sys.stdin.read()
+with open(os.environ["GCLOUD_CALLS"], "a") as out:
+    out.write(json.dumps({"argv": args, "stdin": stdin}) + "\n")
+if args[:3] == ["composer", "environments", "describe"]:
+    print(json.dumps({"config": {"softwareConfig": {"imageVersion": "composer-3-airflow-3.3.1-build.0"},
+                                 "dagGcsPrefix": "gs://env-bucket/dags",
+                                 "nodeConfig": {"serviceAccount": "taxi-flows@p.iam.gserviceaccount.com"}}}))
+elif args[:2] == ["storage", "cat"]:
+    print("taxi_web_to_postgres.py\ntaxi_old_workflow.py\n../../other/x.py\nnot-a-dag.txt")
+"""
+
+
+def test_a_real_deploy_keeps_the_secret_off_argv_and_deletes_only_its_own_stale_dag_files(tmp_path):
+    """deploy.py against a stand-in gcloud that records each call (argv and standard input)."""
+    gcloud = tmp_path / "bin" / "gcloud"
+    gcloud.parent.mkdir()
+    gcloud.write_text(FAKE_GCLOUD)
+    gcloud.chmod(0o755)
+    calls = tmp_path / "calls.jsonl"
+    uri = "postgresql://taxi:p%40ss@w0rd@10.1.2.3:5432/taxi"
+    env = {**os.environ, "PATH": f"{gcloud.parent}:{os.environ['PATH']}", "GCLOUD_CALLS": str(calls)}
+    argv = [sys.executable, str(REPO / "deploy" / "deploy.py"), "--project", "p", "--region", "r", "--bucket", "b"]
+    result = subprocess.run([*argv, "--postgres-uri", uri], capture_output=True, text=True, check=False, env=env)
+    assert result.returncode == 0, result.stderr
+    recorded = [json.loads(line) for line in calls.read_text().splitlines()]
+    assert not any("w0rd" in part for call in recorded for part in call["argv"])
+    assert "w0rd" not in result.stdout + result.stderr
+    (secret,) = [c for c in recorded if c["argv"][:3] == ["secrets", "versions", "add"]]
+    assert secret["stdin"] == uri
+    deleted = [c["argv"][2:] for c in recorded if c["argv"][:2] == ["storage", "rm"]]
+    assert deleted == [["gs://env-bucket/dags/taxi_old_workflow.py"]]  # the bundle's own, by name; nothing else
+    (listing,) = [c for c in recorded if c["argv"][:3] == ["storage", "cp", "-"]]
+    assert listing["stdin"].split() == [p.name for p in sorted((REPO / "dags").glob("*.py"))]
+    binding = next(c for c in recorded if c["argv"][:2] == ["secrets", "add-iam-policy-binding"])
+    assert "--member=serviceAccount:taxi-flows@p.iam.gserviceaccount.com" in binding["argv"]
 
 
 @pytest.mark.parametrize(

@@ -9,6 +9,7 @@ locals {
     "bigquery.googleapis.com",
     "storage.googleapis.com",
     "sqladmin.googleapis.com",
+    "secretmanager.googleapis.com", # the connection taxi_postgres (deploy.py --postgres-uri)
   ]
 }
 
