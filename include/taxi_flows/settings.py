@@ -19,7 +19,10 @@ ALERTS_CONN_ID = "taxi_alerts"  # optional: http (a webhook) or smtp; see taxi_f
 BASE_URL_VARIABLE = "taxi_source_base_url"
 # DataTalksClub re-hosts the TLC's CSVs as GitHub release assets; GitHub answers with a redirect.
 DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/download"
-BASE_URL_TEMPLATE = "{{ var.value.get('" + BASE_URL_VARIABLE + "', '" + DEFAULT_BASE_URL + "') }}"
+# The macro (orchestration.dag_defaults: user_defined_macros) hands the URL's secret parts to Airflow's
+# masker as the template renders, so they are masked in the rendered fields and the logs alike.
+MASK_MACRO = "hide_secrets_of"
+BASE_URL_TEMPLATE = "{{ " + MASK_MACRO + "(var.value.get('" + BASE_URL_VARIABLE + "', '" + DEFAULT_BASE_URL + "')) }}"
 
 BUCKET_VARIABLE = "taxi_gcs_bucket"
 BUCKET_TEMPLATE = "{{ var.value." + BUCKET_VARIABLE + " }}"

@@ -50,10 +50,16 @@ MONTHS = ("2021-01", "2021-02", "2021-03")
 COLOR = "green"
 
 
+# The source URL with credentials in it, as a user may set taxi_source_base_url: the file server
+# ignores them; no task log file and no rendered field may show the password.
+PASSWORD = "e2e-Pw-7c1f9"  # noqa: S105 - a test value
+
+
 @pytest.fixture(scope="module")
 def airflow(stack):
+    secret_url = stack.s.source_base_url.replace("://", f"://taxi:{PASSWORD}@", 1)
     try:
-        stack.start_airflow(COMPONENT_ENV, timeout=180)
+        stack.start_airflow({**COMPONENT_ENV, "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL": secret_url}, timeout=180)
         yield stack
     finally:
         stack.stop_airflow()
@@ -96,6 +102,22 @@ def backfill(stack, dag_id: str, *extra: str) -> None:
     )
 
 
+def assert_no_password_in_logs_or_rendered_fields(stack) -> None:
+    """Airflow's own task log files, and the rendered template fields the UI shows, of every task
+    that read the source URL: the password is masked (Airflow's secret masker, fed as the template
+    renders)."""
+    from airflow.models.renderedtifields import RenderedTaskInstanceFields
+    from airflow.utils.session import create_session
+
+    logs = [p for p in (stack.s.airflow_home / "logs").rglob("*.log") if "dag_id=taxi_web_to" in str(p)]
+    assert logs
+    assert [p for p in logs if PASSWORD in p.read_text(errors="replace")] == []
+    with create_session() as session:
+        rendered = [json.dumps(r.rendered_fields, default=str) for r in session.query(RenderedTaskInstanceFields)]
+    assert any("***@127.0.0.1" in r for r in rendered), rendered[:3]
+    assert [r for r in rendered if PASSWORD in r] == []
+
+
 def snapshot(stack) -> dict:
     """Everything the backfills wrote: PostgreSQL rows (digest per month), GCS objects (md5), BigQuery counts."""
     import psycopg
@@ -107,12 +129,15 @@ def snapshot(stack) -> dict:
             "GROUP BY 1 ORDER BY 1"
         ).fetchall()
     client = storage.client()
-    objects = {
-        b.name: b.md5_hash
-        for prefix in (f"{COLOR}/", layout.dataset_prefix(COLOR))
-        for b in client.list_blobs(stack.s.gcs_bucket, prefix=prefix)
-        if any(m in b.name for m in MONTHS) and "/2021/" not in b.name
-    }
+    objects = {}
+    for prefix in (f"{COLOR}/", layout.dataset_prefix(COLOR)):
+        for b in client.list_blobs(stack.s.gcs_bucket, prefix=prefix):
+            if any(m in b.name for m in MONTHS) and "/2021/" not in b.name:
+                # A dataset file by partition and month: each load has its own id (one load per month).
+                parsed = layout.file_month_and_load(b.name)
+                key = f"{b.name.rsplit('/', 1)[0]}/{parsed[0]}" if b.name.startswith(prefix) and parsed else b.name
+                assert key not in objects, f"two loads of {key}"
+                objects[key] = b.md5_hash
     bq = queries.client(settings.GCP_CONN_ID)
     counts = {
         m: queries.month_rows(bq, f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata", _month(m)) for m in MONTHS
@@ -149,6 +174,8 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
         diagnose=lambda: _task_states("taxi_gcs_to_bigquery"),
     )
     assert any(r[0] == "asset_triggered" and r[2] == "success" for r in dag_runs("taxi_gcs_to_bigquery"))
+
+    assert_no_password_in_logs_or_rendered_fields(stack)
 
     first = snapshot(stack)
     expected = {m: expected_rows(stack.s.files_dir, m, COLOR) for m in MONTHS}

@@ -7,7 +7,8 @@ from __future__ import annotations
 import datetime as dt
 
 from taxi_flows.orchestration.alerts import on_task_failure
-from taxi_flows.settings import CATCHUP, FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH
+from taxi_flows.orchestration.runs import hide_secrets_of
+from taxi_flows.settings import CATCHUP, FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, MASK_MACRO
 
 # Task defaults every DAG of the bundle uses (the policy tests check them).
 DEFAULT_ARGS = {
@@ -97,6 +98,8 @@ def monthly_dag_args(**overrides) -> dict:
         "max_active_runs": 3,
         "default_args": DEFAULT_ARGS,
         "params": {"colors": colors_param()},
+        # settings.BASE_URL_TEMPLATE masks the Variable's secrets as it renders.
+        "user_defined_macros": {MASK_MACRO: hide_secrets_of},
         **overrides,
     }
 

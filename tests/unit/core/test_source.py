@@ -14,5 +14,6 @@ def test_urls_follow_the_release_layout():
 
 def test_the_base_url_template_defaults_to_the_releases():
     assert settings.BASE_URL_TEMPLATE == (
-        "{{ var.value.get('taxi_source_base_url', 'https://github.com/DataTalksClub/nyc-tlc-data/releases/download') }}"
+        "{{ hide_secrets_of(var.value.get('taxi_source_base_url', "
+        "'https://github.com/DataTalksClub/nyc-tlc-data/releases/download')) }}"
     )
