@@ -102,8 +102,8 @@ def asset_or_time_schedule(timetable, assets) -> Any:
 
 def mask_secret(secret: str) -> None:
     """Have Airflow's secret masker hide secret in every log line and rendered field of the task."""
-    if AIRFLOW_3:
-        from airflow.sdk.execution_time.secrets_masker import mask_secret as mask
+    if AIRFLOW_3:  # the task process's masker and the supervisor's (which writes the log file)
+        from airflow.sdk.log import mask_secret as mask
     else:
         from airflow.utils.log.secrets_masker import mask_secret as mask
     mask(secret)

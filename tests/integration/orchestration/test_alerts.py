@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import datetime as dt
+import email
+import email.policy
 import json
+import socketserver
+import threading
 import types
 
 import pytest
@@ -116,3 +120,55 @@ def test_no_secret_of_the_source_url_or_the_webhook_reaches_the_logs_or_the_aler
     for secret in ("pw-s3cret-9", "tk-0123", "hooktoken0123", "T0SECRET"):
         assert secret not in seen
     assert any("could not send the failure alert" in m and "HTTP 500" in m for m in messages)
+
+
+class _SMTPHandler(socketserver.StreamRequestHandler):
+    """Just enough SMTP for one message: every command is accepted; DATA is kept."""
+
+    def handle(self):
+        self.wfile.write(b"220 test SMTP\r\n")
+        body: list[bytes] | None = None
+        while line := self.rfile.readline():
+            if body is not None:
+                if line == b".\r\n":
+                    self.server.messages.append(b"".join(body))
+                    body = None
+                    self.wfile.write(b"250 queued\r\n")
+                else:
+                    body.append(line)
+                continue
+            verb = line[:4].upper()
+            if verb == b"DATA":
+                body = []
+                self.wfile.write(b"354 go on\r\n")
+            elif verb == b"QUIT":
+                self.wfile.write(b"221 bye\r\n")
+                return
+            else:  # EHLO, HELO, MAIL, RCPT, RSET, NOOP
+                self.wfile.write(b"250 ok\r\n")
+
+
+@pytest.mark.skipif(AIRFLOW_3_1, reason="outside a task Airflow 3.1 finds connections through the supervisor only")
+def test_the_alert_e_mail_escapes_its_html_and_keeps_its_subject_on_one_line(stack, monkeypatch):
+    """Through a real SMTP conversation (Airflow's smtp provider): text from the source file (a
+    header name) cannot become markup in the e-mail, or a header of it."""
+    server = socketserver.ThreadingTCPServer(("127.0.0.1", 0), _SMTPHandler)
+    server.messages = []
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    extra = {"to": "team@example.com", "from_email": "airflow@example.com", "disable_tls": True, "disable_ssl": True}
+    conn = {"conn_type": "smtp", "host": "127.0.0.1", "port": server.server_address[1], "extra": extra}
+    monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps(conn))
+    text = "yellow 2021-03: unexpected ['<script>alert(1)</script>']\r\nBcc: someone@example.com"
+    try:
+        assert alerts.notify(text) is True
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    (raw,) = server.messages
+    message = email.message_from_bytes(raw, policy=email.policy.default)
+    assert "Bcc" not in message
+    assert "\n" not in message["Subject"]
+    html_part = next(p for p in message.walk() if p.get_content_type() == "text/html").get_content()
+    assert "<script>" not in html_part
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html_part
