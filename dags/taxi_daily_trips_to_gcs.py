@@ -23,6 +23,12 @@ gets an empty file with the schema, and the task log says so.
 **Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
 Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
 
+**From the UI.** *Trigger* with the logical date set to the day (`2021-01-15`; a day outside
+2019-01-01 … 2021-07-31 fails the run, naming the range) and the colours in the form's `colors`
+field; the day's month must have been loaded by `taxi_web_to_gcs`. To re-run a day, *Clear* its
+run. A paused DAG's runs wait: unpausing it also starts a catch-up over every day 2019-01-01 …
+2021-07-31, four at a time (`TAXI_CATCHUP=false` turns that off).
+
 **Code.** `include/taxi_flows/gcs/daily.py`.
 """
 

@@ -44,6 +44,12 @@ which real BigQuery and the local emulator (local-bigquery) both run. The emulat
 tables and no `table$YYYYMMDD` partition decorators; the design needs neither (it stages and
 MERGEs instead of loading into a partition), so nothing is emulator-specific.
 
+**From the UI.** Unpause this DAG (and `taxi_web_to_gcs`): every month `taxi_web_to_gcs` writes
+then reaches BigQuery by itself, through the Asset events. By hand: *Trigger* with the logical date
+set to the first day of the month (`2021-02-01`) and the colours in the form's `colors` field; the
+month's Parquet file must be in the bucket. To re-run a month, *Clear* its run. A paused DAG's
+runs wait; unpausing this one starts no catch-up (`catchup` is off).
+
 **Code.** `include/taxi_flows/bigquery/`: `plan.py` (which months a run loads), `tables.py` (the
 tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the counts).
 """
