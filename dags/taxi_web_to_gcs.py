@@ -33,16 +33,9 @@ that fails half-way (GCS down mid-upload) leaves readers on the previous load, w
 `taxi_flows.<color>_tripdata.by_pickup_date`; each event's extra carries `color`, `month`, `uri`
 and `rows`.
 
-**From the UI.** *Trigger*: set the logical date to the first day of the month to load
-(`2021-02-01` loads February 2021; the form's default, now, is outside the source's months and the
-run fails naming them) and keep one or both colours in the form's `colors` field. A month that
-already has a run cannot be triggered again (Airflow answers 409 Conflict): to re-run it, *Clear*
-that run (its tasks run again and replace the month), or start a *Backfill* over the months with
-reprocessing of completed runs (Airflow 3's UI; its default skips months that already have a run;
-on Airflow 2.10 `airflow dags backfill` with `--reset-dagruns`). A paused DAG's runs wait, triggered
-or backfilled: unpause it, which also starts a catch-up over every month 2019-01 … 2021-07, three
-at a time (`TAXI_CATCHUP=false` turns that off). Each month it writes emits the Asset events that trigger
-`taxi_gcs_to_bigquery`: unpause that DAG too, or the months stop at GCS.
+**From the UI.** As for `taxi_web_to_postgres` (its doc says which date to pick, where the
+colours go, how to re-run a month and what unpausing starts). Each month this DAG writes emits the
+Asset events that trigger `taxi_gcs_to_bigquery`: unpause that DAG too, or the months stop at GCS.
 
 **Code.** `include/taxi_flows/gcs/`: `web_to_gcs.py` (the monthly file and the partitioned write),
 `layout.py` (object names), `parquet.py` (the writers), `storage.py` (the GCS calls).
