@@ -64,15 +64,14 @@ def web_to_gcs(
             raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
         written = time.monotonic()
 
-        files = {f"{prefix}{sch.pickup_date}={value}/{file_name}": part.path for value, part in parts.items()}
-        storage.upload_many(client, bucket, files)
-        by_date = {name.split("=", 1)[1].split("/", 1)[0]: name for name in files}
-        manifest_uri = manifest.commit(
-            client, bucket, manifest.Manifest(color, f"{month:%Y-%m}", load_id, single.rows, by_date)
-        )
+        by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
+        storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
+        month_key = f"{month:%Y-%m}"
+        committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date)
+        manifest_uri = manifest.commit(client, bucket, committed)
         monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
         log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
-        stale = manifest.stale(storage.list_names(client, bucket, prefix), f"{month:%Y-%m}", load_id)
+        stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
         storage.delete(client, bucket, stale)
     summary = {
         **src.stats.summary(),
