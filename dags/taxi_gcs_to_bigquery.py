@@ -81,6 +81,9 @@ from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
 from taxi_flows.orchestration.runs import check_conf
 
 GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
+MONTH_LABEL = (
+    "{% set m = (ti.xcom_pull(task_ids='plan_months') or [])[ti.map_index] %}{{ m['color'] }} {{ m['month'] }}"
+)
 
 
 @dag(
@@ -144,7 +147,9 @@ def taxi_gcs_to_bigquery():
     def reconcile(final: str, staging: str, month: str) -> int:
         return tasks.reconcile_month(final, staging, month)
 
-    @task_group
+    # Each mapped task of load_month is labelled by its colour and month ("green 2021-01") in the
+    # UI, from the plan its map index points into.
+    @task_group(default_args={"map_index_template": MONTH_LABEL})
     def load_month(color, month, bucket, source_objects, staging, final, schema_fields, merge, expected_rows):
         load_staging = GCSToBigQueryFailFastOperator(
             task_id="load_staging",

@@ -5,9 +5,11 @@ The Zoomcamp's `api_to_postgres` pipeline, one run per month and colour.
 
 **Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
 `airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
-run per month DataTalksClub re-hosts, at 00:00 UTC of its first day (2019-01-01 … 2021-07-01),
-and none after: scheduled, catch-up, backfill and manual runs name their month alike, and
-unpausing catches up over those 31 months. Backfill any range with
+run per month DataTalksClub re-hosts (2019-01 … 2021-07), and none after: its logical date is
+00:00 UTC of the month's first day and its data interval the month (2021-01-01 → 2021-02-01), for
+scheduled, catch-up, backfill and manual runs alike, and unpausing catches up over those 31
+months. A manual run for another date (2021-01-15, or 2021-02-01 00:00 in a browser east of UTC,
+which is 2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any range with
 `airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
 (January to March).
 

@@ -13,7 +13,7 @@ What it runs, in order (--dry-run prints every command and runs none):
 2. syncs the shared package include/taxi_flows/ to <dags>/taxi_flows/ (Composer syncs only dags/
    and plugins/ from its bucket; the dags folder is on sys.path, so `import taxi_flows` works,
    and dags/.airflowignore keeps the dag-processor out of it), deleting stale files in that
-   folder only; then copies the bundle's DAG files (and plugins, when it has some) by name. Other
+   folder only; then copies the bundle's plugin (its timetables and coverage page) and DAG files by name. Other
    DAGs and plugins of a shared environment are never deleted or overwritten;
 3. installs the PyPI packages of requirements.txt in the environment;
 4. sets the environment variables the DAGs read at parse time (TAXI_BQ_LOCATION, TAXI_CATCHUP);
@@ -143,14 +143,15 @@ def plan(
         [*run, "pools", "set", "--", "taxi_postgres", str(POOL_SLOTS), "Loads into the taxi_postgres database"],
     ]
     plugins = bundle_files("plugins", "*.py")
-    if plugins:
-        commands.insert(2, ["gcloud", "storage", "cp", *plugins, f"{root}/plugins/"])
+    if plugins:  # after the package the plugin imports, before the DAGs whose timetables it registers
+        commands.insert(1, ["gcloud", "storage", "cp", *plugins, f"{root}/plugins/"])
     steps = [Step(c) for c in commands]
     shipped = "\n".join(Path(p).name for p in dag_files if p.endswith(".py")) + "\n"
     listing = Step(["gcloud", "storage", "cp", "-", deployed_list(dag_prefix)], shipped, "this deploy's DAG files")
-    steps.insert(2, listing)
+    after_dags = 3 if plugins else 2
+    steps.insert(after_dags, listing)
     if stale:  # the bundle's own DAG files of an earlier deploy, by name
-        steps.insert(2, Step(["gcloud", "storage", "rm", *(f"{dag_prefix}/{name}" for name in stale)]))
+        steps.insert(after_dags, Step(["gcloud", "storage", "rm", *(f"{dag_prefix}/{name}" for name in stale)]))
     if args.postgres_uri:
         secret = ["--project", args.project]
         steps += [

@@ -104,6 +104,39 @@ def dag_runs(dag_id: str, ended_after=None) -> list[tuple[str, str | None, str]]
         ]
 
 
+def run_periods(dag_id: str, with_run_id: bool = False) -> list[tuple]:
+    """(run type, logical date, data interval start, data interval end, state) of the DAG's runs,
+    the dates as YYYY-MM-DD (UTC), sorted: what the UI shows of each run; the run id first if asked."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    def day(value) -> str | None:
+        return f"{value:%Y-%m-%d}" if value is not None else None
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id).all()
+        rows = [
+            (str(r.run_type), day(_logical_date(r)), day(r.data_interval_start), day(r.data_interval_end), str(r.state))
+            for r in runs
+        ]
+        return sorted((r.run_id, *row) if with_run_id else row for r, row in zip(runs, rows, strict=True))
+
+
+def event_months(name: str) -> dict[str, str]:
+    """{run id: month in the event's extra} of the events of the asset (dataset) of that name."""
+    from airflow.utils.session import create_session
+
+    event_model, asset_model, _, name_column, key = _models()
+    with create_session() as session:
+        events = (
+            session.query(event_model)
+            .join(asset_model, asset_model.id == getattr(event_model, key))
+            .filter(name_column == name)
+            .all()
+        )
+        return {e.source_run_id: (e.extra or {}).get("month") for e in events if e.source_run_id}
+
+
 def _logical_date(run):
     return run.logical_date if AIRFLOW_3 else run.execution_date
 

@@ -136,6 +136,8 @@ class StackSettings:
         return {
             "AIRFLOW_HOME": str(self.airflow_home),
             "AIRFLOW__CORE__DAGS_FOLDER": str(self.dags_folder),
+            # The bundle's plugin: its timetables, and the coverage page (Airflow 3.1+).
+            "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # 2 cores: a few task processes at a time is what the machine and the database take.

@@ -197,6 +197,7 @@ def test_deploy_dry_run_prints_every_command():
         "# (a real deploy deletes, by name, the DAG files of that list that this one does not ship)",
         f"$ gcloud storage rsync include/taxi_flows gs://COMPOSER_BUCKET/dags/taxi_flows --recursive "
         f"--delete-unmatched-destination-objects {exclude}",
+        "$ gcloud storage cp plugins/taxi_flows_plugin.py gs://COMPOSER_BUCKET/plugins/",
         "$ gcloud storage cp dags/.airflowignore dags/check_connections.py dags/taxi_daily_trips_to_gcs.py "
         "dags/taxi_gcs_to_bigquery.py dags/taxi_web_to_gcs.py dags/taxi_web_to_postgres.py gs://COMPOSER_BUCKET/dags/",
         "$ gcloud storage cp - gs://COMPOSER_BUCKET/data/taxi_flows/deployed-dag-files.txt < (this deploy's DAG files)",

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
-from support.e2e import COMPONENT_ENV, expected_rows, wait_for
+from support.e2e import COMPONENT_ENV, expected_rows, month_period, wait_for
 
 from taxi_dev import airflow_meta
 from taxi_dev.airflow_meta import dag_runs
@@ -124,6 +124,23 @@ def assert_no_password_in_logs_or_rendered_fields(stack) -> None:
     assert [r for r in rendered if PASSWORD in r] == []
 
 
+def assert_runs_name_the_month_they_loaded() -> None:
+    """Every run of taxi_web_to_gcs, of every type (the scheduled run of 2021-07 that unpausing
+    creates without catch-up, the backfills), shows the month its Asset event says it loaded."""
+    from taxi_flows.orchestration import assets
+    from taxi_flows.orchestration.compat import asset_name
+
+    loaded = airflow_meta.event_months(asset_name(assets.monthly_parquet(COLOR)))
+    runs = {r[0]: r for r in airflow_meta.run_periods("taxi_web_to_gcs", with_run_id=True)}
+    checked = set()
+    for run_id, month in loaded.items():
+        if run_id in runs:
+            _, run_type, *period, _ = runs[run_id]
+            assert tuple(period) == month_period(month), (run_id, month, period)
+            checked.add(run_type)
+    assert {"backfill", "scheduled"} <= checked, (checked, loaded)
+
+
 def snapshot(stack) -> dict:
     """Everything the backfills wrote: PostgreSQL rows (digest per month), GCS objects (md5), BigQuery counts."""
     import psycopg
@@ -170,8 +187,10 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     backfill(stack, "taxi_web_to_gcs")
     wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the backfills")
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
-        runs = sorted(r for r in dag_runs(dag_id) if r[0] == "backfill")
-        assert runs == [("backfill", m, "success") for m in MONTHS], runs
+        # The month loaded is the month the UI shows: logical date, data interval (the timetable's plugin).
+        runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "backfill"]
+        assert runs == [("backfill", *month_period(m), "success") for m in MONTHS], runs
+    assert_runs_name_the_month_they_loaded()
 
     # Every month's Asset event queued taxi_gcs_to_bigquery; its runs load them.
     wait_for(
@@ -200,6 +219,35 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
         assert runs == [("backfill", m, "success") for m in MONTHS], runs
     wait_for(bigquery_idle, "taxi_gcs_to_bigquery after the re-backfill")
     assert snapshot(stack) == first
+
+
+@pytest.mark.timeout(600)
+def test_a_manual_run_shows_the_month_it_loads(airflow):
+    """Triggered by hand for 2021-04-01 (00:00 UTC): the UI's logical date and data interval are
+    April, and April is loaded; for 2021-04-15 the run fails, naming the date to pick."""
+    import psycopg
+
+    stack, dag_id = airflow, "taxi_web_to_postgres"
+    stack.airflow("dags", "unpause", dag_id, quiet=True)
+    conf = json.dumps({"colors": [COLOR]})
+    for day in ("2021-04-01", "2021-04-15"):
+        stack.airflow("dags", "trigger", dag_id, "--logical-date", f"{day}T00:00:00+00:00", "--conf", conf, quiet=True)
+
+    def manual_runs():
+        runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "manual"]
+        return runs if len(runs) == 2 and all(r[-1] in ("success", "failed") for r in runs) else None
+
+    runs = wait_for(manual_runs, "the manual runs", diagnose=lambda: _task_states(dag_id))
+    assert runs == [
+        ("manual", "2021-04-01", "2021-04-01", "2021-05-01", "success"),
+        ("manual", "2021-04-15", "2021-04-01", "2021-05-01", "failed"),
+    ]
+    with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
+        months = conn.execute(
+            f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM ny_taxi.{COLOR}_tripdata "
+            "WHERE source_month = '2021-04-01' GROUP BY 1"
+        ).fetchall()
+    assert months == [("2021-04", expected_rows(stack.s.files_dir, "2021-04", COLOR))]
 
 
 def _registered() -> set[str]:

@@ -37,3 +37,11 @@ def expected_rows(files: Path, month: str, color: str) -> int:
 
 def _positive(value: str) -> bool:
     return bool(value) and float(value) > 0
+
+
+def month_period(month: str) -> tuple[str, str, str]:
+    """(logical date, data interval start, end) the UI must show for a run of month YYYY-MM."""
+    from taxi_flows.core.months import month_start, next_month
+
+    first = month_start(month)
+    return (f"{first}", f"{first}", f"{next_month(first)}")

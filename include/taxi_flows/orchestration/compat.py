@@ -144,3 +144,13 @@ def template_fields(operator_class: type, *fields: str) -> tuple[str, ...]:
     only through a templated field."""
     own = tuple(operator_class.template_fields)
     return (*own, *(f for f in fields if f not in own))
+
+
+def serialize_dag_roundtrip(dag):
+    """The DAG as the scheduler and the api-server see it: serialized by the dag-processor and read
+    back (custom timetables must be registered by a plugin for this)."""
+    try:
+        from airflow.serialization.serialized_objects import DagSerialization as _Serialization
+    except ImportError:  # Airflow before 3.2
+        from airflow.serialization.serialized_objects import SerializedDAG as _Serialization
+    return _Serialization.from_dict(_Serialization.to_dict(dag))

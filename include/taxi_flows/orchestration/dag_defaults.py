@@ -40,46 +40,30 @@ def colors_param():
     )
 
 
-def _months() -> list[dt.date]:
-    from taxi_flows.core.months import months_between
-
-    return months_between(FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH)
-
-
-def _days() -> list[dt.date]:
-    from taxi_flows.core.months import next_month
-
-    first, end = FIRST_SOURCE_MONTH, next_month(LAST_SOURCE_MONTH)
-    return [first + dt.timedelta(days=i) for i in range((end - first).days)]
-
-
-# The DAGs' start_date: before any date a run may name. The range is the timetable's (_events); a
-# start_date or end_date at its ends would leave a run outside them (`airflow dags test` of a
-# month the source does not publish, a manual run before 2019) with no task instance, green and
-# empty. With this one, the run's first task fails, naming the range (runs.month_of, runs.day_of).
-# Airflow needs a start_date for catchup.
+# The DAGs' start_date: before any date a run may name. The range is the timetable's; a start_date
+# or end_date at its ends would leave a run outside them (`airflow dags test` of a month the source
+# does not publish, a manual run before 2019) with no task instance, green and empty. With this
+# one, the run's first task fails, naming the range (runs.month_of, runs.day_of). Airflow needs a
+# start_date for catchup.
 EARLIEST = dt.date(1970, 1, 1)
-
-
-def _events(days: list[dt.date], description: str):
-    """A run at 00:00 UTC of each day given, and none after the last."""
-    from airflow.timetables.events import EventsTimetable
-
-    return EventsTimetable([_utc(d) for d in days], restrict_to_events=False, presorted=True, description=description)
 
 
 def monthly_timetable():
     """One run per month of the source (2019-01 … 2021-07): the run whose logical date is
-    YYYY-MM-01 loads month YYYY-MM, scheduled, backfilled or triggered by hand alike."""
-    first, last = _months()[0], _months()[-1]
-    return _events(_months(), f"monthly, {first:%Y-%m} … {last:%Y-%m} (the source's months)")
+    YYYY-MM-01 loads month YYYY-MM, and its data interval is that month, scheduled, backfilled or
+    triggered by hand alike (orchestration.timetables)."""
+    from taxi_flows.orchestration.timetables import monthly
+
+    return monthly(FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH)
 
 
 def daily_timetable():
     """One run per day of the source's months (2019-01-01 … 2021-07-31): the run whose logical date
-    is day D handles D."""
-    days = _days()
-    return _events(days, f"daily, {days[0]} … {days[-1]} (the source's days)")
+    is day D handles D, over the interval [D, D+1)."""
+    from taxi_flows.core.months import next_month
+    from taxi_flows.orchestration.timetables import daily
+
+    return daily(FIRST_SOURCE_MONTH, next_month(LAST_SOURCE_MONTH) - dt.timedelta(days=1))
 
 
 def _utc(day: dt.date):

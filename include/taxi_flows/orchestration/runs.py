@@ -32,9 +32,11 @@ def month_of(logical_date: dt.datetime | None) -> dt.date:
     if logical_date is None:
         raise fail("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
     try:
-        return check_published(month_start(logical_date))
+        month = check_published(month_start(_utc(logical_date)))
     except ValueError as e:
         raise fail(str(e)) from e
+    _check_period_start(logical_date, dt.datetime.combine(month, dt.time(), dt.UTC), f"{month:%Y-%m}")
+    return month
 
 
 def day_of(logical_date: dt.datetime | None) -> dt.date:
@@ -44,9 +46,26 @@ def day_of(logical_date: dt.datetime | None) -> dt.date:
     if logical_date is None:
         raise fail("this run has no logical date: trigger it with one (YYYY-MM-DD is the pickup day)")
     try:
-        return check_published_day(logical_date.date())
+        day = check_published_day(_utc(logical_date).date())
     except ValueError as e:
         raise fail(str(e)) from e
+    _check_period_start(logical_date, dt.datetime.combine(day, dt.time(), dt.UTC), f"{day}")
+    return day
+
+
+def _utc(value: dt.datetime) -> dt.datetime:
+    return value.astimezone(dt.UTC) if value.tzinfo else value.replace(tzinfo=dt.UTC)
+
+
+def _check_period_start(logical_date: dt.datetime, start: dt.datetime, period: str) -> None:
+    """A run's logical date must be its period's start, 00:00 UTC, as the UI shows it: a date picked
+    in a browser east of UTC (2021-02-01 00:00 CET is 2021-01-31 23:00 UTC) or mid-month would load
+    a period the UI does not name. The task fails saying which date to pick."""
+    if _utc(logical_date) != start:
+        raise fail(
+            f"the run's logical date {_utc(logical_date):%Y-%m-%d %H:%M} UTC is not the start of a period: "
+            f"the run of {period} has the logical date {start:%Y-%m-%d} 00:00 UTC (pick that date, in UTC)"
+        )
 
 
 def hide_secrets_of(url: str) -> str:

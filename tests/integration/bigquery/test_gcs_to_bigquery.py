@@ -80,6 +80,9 @@ def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, 
     dr, states = run(to_bq, "2021-01")
 
     assert dr.state == "success", states
+    # The UI labels each mapped task of a month by its colour and month.
+    labels = {key for task_id, key in states if task_id.startswith("load_month.")}
+    assert labels == {"green 2021-01", "yellow 2021-01"}
     for color in ("yellow", "green"):
         sch = trip_schema(color)
         assert month_counts(bq, color) == {"2021-01": parquet_rows(client, name, color, "2021-01")}
@@ -142,7 +145,7 @@ def test_a_parquet_with_a_wrong_schema_fails_and_changes_nothing(to_gcs, to_bq, 
     dr, states = run(to_bq, "2021-03", ["green"])
 
     assert dr.state == "failed"
-    assert states[("load_month.load_staging", 0)] == ("failed", 1)  # BigQuery rejected the file: no retries
+    assert states[("load_month.load_staging", "green 2021-03")] == ("failed", 1)  # rejected by BigQuery: no retries
     assert states[("load_month.replace_month", 0)][0] == "upstream_failed"
     assert month_counts(bq, "green") == before
     assert not any(t.table_id.startswith("_staging") for t in bq.list_tables(f"{PROJECT}.{DATASET}"))

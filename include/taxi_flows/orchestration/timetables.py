@@ -1,0 +1,134 @@
+"""The bundle's timetables: one run per month (or day) of the source, whose logical date and data
+interval name that period whatever made the run.
+
+A run of month M (scheduled, catch-up, backfill, or triggered by hand with a date in M) has the
+logical date M-01 00:00 UTC and the data interval [M-01, first day of the next month); the Airflow UI
+shows the month the run loads. The daily timetable does the same per day. Runs are scheduled for the
+source's periods only (settings.FIRST_SOURCE_MONTH … LAST_SOURCE_MONTH): the range is the
+timetable's, not the DAG's start_date or end_date (dag_defaults.EARLIEST says why).
+
+Airflow's scheduler, dag-processor and api-server find these classes through the plugin
+plugins/taxi_flows_plugin.py (a custom timetable must be registered by a plugin); the class path
+is what the serialized DAG names, so keep it stable.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from airflow.timetables.base import DagRunInfo, DataInterval, Timetable
+
+from taxi_flows.core.months import month_start, next_month
+
+_UNITS = ("month", "day")
+
+
+def _utc(day: dt.date):
+    import pendulum
+
+    return pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+
+
+class SourcePeriodsTimetable(Timetable):
+    """One run per month or day from `first` to `last` (dates; `last` included), at the period's
+    start, over the period: data interval [start of the period, start of the next)."""
+
+    periodic = True
+    # Runs in the order of the periods they load (the UI's grid, the scheduler's choice).
+    run_ordering = ("logical_date", "data_interval_end")
+
+    def __init__(self, first: dt.date, last: dt.date, unit: str = "month") -> None:
+        if unit not in _UNITS:
+            raise ValueError(f"unit must be one of {_UNITS}, not {unit!r}")
+        self.unit = unit
+        self.first = self.start_of(first)
+        self.last = self.start_of(last)
+        every = "monthly" if unit == "month" else "daily"
+        self.description = f"{every}, {self._label(self.first)} … {self._label(self.last)} (the source's {unit}s)"
+
+    # The period arithmetic, on dates.
+    def start_of(self, value: dt.date | dt.datetime) -> dt.date:
+        if isinstance(value, dt.datetime):
+            value = value.astimezone(dt.UTC).date() if value.tzinfo else value.date()
+        return month_start(value) if self.unit == "month" else value
+
+    def after(self, start: dt.date) -> dt.date:
+        return next_month(start) if self.unit == "month" else start + dt.timedelta(days=1)
+
+    def _label(self, start: dt.date) -> str:
+        return f"{start:%Y-%m}" if self.unit == "month" else start.isoformat()
+
+    def periods(self) -> list[dt.date]:
+        """Every period's start, in order."""
+        out, p = [], self.first
+        while p <= self.last:
+            out.append(p)
+            p = self.after(p)
+        return out
+
+    def interval(self, start: dt.date) -> DataInterval:
+        return DataInterval(_utc(start), _utc(self.after(start)))
+
+    # What Airflow asks.
+    @property
+    def summary(self) -> str:
+        return self.description
+
+    def serialize(self) -> dict[str, Any]:
+        return {"first": self.first.isoformat(), "last": self.last.isoformat(), "unit": self.unit}
+
+    @classmethod
+    def deserialize(cls, data: dict[str, Any]) -> SourcePeriodsTimetable:
+        return cls(dt.date.fromisoformat(data["first"]), dt.date.fromisoformat(data["last"]), data["unit"])
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, SourcePeriodsTimetable) and self.serialize() == other.serialize()
+
+    def __hash__(self) -> int:
+        return hash(tuple(self.serialize().values()))
+
+    def validate(self) -> None:
+        if self.last < self.first:
+            raise ValueError(f"the timetable's last {self.unit} {self.last} is before its first {self.first}")
+
+    def infer_manual_data_interval(self, *, run_after) -> DataInterval:
+        """A run triggered by hand for a date covers the period of that date (outside the source's
+        range too: its first task then fails, naming the range)."""
+        return self.interval(self.start_of(run_after))
+
+    def next_dagrun_info(self, *, last_automated_data_interval, restriction) -> DagRunInfo | None:
+        """The period after the last automated run's (the first period when there is none), not
+        before restriction.earliest (the DAG's start_date, a backfill's start), not after
+        restriction.latest or the last period. Without catchup, the latest period that has ended."""
+        last = last_automated_data_interval
+        start = self.first if last is None else self.start_of(last.end)
+        if restriction.earliest is not None:
+            earliest = self.start_of(restriction.earliest)
+            if _utc(earliest) < restriction.earliest:  # a period that started before earliest is not run
+                earliest = self.after(earliest)
+            start = max(start, earliest)
+        if not restriction.catchup:
+            ended = [p for p in self.periods() if _utc(self.after(p)) <= _now()]
+            if ended:
+                start = max(start, ended[-1])
+        start = max(start, self.first)
+        if start > self.last:
+            return None
+        if restriction.latest is not None and _utc(start) > restriction.latest:
+            return None
+        return DagRunInfo.interval(*self.interval(start))
+
+
+def _now():
+    import pendulum
+
+    return pendulum.now("UTC")
+
+
+def monthly(first: dt.date, last: dt.date) -> SourcePeriodsTimetable:
+    return SourcePeriodsTimetable(first, last, "month")
+
+
+def daily(first: dt.date, last: dt.date) -> SourcePeriodsTimetable:
+    return SourcePeriodsTimetable(first, last, "day")

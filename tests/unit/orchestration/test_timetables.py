@@ -1,0 +1,139 @@
+"""The bundle's timetables: for every kind of run (scheduled, catch-up, backfill, manual) the
+logical date is the first day of the month loaded, the data interval that month; per day for the
+daily DAG. The scheduler's own paths through the timetables are in tests/e2e."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pendulum
+import pytest
+from airflow.timetables.base import TimeRestriction
+
+from taxi_flows import settings
+from taxi_flows.orchestration import dag_defaults
+from taxi_flows.orchestration.timetables import SourcePeriodsTimetable
+
+EARLIEST = pendulum.datetime(1970, 1, 1, tz="UTC")
+
+
+def utc(text: str):
+    return pendulum.parse(text).in_timezone("UTC")
+
+
+def runs(timetable, earliest=EARLIEST, latest=None, catchup=True, last=None) -> list[tuple[str, str, str]]:
+    """(logical date, interval start, interval end) of every run the scheduler would create."""
+    out, restriction = [], TimeRestriction(earliest=earliest, latest=latest, catchup=catchup)
+    while info := timetable.next_dagrun_info(last_automated_data_interval=last, restriction=restriction):
+        out.append((f"{info.logical_date:%Y-%m-%d}", *(f"{d:%Y-%m-%d}" for d in info.data_interval)))
+        last = info.data_interval
+    return out
+
+
+def test_catch_up_runs_each_month_of_the_source_over_that_month():
+    got = runs(dag_defaults.monthly_timetable())
+    assert len(got) == 31
+    assert got[0] == ("2019-01-01", "2019-01-01", "2019-02-01")
+    assert got[23] == ("2020-12-01", "2020-12-01", "2021-01-01")
+    assert got[-1] == ("2021-07-01", "2021-07-01", "2021-08-01")
+    assert all(logical == start for logical, start, _ in got)
+
+
+def test_a_scheduled_run_without_catch_up_is_the_latest_month_and_then_none():
+    timetable = dag_defaults.monthly_timetable()
+    assert runs(timetable, catchup=False) == [("2021-07-01", "2021-07-01", "2021-08-01")]
+    # After a run of 2021-06 (a paused DAG unpaused) the next is July, then none.
+    june = timetable.interval(dt.date(2021, 6, 1))
+    assert runs(timetable, catchup=False, last=june) == [("2021-07-01", "2021-07-01", "2021-08-01")]
+
+
+@pytest.mark.parametrize(
+    ("start", "end", "months"),
+    [
+        ("2021-01-01", "2021-03-01", ["2021-01-01", "2021-02-01", "2021-03-01"]),
+        # A backfill from mid-month starts with the next month (a period is run whole or not at all).
+        ("2021-01-15", "2021-03-31", ["2021-02-01", "2021-03-01"]),
+        ("2021-06-01", "2022-12-01", ["2021-06-01", "2021-07-01"]),
+        ("2022-01-01", "2022-12-01", []),
+    ],
+)
+def test_a_backfill_runs_the_months_between_its_dates(start, end, months):
+    got = runs(dag_defaults.monthly_timetable(), earliest=utc(start), latest=utc(end))
+    assert [logical for logical, _, _ in got] == months
+    assert all(s == logical for logical, s, _ in got)
+
+
+@pytest.mark.parametrize(
+    ("logical", "interval"),
+    [
+        ("2021-02-01T00:00:00+00:00", ("2021-02-01", "2021-03-01")),
+        ("2021-02-15T10:00:00+00:00", ("2021-02-01", "2021-03-01")),
+        ("2020-12-01", ("2020-12-01", "2021-01-01")),
+        # Outside the source: an interval all the same; the run's first task fails naming the range.
+        ("2026-11-28T09:00:00+00:00", ("2026-11-01", "2026-12-01")),
+    ],
+)
+def test_a_manual_run_covers_the_month_of_its_date(logical, interval):
+    got = dag_defaults.monthly_timetable().infer_manual_data_interval(run_after=utc(logical))
+    assert tuple(f"{d:%Y-%m-%d}" for d in got) == interval
+
+
+def test_the_daily_timetable_runs_each_day_over_that_day():
+    timetable = dag_defaults.daily_timetable()
+    got = runs(timetable)
+    assert len(got) == 943
+    assert got[0] == ("2019-01-01", "2019-01-01", "2019-01-02")
+    assert got[-1] == ("2021-07-31", "2021-07-31", "2021-08-01")
+    backfill = runs(timetable, earliest=utc("2021-01-30"), latest=utc("2021-02-01"))
+    assert [r[0] for r in backfill] == ["2021-01-30", "2021-01-31", "2021-02-01"]
+    manual = timetable.infer_manual_data_interval(run_after=utc("2021-02-01T13:00:00+00:00"))
+    assert tuple(f"{d:%Y-%m-%d}" for d in manual) == ("2021-02-01", "2021-02-02")
+
+
+def test_the_ui_shows_the_range():
+    assert dag_defaults.monthly_timetable().summary == "monthly, 2019-01 … 2021-07 (the source's months)"
+    assert dag_defaults.daily_timetable().summary == "daily, 2019-01-01 … 2021-07-31 (the source's days)"
+
+
+def test_it_survives_airflow_s_serialization_through_the_plugin():
+    """The dag-processor stores the DAG serialized; the scheduler and the api-server read it back.
+    A custom timetable must be registered by a plugin (plugins/taxi_flows_plugin.py) for that."""
+    from airflow.models import DagBag
+
+    from taxi_flows.orchestration.compat import serialize_dag_roundtrip
+
+    dags = DagBag(dag_folder=str(settings_dags())).dags
+    for dag_id in ("taxi_web_to_postgres", "taxi_daily_trips_to_gcs"):
+        timetable = serialize_dag_roundtrip(dags[dag_id]).timetable
+        assert isinstance(timetable, SourcePeriodsTimetable)
+        assert timetable == dags[dag_id].timetable
+    # taxi_gcs_to_bigquery: the months' timetable inside the Asset-or-time schedule.
+    inner = serialize_dag_roundtrip(dags["taxi_gcs_to_bigquery"]).timetable.timetable
+    assert inner == dag_defaults.monthly_timetable()
+    assert (inner.first, inner.last) == (settings.FIRST_SOURCE_MONTH, settings.LAST_SOURCE_MONTH)
+
+
+def settings_dags():
+    from pathlib import Path
+
+    return Path(__file__).resolve().parents[3] / "dags"
+
+
+@pytest.mark.parametrize(
+    ("logical", "message"),
+    [
+        ("2021-01-15T00:00:00+00:00", "the run of 2021-01 has the logical date 2021-01-01 00:00 UTC"),
+        # 2021-02-01 00:00 picked in a browser in Paris: January 31st, 23:00 UTC.
+        ("2021-02-01T00:00:00+01:00", "2021-01-31 23:00 UTC is not the start of a period"),
+    ],
+)
+def test_a_run_whose_logical_date_is_not_its_month_s_start_fails_naming_the_date_to_pick(logical, message):
+    from taxi_flows.orchestration.compat import AirflowFailException
+    from taxi_flows.orchestration.runs import day_of, month_of
+
+    with pytest.raises(AirflowFailException, match=message):
+        month_of(dt.datetime.fromisoformat(logical))
+    assert month_of(dt.datetime.fromisoformat("2021-02-01T01:00:00+01:00")) == dt.date(2021, 2, 1)
+    assert day_of(dt.datetime.fromisoformat("2021-01-15T00:00:00+00:00")) == dt.date(2021, 1, 15)
+    with pytest.raises(AirflowFailException, match="the run of 2021-01-15 has the logical date 2021-01-15 00:00 UTC"):
+        day_of(dt.datetime.fromisoformat("2021-01-15T05:00:00+00:00"))
