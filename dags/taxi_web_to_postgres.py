@@ -85,7 +85,7 @@ from __future__ import annotations
 
 from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
-from taxi_flows.orchestration import dag_defaults, tasks
+from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import dag, get_current_context, task
 from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
@@ -107,12 +107,13 @@ def taxi_web_to_postgres():
         pool=settings.POSTGRES_POOL,
         max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG,
         map_index_template="{{ color }}",
+        outlets=[assets.postgres_trips()],
     )
-    def load_trips(color: str, base_url: str, logical_date=None, params=None, dag_run=None) -> dict:
+    def load_trips(color: str, base_url: str, logical_date=None, params=None, dag_run=None, outlet_events=None) -> dict:
         check_conf(dag_run)
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
         skip_unless_selected(color, params["colors"])
-        return tasks.load_trips_to_postgres(color, base_url, logical_date)
+        return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run)
 
     load_zone_lookup(settings.BASE_URL_TEMPLATE)
     # Mapped over the colours as a literal list: the run's task instances exist from its start

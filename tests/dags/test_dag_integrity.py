@@ -19,6 +19,7 @@ DAG_IDS = [
     "check_connections",
     "taxi_daily_trips_to_gcs",
     "taxi_gcs_to_bigquery",
+    "taxi_reconcile",
     "taxi_web_to_gcs",
     "taxi_web_to_postgres",
 ]

@@ -44,6 +44,7 @@ DAGS = (
     "taxi_web_to_gcs",
     "taxi_gcs_to_bigquery",
     "taxi_daily_trips_to_gcs",
+    "taxi_reconcile",
     "check_connections",
 )
 MONTHS = ("2021-01", "2021-02", "2021-03")

@@ -28,3 +28,8 @@ def pickup_date_dataset(color: str) -> Any:
 def daily_trips(color: str) -> Any:
     """<color>/<YYYY>/<MM>/<DD>/daily-trips.parquet: one event per day written."""
     return asset(f"taxi_flows.{color}_tripdata.daily_trips", GROUP)
+
+
+def postgres_trips() -> Any:
+    """ny_taxi.<color>_tripdata in PostgreSQL: one event per colour and month loaded."""
+    return asset("taxi_flows.tripdata.postgres", GROUP)

@@ -154,3 +154,10 @@ def serialize_dag_roundtrip(dag):
     except ImportError:  # Airflow before 3.2
         from airflow.serialization.serialized_objects import SerializedDAG as _Serialization
     return _Serialization.from_dict(_Serialization.to_dict(dag))
+
+
+def run_id(run_type, when) -> str:
+    """A run id of Airflow's form for a run of that type named by when ("scheduled__<iso date>")."""
+    if AIRFLOW_3:
+        return run_type.generate_run_id(suffix=when.isoformat())
+    return run_type.generate_run_id(when)

@@ -19,13 +19,24 @@ log = logging.getLogger(__name__)
 
 
 # taxi_web_to_postgres
-def load_trips_to_postgres(color: str, base_url: str, logical_date: dt.datetime | None) -> dict:
+def load_trips_to_postgres(
+    color: str, base_url: str, logical_date: dt.datetime | None, outlet_events=None, run=None
+) -> dict:
+    """web -> PostgreSQL for one colour and month; the load's summary is recorded for the coverage
+    page (coverage.store) and carried by the Asset event."""
+    from taxi_flows.coverage import store
     from taxi_flows.postgres.connection import postgres_connection
     from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
     month = month_of(logical_date)
     with fail_fast_on_bad_input(), postgres_connection() as conn:
-        return web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA)
+        summary = web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA)
+        if run is not None:
+            store.record_load(conn, color, month, summary, run.dag_id, run.run_id)
+    if outlet_events is not None:
+        event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
+        outlet_events[assets.postgres_trips()].extra = event
+    return summary
 
 
 def load_zones_to_postgres(base_url: str) -> int:
@@ -150,3 +161,30 @@ def check(service: str, *args: str) -> str:
     except checks.ConnectionCheckError as e:
         log.error("%s", e)
         raise fail(str(e)) from e
+
+
+# taxi_reconcile
+def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
+    """Count every target per colour and month, store the counts (coverage.store: the coverage page
+    reads them), and fail, naming each month and its targets' numbers, where they disagree."""
+    from taxi_flows.bigquery import queries
+    from taxi_flows.core.schema import COLORS
+    from taxi_flows.coverage import counts
+    from taxi_flows.coverage.store import save_counts
+    from taxi_flows.gcs import storage
+    from taxi_flows.postgres.connection import postgres_connection
+
+    found = []
+    client, bq = storage.client(), queries.client(GCP_CONN_ID)
+    with postgres_connection() as conn:
+        for color in COLORS:
+            found += counts.postgres(conn, POSTGRES_SCHEMA, color)
+            found += counts.gcs(client, bucket, color)
+            found += counts.bigquery(bq, f"{bq.project}.{dataset}.{color}_tripdata", color)
+        save_counts(conn, found, run_id)
+    months = sorted({(c.color, c.month) for c in found})
+    log.info("counted %d colour-months in %d targets: %d figures stored", len(months), 4, len(found))
+    wrong = counts.mismatches(found)
+    if wrong:
+        raise fail(f"the targets disagree on {len(wrong)} month(s): " + "; ".join(wrong))
+    return {"months": len(months), "figures": len(found)}

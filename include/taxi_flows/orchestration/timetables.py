@@ -92,6 +92,14 @@ class SourcePeriodsTimetable(Timetable):
         if self.last < self.first:
             raise ValueError(f"the timetable's last {self.unit} {self.last} is before its first {self.first}")
 
+    def generate_run_id(self, *, run_type, data_interval=None, **extra) -> str:
+        """scheduled__2021-01-01T00:00:00+00:00 for January: runs are named by the period they load
+        (Airflow 3 names them by when they may run, the interval's end)."""
+        from taxi_flows.orchestration.compat import run_id
+
+        when = data_interval.start if data_interval else extra.get("run_after") or extra.get("logical_date")
+        return run_id(run_type, when)
+
     def infer_manual_data_interval(self, *, run_after) -> DataInterval:
         """A run triggered by hand for a date covers the period of that date (outside the source's
         range too: its first task then fails, naming the range)."""

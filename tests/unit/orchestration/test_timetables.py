@@ -90,6 +90,18 @@ def test_the_daily_timetable_runs_each_day_over_that_day():
     assert tuple(f"{d:%Y-%m-%d}" for d in manual) == ("2021-02-01", "2021-02-02")
 
 
+def test_a_scheduled_or_backfill_run_is_named_by_the_month_it_loads():
+    from airflow.utils.types import DagRunType
+
+    timetable = dag_defaults.monthly_timetable()
+    january = timetable.interval(dt.date(2021, 1, 1))
+    for run_type in (DagRunType.SCHEDULED, DagRunType.BACKFILL_JOB):
+        run_id = timetable.generate_run_id(
+            run_type=run_type, run_after=january.end, logical_date=january.start, data_interval=january
+        )
+        assert run_id == f"{run_type.value}__2021-01-01T00:00:00+00:00"
+
+
 def test_the_ui_shows_the_range():
     assert dag_defaults.monthly_timetable().summary == "monthly, 2019-01 … 2021-07 (the source's months)"
     assert dag_defaults.daily_timetable().summary == "daily, 2019-01-01 … 2021-07-31 (the source's days)"

@@ -1,0 +1,63 @@
+"""
+### What is loaded where: count every target, store the counts, fail on a mismatch
+
+For each colour and source month, counts the rows in PostgreSQL (`ny_taxi.<color>_tripdata`), in
+the GCS monthly file (its Parquet footer), in the pickup-date dataset (the month's committed
+manifest, with its number of files) and in BigQuery (`<dataset>.<color>_tripdata`), and stores
+them in the table `ny_taxi.taxi_coverage` of the target database (`taxi_postgres`), replacing the
+previous run's counts in one transaction. The load summaries it shows next to them (rows read, rows
+removed by each rule, the quality checks) are in `ny_taxi.taxi_loads`, written by
+`taxi_web_to_postgres` after each month.
+
+**When.** On every Asset event of the loads (`taxi_web_to_postgres`, `taxi_web_to_gcs`) and daily
+at 06:00 UTC. Unpause it to have it run; `airflow dags test taxi_reconcile` runs it once.
+
+**A mismatch fails the run**, naming each month and its targets' numbers, e.g. `green 2021-02:
+PostgreSQL rows 1,190, rows in the GCS monthly file 1,200, …`; the failure alert goes to
+`taxi_alerts` as for every task. A month missing from a target is not a mismatch (it may not be
+loaded there yet). A load running while the count runs can be counted half-way: the next event's
+run counts again.
+
+**From the UI.** Airflow 3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows
+the stored counts as a grid, each month's load summary and quality checks, a preview of the rows in
+PostgreSQL, and the course homework's figures for a colour and quarter. It reads the stored results
+only. On Airflow 2.10, read them with SQL: `SELECT * FROM ny_taxi.taxi_coverage ORDER BY 1, 2, 3`.
+
+**Code.** `include/taxi_flows/coverage/` (counts, store, the page), the task in
+`include/taxi_flows/orchestration/tasks.py`.
+"""
+
+from __future__ import annotations
+
+import pendulum
+from airflow.timetables.trigger import CronTriggerTimetable
+
+from taxi_flows import settings
+from taxi_flows.core.schema import COLORS
+from taxi_flows.orchestration import assets, tasks
+from taxi_flows.orchestration.compat import asset_or_time_schedule, dag, task
+from taxi_flows.orchestration.dag_defaults import DEFAULT_ARGS
+
+LOADS = [assets.postgres_trips(), *(assets.monthly_parquet(color) for color in COLORS)]
+
+
+@dag(
+    dag_id="taxi_reconcile",
+    doc_md=__doc__,
+    description="Rows per colour and month in PostgreSQL, GCS and BigQuery, stored for the coverage page",
+    schedule=asset_or_time_schedule(CronTriggerTimetable("0 6 * * *", timezone="UTC"), LOADS[0] | LOADS[1] | LOADS[2]),
+    start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
+    catchup=False,
+    max_active_runs=1,
+    default_args=DEFAULT_ARGS,
+    tags=["zoomcamp", "nyc-taxi", "monitoring"],
+)
+def taxi_reconcile():
+    @task
+    def count_targets(bucket: str, dataset: str, run_id=None) -> dict:
+        return tasks.reconcile_targets(bucket, dataset, run_id)
+
+    count_targets(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
+
+
+taxi_reconcile()

@@ -1,0 +1,82 @@
+"""Count every target per colour and month (what taxi_reconcile stores), and say where they
+disagree. Each target is counted where it lives: PostgreSQL and BigQuery by a GROUP BY, the GCS
+monthly files by their Parquet footers (no data read), the pickup-date dataset by its committed
+manifests (gcs.manifest: rows and files of the load each month's readers see)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import defaultdict
+from typing import TYPE_CHECKING
+
+from taxi_flows.coverage.store import TARGETS, Count
+from taxi_flows.gcs import layout
+
+if TYPE_CHECKING:
+    from google.cloud import bigquery, storage
+    from psycopg import Connection
+
+_MONTHLY = re.compile(r"_tripdata_(?P<month>\d{4}-\d{2})\.parquet$")
+_MANIFEST = re.compile(r"/(?P<month>\d{4}-\d{2})\.json$")
+
+
+def postgres(conn: Connection, schema: str, color: str) -> list[Count]:
+    table = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{color}_tripdata",)).fetchone()[0]
+    if table is None:
+        return []
+    rows = conn.execute(
+        f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM {schema}.{color}_tripdata GROUP BY 1 ORDER BY 1"
+    ).fetchall()
+    return [Count(color, m, "postgres", n) for m, n in rows]
+
+
+def gcs(client: storage.Client, bucket: str, color: str) -> list[Count]:
+    """The monthly files' rows (footer only) and each committed month of the dataset."""
+    import pyarrow.parquet as pq
+
+    out = []
+    b = client.bucket(bucket)
+    for blob in client.list_blobs(bucket, prefix=f"{color}/{color}_tripdata_"):
+        if match := _MONTHLY.search(blob.name):
+            with b.blob(blob.name).open("rb") as f:
+                out.append(Count(color, match["month"], "gcs_monthly", pq.ParquetFile(f).metadata.num_rows))
+    prefix = layout.manifest_object(color, "0000-00").rsplit("/", 1)[0] + "/"
+    for blob in client.list_blobs(bucket, prefix=prefix):
+        if match := _MANIFEST.search(blob.name):
+            manifest = json.loads(blob.download_as_bytes())
+            out.append(Count(color, match["month"], "gcs_dataset", manifest["rows"], len(manifest["files"])))
+    return out
+
+
+def bigquery(bq: bigquery.Client, table: str, color: str) -> list[Count]:
+    from google.api_core.exceptions import NotFound
+
+    try:
+        bq.get_table(table)
+    except NotFound:
+        return []
+    job = bq.query(f"SELECT FORMAT_DATE('%Y-%m', source_month) AS m, COUNT(*) AS n FROM `{table}` GROUP BY m")
+    return sorted((Count(color, r.m, "bigquery", r.n) for r in job.result()), key=lambda c: c.month)
+
+
+def mismatches(counts: list[Count]) -> list[str]:
+    """One sentence per colour and month whose targets hold different numbers of rows (a target
+    that does not have the month is not compared: it may not be loaded yet)."""
+    by_month: dict[tuple[str, str], dict[str, int]] = defaultdict(dict)
+    for c in counts:
+        by_month[(c.color, c.month)][c.target] = c.rows
+    out = []
+    for (color, month), rows in sorted(by_month.items()):
+        if len(set(rows.values())) > 1:
+            found = ", ".join(f"{TARGETS[t]} {rows[t]:,}" for t in TARGETS if t in rows)
+            out.append(f"{color} {month}: {found}")
+    return out
+
+
+def grid(counts: list[Count]) -> dict[tuple[str, str], dict[str, Count]]:
+    """{(colour, month): {target: Count}}, sorted by colour and month."""
+    out: dict[tuple[str, str], dict[str, Count]] = defaultdict(dict)
+    for c in counts:
+        out[(c.color, c.month)][c.target] = c
+    return dict(sorted(out.items()))

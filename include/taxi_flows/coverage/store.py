@@ -1,0 +1,117 @@
+"""Where the coverage figures live: two tables of the target database (the connection taxi_postgres),
+next to the trips, so the page and a user's SQL read them without touching GCS or BigQuery.
+
+- `ny_taxi.taxi_loads`: one row per colour and month, the last PostgreSQL load's summary (rows
+  read, removed by each rule, kept, the plausibility counts), its DAG run and time. Written by
+  taxi_web_to_postgres after each load.
+- `ny_taxi.taxi_coverage`: one row per colour, month and target (TARGETS): the rows there (and, for
+  the pickup-date dataset, its files), as counted by the last taxi_reconcile run, with that run's id
+  and time. Each reconcile run replaces the whole table in one transaction.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+from dataclasses import dataclass
+from typing import TYPE_CHECKING
+
+from taxi_flows.settings import POSTGRES_SCHEMA
+
+if TYPE_CHECKING:
+    from psycopg import Connection
+
+# What each target counts, in the grid's order.
+TARGETS = {
+    "postgres": "PostgreSQL rows",
+    "gcs_monthly": "rows in the GCS monthly file",
+    "gcs_dataset": "rows in the pickup-date dataset",
+    "bigquery": "BigQuery rows",
+}
+LOADS = f"{POSTGRES_SCHEMA}.taxi_loads"
+COVERAGE = f"{POSTGRES_SCHEMA}.taxi_coverage"
+
+DDL = f"""
+CREATE SCHEMA IF NOT EXISTS {POSTGRES_SCHEMA};
+CREATE TABLE IF NOT EXISTS {LOADS} (
+    color text NOT NULL,
+    source_month date NOT NULL,
+    summary jsonb NOT NULL,
+    dag_id text NOT NULL,
+    run_id text NOT NULL,
+    loaded_at timestamptz NOT NULL DEFAULT now(),
+    PRIMARY KEY (color, source_month)
+);
+CREATE TABLE IF NOT EXISTS {COVERAGE} (
+    color text NOT NULL,
+    source_month date NOT NULL,
+    target text NOT NULL,
+    rows bigint NOT NULL,
+    files integer,
+    run_id text NOT NULL,
+    checked_at timestamptz NOT NULL,
+    PRIMARY KEY (color, source_month, target)
+);
+"""
+
+
+@dataclass(frozen=True)
+class Count:
+    color: str
+    month: str  # YYYY-MM
+    target: str
+    rows: int
+    files: int | None = None
+
+
+def ensure(conn: Connection) -> None:
+    # An advisory lock: two first runs at once must not race on CREATE.
+    with conn.transaction():
+        conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.coverage'))")
+        conn.execute(DDL)
+
+
+def record_load(conn: Connection, color: str, month: dt.date, summary: dict, dag_id: str, run_id: str) -> None:
+    """The last load of a colour and month, replacing the one before."""
+    ensure(conn)
+    conn.execute(
+        f"INSERT INTO {LOADS} (color, source_month, summary, dag_id, run_id) VALUES (%s, %s, %s, %s, %s) "
+        "ON CONFLICT (color, source_month) DO UPDATE SET summary = EXCLUDED.summary, dag_id = EXCLUDED.dag_id, "
+        "run_id = EXCLUDED.run_id, loaded_at = now()",
+        (color, month, json.dumps(summary, default=str), dag_id, run_id),
+    )
+
+
+def save_counts(conn: Connection, counts: list[Count], run_id: str) -> None:
+    """Replace every stored count with these, in one transaction (readers see the old or the new)."""
+    ensure(conn)
+    now = dt.datetime.now(dt.UTC)
+    with conn.transaction(), conn.cursor() as cur:
+        cur.execute(f"DELETE FROM {COVERAGE}")
+        cur.executemany(
+            f"INSERT INTO {COVERAGE} (color, source_month, target, rows, files, run_id, checked_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
+            [(c.color, f"{c.month}-01", c.target, c.rows, c.files, run_id, now) for c in counts],
+        )
+
+
+def read_counts(conn: Connection) -> tuple[list[Count], str | None, dt.datetime | None]:
+    """The stored counts, and the reconcile run that counted them and when (None when never)."""
+    ensure(conn)
+    rows = conn.execute(
+        f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, run_id, checked_at FROM {COVERAGE} "
+        "ORDER BY 1, 2, 3"
+    ).fetchall()
+    counts = [Count(*r[:5]) for r in rows]
+    return counts, (rows[0][5] if rows else None), (rows[0][6] if rows else None)
+
+
+def read_loads(conn: Connection, color: str | None = None) -> dict[tuple[str, str], dict]:
+    """{(colour, YYYY-MM): {"summary", "dag_id", "run_id", "loaded_at"}} of the last loads."""
+    ensure(conn)
+    where, args = ("WHERE color = %s", (color,)) if color else ("", ())
+    rows = conn.execute(
+        f"SELECT color, to_char(source_month, 'YYYY-MM'), summary, dag_id, run_id, loaded_at FROM {LOADS} {where}",
+        args,
+    ).fetchall()
+    return {(c, m): {"summary": s, "dag_id": d, "run_id": r, "loaded_at": t} for c, m, s, d, r, t in rows}
