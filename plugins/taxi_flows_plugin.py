@@ -12,9 +12,12 @@ from typing import ClassVar
 
 from airflow.plugins_manager import AirflowPlugin
 
+from taxi_flows.orchestration.compat import coverage_page
 from taxi_flows.orchestration.timetables import SourcePeriodsTimetable
 
 
 class TaxiFlowsPlugin(AirflowPlugin):
     name = "taxi_flows"
     timetables: ClassVar[list] = [SourcePeriodsTimetable]
+    # Airflow 3.1+: the coverage page at /taxi/, embedded in the UI under "Taxi coverage" (empty before).
+    fastapi_apps, external_views = coverage_page()

@@ -199,7 +199,8 @@ def test_deploy_dry_run_prints_every_command():
         f"--delete-unmatched-destination-objects {exclude}",
         "$ gcloud storage cp plugins/taxi_flows_plugin.py gs://COMPOSER_BUCKET/plugins/",
         "$ gcloud storage cp dags/.airflowignore dags/check_connections.py dags/taxi_daily_trips_to_gcs.py "
-        "dags/taxi_gcs_to_bigquery.py dags/taxi_web_to_gcs.py dags/taxi_web_to_postgres.py gs://COMPOSER_BUCKET/dags/",
+        "dags/taxi_gcs_to_bigquery.py dags/taxi_reconcile.py dags/taxi_web_to_gcs.py dags/taxi_web_to_postgres.py "
+        "gs://COMPOSER_BUCKET/dags/",
         "$ gcloud storage cp - gs://COMPOSER_BUCKET/data/taxi_flows/deployed-dag-files.txt < (this deploy's DAG files)",
         f"$ gcloud composer environments update {env} --update-pypi-packages-from-file "
         ".deploy/requirements-composer.txt",

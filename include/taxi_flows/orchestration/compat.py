@@ -161,3 +161,15 @@ def run_id(run_type, when) -> str:
     if AIRFLOW_3:
         return run_type.generate_run_id(suffix=when.isoformat())
     return run_type.generate_run_id(when)
+
+
+def coverage_page() -> tuple[list, list]:
+    """The plugin's FastAPI app and navigation link of the coverage page (taxi_flows.coverage.page)
+    on Airflow 3.1+, whose api-server mounts plugins' FastAPI apps; nothing before."""
+    if Version("3.1") > AIRFLOW_VERSION:
+        return [], []
+    from taxi_flows.coverage.page import PREFIX, create_app
+
+    app = {"app": create_app(), "url_prefix": PREFIX, "name": "Taxi coverage"}
+    link = {"name": "Taxi coverage", "href": f"{PREFIX}/", "destination": "nav", "url_route": "taxi_coverage"}
+    return [app], [link]
