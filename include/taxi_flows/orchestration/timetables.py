@@ -97,8 +97,10 @@ class SourcePeriodsTimetable(Timetable):
         (Airflow 3 names them by when they may run, the interval's end)."""
         from taxi_flows.orchestration.compat import run_id
 
-        when = data_interval.start if data_interval else extra.get("run_after") or extra.get("logical_date")
-        return run_id(run_type, when)
+        if data_interval is None or getattr(run_type, "value", run_type) not in ("scheduled", "backfill"):
+            # Manual runs keep Airflow's names (two manual runs of one month must not collide).
+            return super().generate_run_id(run_type=run_type, data_interval=data_interval, **extra)
+        return run_id(run_type, data_interval.start)
 
     def infer_manual_data_interval(self, *, run_after) -> DataInterval:
         """A run triggered by hand for a date covers the period of that date (outside the source's

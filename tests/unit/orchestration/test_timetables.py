@@ -100,6 +100,13 @@ def test_a_scheduled_or_backfill_run_is_named_by_the_month_it_loads():
             run_type=run_type, run_after=january.end, logical_date=january.start, data_interval=january
         )
         assert run_id == f"{run_type.value}__2021-01-01T00:00:00+00:00"
+    # Manual runs keep Airflow's own names (by their own date): two manual runs of a month differ.
+    from airflow.timetables.base import Timetable
+
+    args = {"run_type": DagRunType.MANUAL, "run_after": january.end, "logical_date": january.end}
+    assert timetable.generate_run_id(**args, data_interval=january) == Timetable.generate_run_id(
+        timetable, **args, data_interval=january
+    )
 
 
 def test_the_ui_shows_the_range():
