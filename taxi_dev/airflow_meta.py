@@ -19,19 +19,23 @@ def _models():
     return DatasetEvent, DatasetModel, DatasetDagRunQueue, DatasetModel.uri, "dataset_id"
 
 
+def _events_of(session, name: str):
+    """A query of the events of the asset (dataset) of that name."""
+    event_model, asset_model, _, name_column, key = _models()
+    return (
+        session.query(event_model)
+        .join(asset_model, asset_model.id == getattr(event_model, key))
+        .filter(name_column == name)
+    )
+
+
 def latest_event_extra(name: str) -> dict:
     """The extra of the newest event of the asset (dataset) of that name; {} when it has none."""
     from airflow.utils.session import create_session
 
-    event_model, asset_model, _, name_column, key = _models()
+    event_model = _models()[0]
     with create_session() as session:
-        event = (
-            session.query(event_model)
-            .join(asset_model, asset_model.id == getattr(event_model, key))
-            .filter(name_column == name)
-            .order_by(event_model.timestamp.desc())
-            .first()
-        )
+        event = _events_of(session, name).order_by(event_model.timestamp.desc()).first()
         return dict(event.extra) if event else {}
 
 
@@ -126,14 +130,8 @@ def event_months(name: str) -> dict[str, str]:
     """{run id: month in the event's extra} of the events of the asset (dataset) of that name."""
     from airflow.utils.session import create_session
 
-    event_model, asset_model, _, name_column, key = _models()
     with create_session() as session:
-        events = (
-            session.query(event_model)
-            .join(asset_model, asset_model.id == getattr(event_model, key))
-            .filter(name_column == name)
-            .all()
-        )
+        events = _events_of(session, name).all()
         return {e.source_run_id: (e.extra or {}).get("month") for e in events if e.source_run_id}
 
 

@@ -67,9 +67,9 @@ def daily_timetable():
 
 
 def _utc(day: dt.date):
-    import pendulum
+    from taxi_flows.orchestration.timetables import _utc as utc
 
-    return pendulum.datetime(day.year, day.month, day.day, tz="UTC")
+    return utc(day)
 
 
 def monthly_dag_args(**overrides) -> dict:

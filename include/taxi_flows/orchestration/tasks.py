@@ -170,7 +170,7 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
     from taxi_flows.bigquery import queries
     from taxi_flows.core.schema import COLORS
     from taxi_flows.coverage import counts
-    from taxi_flows.coverage.store import save_counts
+    from taxi_flows.coverage.store import TARGETS, save_counts
     from taxi_flows.gcs import storage
     from taxi_flows.postgres.connection import postgres_connection
 
@@ -183,7 +183,7 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
             found += counts.bigquery(bq, f"{bq.project}.{dataset}.{color}_tripdata", color)
         save_counts(conn, found, run_id)
     months = sorted({(c.color, c.month) for c in found})
-    log.info("counted %d colour-months in %d targets: %d figures stored", len(months), 4, len(found))
+    log.info("counted %d colour-months in %d targets: %d figures stored", len(months), len(TARGETS), len(found))
     wrong = counts.mismatches(found)
     if wrong:
         raise fail(f"the targets disagree on {len(wrong)} month(s): " + "; ".join(wrong))
