@@ -31,6 +31,7 @@ for `params.colors`:
    - `replace_month` (BigQueryInsertJobOperator): one MERGE that deletes the month's rows and
      inserts the staged ones, atomically;
    - `reconcile`: the month's rows in the final table equal the Parquet file's, or the run fails;
+     its Asset event (`taxi_flows.tripdata.bigquery`) triggers `taxi_reconcile`;
    - `drop_staging` (teardown): drops the staging table once the load has run, whatever followed.
 4. `zone_lookup_to_gcs` → `load_zone_lookup`: `misc/taxi_zone_lookup.csv` from the web, as Parquet
    in the bucket, then into `<dataset>.taxi_zone_lookup` (WRITE_TRUNCATE, atomic).
@@ -143,9 +144,9 @@ def taxi_gcs_to_bigquery():
     def check_staged(staging: str, expected_rows: int | None) -> int:
         return tasks.check_staged(staging, expected_rows)
 
-    @task
-    def reconcile(final: str, staging: str, month: str) -> int:
-        return tasks.reconcile_month(final, staging, month)
+    @task(outlets=[assets.bigquery_trips()])
+    def reconcile(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
+        return tasks.reconcile_month(color, final, staging, month, outlet_events)
 
     # Each mapped task of load_month is labelled by its colour and month ("green 2021-01") in the
     # UI, from the plan its map index points into.
@@ -168,7 +169,7 @@ def taxi_gcs_to_bigquery():
             task_id="drop_staging", deletion_dataset_table=staging, ignore_if_missing=True, **GCP
         )
         checked = check_staged(staging, expected_rows)
-        load_staging >> checked >> replace_month >> reconcile(final, staging, month) >> drop_staging
+        load_staging >> checked >> replace_month >> reconcile(color, final, staging, month) >> drop_staging
         drop_staging.as_teardown(setups=load_staging)
 
     months = load_month.expand_kwargs(plan)

@@ -9,8 +9,9 @@ previous run's counts in one transaction. The load summaries it shows next to th
 removed by each rule, the quality checks) are in `ny_taxi.taxi_loads`, written by
 `taxi_web_to_postgres` after each month.
 
-**When.** On every Asset event of the loads (`taxi_web_to_postgres`, `taxi_web_to_gcs`) and daily
-at 06:00 UTC. Unpause it to have it run; `airflow dags test taxi_reconcile` runs it once.
+**When.** On every Asset event of the loads (`taxi_web_to_postgres`, `taxi_web_to_gcs`,
+`taxi_gcs_to_bigquery`) and daily at 06:00 UTC. Unpause it to have it run;
+`airflow dags test taxi_reconcile` runs it once.
 
 **A mismatch fails the run**, naming each month and its targets' numbers, e.g. `green 2021-02:
 PostgreSQL rows 1,190, rows in the GCS monthly file 1,200, …`; the failure alert goes to
@@ -29,6 +30,9 @@ only. On Airflow 2.10, read them with SQL: `SELECT * FROM ny_taxi.taxi_coverage 
 
 from __future__ import annotations
 
+import functools
+import operator
+
 import pendulum
 from airflow.timetables.trigger import CronTriggerTimetable
 
@@ -38,14 +42,15 @@ from taxi_flows.orchestration import assets, tasks
 from taxi_flows.orchestration.compat import asset_or_time_schedule, dag, task
 from taxi_flows.orchestration.dag_defaults import DEFAULT_ARGS
 
-LOADS = [assets.postgres_trips(), *(assets.monthly_parquet(color) for color in COLORS)]
+DAILY = CronTriggerTimetable("0 6 * * *", timezone="UTC")
+LOADS = [assets.postgres_trips(), *(assets.monthly_parquet(color) for color in COLORS), assets.bigquery_trips()]
 
 
 @dag(
     dag_id="taxi_reconcile",
     doc_md=__doc__,
     description="Rows per colour and month in PostgreSQL, GCS and BigQuery, stored for the coverage page",
-    schedule=asset_or_time_schedule(CronTriggerTimetable("0 6 * * *", timezone="UTC"), LOADS[0] | LOADS[1] | LOADS[2]),
+    schedule=asset_or_time_schedule(DAILY, functools.reduce(operator.or_, LOADS)),
     start_date=pendulum.datetime(2019, 1, 1, tz="UTC"),
     catchup=False,
     max_active_runs=1,

@@ -93,6 +93,17 @@ def delete_runs(dag_id: str) -> None:
             session.delete(run)
 
 
+def backfills_done(dag_id: str) -> bool:
+    """The DAG has backfills (Airflow 3) and the scheduler has marked each of them completed: only
+    then may another backfill of the DAG be created."""
+    from airflow.models.backfill import Backfill
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        rows = session.query(Backfill).filter(Backfill.dag_id == dag_id).all()
+        return bool(rows) and all(b.completed_at is not None for b in rows)
+
+
 def dag_runs(dag_id: str, ended_after=None) -> list[tuple[str, str | None, str]]:
     """(run type, month of the logical date, state) of the DAG's runs; only those that ended after
     ended_after if given."""

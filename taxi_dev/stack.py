@@ -8,9 +8,8 @@ pointed at them. All state lives under one folder (TAXI_STATE_DIR, default .loca
     python -m taxi_dev.stack status   what runs, where
     python -m taxi_dev.stack reset    down, then delete the state folder
     python -m taxi_dev.stack env      print the environment (also written to <state>/env.sh)
-    python -m taxi_dev.stack ui       up, then the Airflow components until Ctrl-C: api-server, scheduler and
-                                      dag-processor (Airflow 2: webserver and scheduler); no triggerer, as
-                                      no task of the bundle defers
+    python -m taxi_dev.stack ui       up, then the Airflow components until Ctrl-C: api-server, scheduler,
+                                      dag-processor and triggerer (Airflow 2: webserver and scheduler)
 """
 
 from __future__ import annotations
@@ -33,7 +32,9 @@ from taxi_dev.pgserver import PgServer
 from taxi_dev.settings import REPO, StackSettings, ui_host
 from taxi_flows.settings import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 
-AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor")  # Airflow 3
+# Airflow 3. No task of the bundle defers, but the UI's Home page shows a triggerer that never ran
+# as failed (red): a triggerer is started too (about 150 MB, idle), as a deployment has one.
+AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW_2_COMPONENTS = ("webserver", "scheduler")  # Airflow 2: the scheduler parses the DAGs itself
 
 
@@ -158,8 +159,14 @@ class Stack:
         )
 
     # -- Airflow ----------------------------------------------------------------------------
+    def local_env(self) -> dict[str, str]:
+        """The stack's Airflow environment, and how the local components and CLI parse the DAGs:
+        without catch-up (as docker compose and the Composer deployment do), so unpausing a DAG runs
+        its latest period, not 31 months (TAXI_CATCHUP=true for that)."""
+        return {**self.s.airflow_env(), "TAXI_CATCHUP": os.getenv("TAXI_CATCHUP", "false")}
+
     def env(self) -> dict[str, str]:
-        return {**os.environ, **self.s.airflow_env()}
+        return {**os.environ, **self.local_env()}
 
     def _pythonpath_env(self) -> dict[str, str]:
         return {"PYTHONPATH": self.s.airflow_env()["PYTHONPATH"]}
@@ -182,7 +189,7 @@ class Stack:
         path = self.s.state_dir / "env.sh"
         venv_bin = Path(sys.executable).parent
         lines = ["# source this file to point the Airflow CLI at the local stack"]
-        lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.s.airflow_env().items())]
+        lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.local_env().items())]
         lines.append(f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"')
         path.write_text("\n".join(lines) + "\n")
         return path
@@ -243,14 +250,14 @@ class Stack:
 
     def start_airflow(self, extra_env: dict[str, str] | None = None, timeout: float = 180) -> dict[str, int]:
         """Start the Airflow components (LocalExecutor) with pid files, and wait until the API
-        reports all of them healthy: api-server, scheduler and dag-processor on Airflow 3; the
+        reports all of them healthy: api-server, scheduler, dag-processor and triggerer on Airflow 3; the
         webserver (on the same port) and the scheduler on Airflow 2."""
         from taxi_flows.orchestration.compat import AIRFLOW_3
 
-        env = {**self.s.airflow_env(), **(extra_env or {})}
+        env = {**self.local_env(), **(extra_env or {})}
         if AIRFLOW_3:
             health = f"http://127.0.0.1:{self.s.api_port}/api/v2/monitor/health"
-            wanted = ("metadatabase", "scheduler", "dag_processor")
+            wanted = ("metadatabase", "scheduler", "dag_processor", "triggerer")
         else:
             env.update(
                 {
@@ -376,7 +383,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     stack = Stack()
     if args.command == "env":
-        for k, v in sorted(stack.s.airflow_env().items()):
+        for k, v in sorted(stack.local_env().items()):
             print(f"export {k}={shlex.quote(v)}")
         return
     getattr(stack, args.command)()

@@ -16,7 +16,13 @@ import yaml
 
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yaml"
-AIRFLOW_SERVICES = ("airflow-init", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor")
+AIRFLOW_SERVICES = (
+    "airflow-init",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+)
 BUNDLE_ENV = (
     "AIRFLOW_CONN_TAXI_POSTGRES",
     "AIRFLOW_CONN_GOOGLE_CLOUD_DEFAULT",
@@ -25,7 +31,14 @@ BUNDLE_ENV = (
     "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL",
     "TAXI_BQ_LOCATION",
 )
-LONG_RUNNING = ("airflow-db", "taxi-postgres", "airflow-apiserver", "airflow-scheduler", "airflow-dag-processor")
+LONG_RUNNING = (
+    "airflow-db",
+    "taxi-postgres",
+    "airflow-apiserver",
+    "airflow-scheduler",
+    "airflow-dag-processor",
+    "airflow-triggerer",
+)
 
 
 @pytest.fixture(scope="module")

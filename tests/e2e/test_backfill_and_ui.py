@@ -23,7 +23,7 @@ from packaging.version import Version
 from support.e2e import COMPONENT_ENV, expected_rows, month_period, wait_for
 
 from taxi_dev import airflow_meta
-from taxi_dev.airflow_meta import dag_runs
+from taxi_dev.airflow_meta import backfills_done, dag_runs
 from taxi_dev.airflow_meta import task_states as _task_states
 from taxi_flows import settings
 from taxi_flows.bigquery import queries
@@ -67,15 +67,6 @@ def airflow(stack):
         yield stack
     finally:
         stack.stop_airflow()
-
-
-def backfills_done(dag_id: str) -> bool:
-    from airflow.models.backfill import Backfill
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        rows = session.query(Backfill).filter(Backfill.dag_id == dag_id).all()
-        return bool(rows) and all(b.completed_at is not None for b in rows)
 
 
 def bigquery_idle() -> bool:

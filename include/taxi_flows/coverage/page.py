@@ -40,8 +40,9 @@ def _page(title: str, body: str) -> str:
 
 
 def _run_link(dag_id: str, run_id: str) -> str:
-    """A link to the run in Airflow's UI (out of the page's frame)."""
-    return f"<a target='_top' href='/dags/{escape(dag_id)}/runs/{escape(run_id)}'>{escape(run_id)}</a>"
+    """A link to the run in Airflow's UI. It opens in the page's frame: Airflow's sandbox of plugin
+    pages allows neither top navigation nor pop-ups."""
+    return f"<a href='/dags/{escape(dag_id)}/runs/{escape(run_id)}'>{escape(run_id)}</a>"
 
 
 def _connection():
@@ -68,12 +69,13 @@ def grid_html(counts: list[store.Count], run_id: str | None, checked_at) -> str:
             for m in months:
                 found = cells[(color, m)]
                 c = found.get(target)
+                cell = f"data-cell='{color} {m} {target}'"
                 if c is None:
-                    tds.append("<td class='none'>—</td>")
+                    tds.append(f"<td class='none' {cell}>—</td>")
                     continue
                 ok = len({x.rows for x in found.values()}) == 1
                 files = f" ({c.files} files)" if c.files is not None else ""
-                tds.append(f"<td class='{'ok' if ok else 'bad'}'>{c.rows:,}{files}</td>")
+                tds.append(f"<td class='{'ok' if ok else 'bad'}' {cell}>{c.rows:,}{files}</td>")
             rows.append(f"<tr><th class='l'>{escape(label)}</th>{''.join(tds)}</tr>")
         parts.append(f"<h3>{color}</h3><table><tr><th class='l'>target</th>{head}</tr>{''.join(rows)}</table>")
     return _page("Taxi coverage", "".join(parts))

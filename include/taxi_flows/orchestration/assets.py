@@ -33,3 +33,8 @@ def daily_trips(color: str) -> Any:
 def postgres_trips() -> Any:
     """ny_taxi.<color>_tripdata in PostgreSQL: one event per colour and month loaded."""
     return asset("taxi_flows.tripdata.postgres", GROUP)
+
+
+def bigquery_trips() -> Any:
+    """<dataset>.<color>_tripdata in BigQuery: one event per colour and month loaded (and reconciled)."""
+    return asset("taxi_flows.tripdata.bigquery", GROUP)

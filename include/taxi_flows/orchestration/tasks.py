@@ -126,8 +126,9 @@ def check_staged(staging: str, expected_rows: int | None) -> int:
     return rows
 
 
-def reconcile_month(final: str, staging: str, month: str) -> int:
-    """The final table's rows of the month equal the staged Parquet rows, or the run fails."""
+def reconcile_month(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
+    """The final table's rows of the month equal the staged Parquet rows, or the run fails; the
+    Asset event (which triggers taxi_reconcile) names the colour and month."""
     from taxi_flows.bigquery import queries
     from taxi_flows.core.months import month_start
 
@@ -139,6 +140,8 @@ def reconcile_month(final: str, staging: str, month: str) -> int:
             f"{final}: {loaded:,} rows of source_month {month} after the MERGE, but {staged:,} in the Parquet file"
         )
     log.info("%s: source_month %s has %s rows, as the Parquet file", final, month, f"{loaded:,}")
+    if outlet_events is not None:
+        outlet_events[assets.bigquery_trips()].extra = {"color": color, "month": month, "rows": loaded}
     return loaded
 
 

@@ -1,0 +1,130 @@
+"""What `make demo` prints at the end: the runs it made, and what is loaded where (PostgreSQL, the
+bucket, BigQuery, the stored coverage counts), then where to look next."""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+
+import psycopg
+
+from taxi_dev.stack import Stack
+from taxi_flows import settings
+from taxi_flows.core import schema
+
+
+def print_runs(airflow_meta, dag_ids, since) -> bool:
+    """The runs that ended since the demo began, per DAG, type and state; False if one failed."""
+    print("\nAirflow runs of this demo (DAG, run type: states):")
+    failed = False
+    for dag_id in dag_ids:
+        runs = airflow_meta.dag_runs(dag_id, ended_after=since)
+        for run_type in sorted({r[0] for r in runs}):
+            states = Counter(r[2] for r in runs if r[0] == run_type)
+            failed |= "failed" in states
+            months = sorted({r[1] for r in runs if r[0] == run_type and r[1]})
+            shown = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
+            print(f"  {dag_id:<26} {run_type:<16} {shown:<14} {' '.join(months)}")
+    return not failed
+
+
+def print_written(stack: Stack) -> None:
+    from taxi_flows.gcs import layout, storage
+
+    os.environ.update(stack.s.airflow_env())  # the GCS emulator and its connection, for the client
+    client, bucket = storage.client(), stack.s.gcs_bucket
+    blobs = list(client.list_blobs(bucket))
+    print(f"\nWritten to gs://{bucket} (the GCS emulator at {stack.s.gcs_url}, files in {stack.s.gcs_dir}):")
+    for color in schema.COLORS:
+        for blob in sorted((b for b in blobs if b.name.startswith(f"{color}/")), key=lambda b: b.name):
+            print(f"  gs://{bucket}/{blob.name:<42} {blob.size / 1e6:6.2f} MB")
+        parts = [b for b in blobs if b.name.startswith(layout.dataset_prefix(color))]
+        dates = {b.name.split("/")[1] for b in parts}
+        print(f"  gs://{bucket}/{layout.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
+
+
+def print_bigquery(stack: Stack) -> None:
+    from taxi_flows.bigquery import queries, tables
+
+    os.environ.update(stack.s.airflow_env())  # the BigQuery emulator and its connection, for the client
+    bq = queries.client(settings.GCP_CONN_ID)
+    dataset = f"{bq.project}.{stack.s.bq_dataset}"
+    print(f"\nLoaded into BigQuery {dataset} (the emulator at {stack.s.bq_url}):")
+    print(f"  {'table':<42} {'source_month':<13} {'rows':>9}  partitions (pickup dates)")
+    for color in schema.COLORS:
+        table = f"{dataset}.{tables.trips_table(color)}"
+        query = (
+            f"SELECT source_month, COUNT(*) AS n, COUNT(DISTINCT {schema.trip_schema(color).pickup_date}) AS days "
+            f"FROM `{table}` GROUP BY 1 ORDER BY 1"
+        )
+        for row in bq.query(query).result():
+            print(f"  {table:<42} {row.source_month:%Y-%m}       {row.n:>9,}  {row.days}")
+    zones = f"{dataset}.{schema.ZONE_TABLE}"
+    print(f"  {zones:<42} {'':<13} {queries.table_rows(bq, zones):>9,}")
+
+
+def print_loaded(stack: Stack) -> None:
+    print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {settings.POSTGRES_SCHEMA}):")
+    print(f"  {'table':<28} {'source_month':<13} {'rows':>9}  pickup dates")
+    with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
+        for color in schema.COLORS:
+            sch = schema.trip_schema(color)
+            table = f"{settings.POSTGRES_SCHEMA}.{sch.table}"
+            if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
+                continue
+            rows = conn.execute(
+                f"SELECT source_month, count(*), min({sch.pickup_date}), max({sch.pickup_date}) "
+                f"FROM {table} GROUP BY 1 ORDER BY 1"
+            ).fetchall()
+            for month, n, first, last in rows:
+                print(f"  {table:<28} {month:%Y-%m}       {n:>9,}  {first} … {last}")
+        zones = f"{settings.POSTGRES_SCHEMA}.{schema.ZONE_TABLE}"
+        if conn.execute("SELECT to_regclass(%s)", [zones]).fetchone()[0]:
+            n = conn.execute(f"SELECT count(*) FROM {zones}").fetchone()[0]
+            print(f"  {zones:<28} {'':<13} {n:>9,}")
+
+
+def print_coverage(stack: Stack) -> None:
+    """The counts taxi_reconcile stored (ny_taxi.taxi_coverage), one line per colour and month."""
+    from taxi_flows.coverage import store
+
+    with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
+        counts, run_id, checked = store.read_counts(conn)
+    if not counts:
+        print("\nNo coverage counts stored yet (taxi_reconcile has not run)")
+        return
+    print(f"\nWhat is loaded where ({store.COVERAGE}, counted by taxi_reconcile {run_id} at {checked:%H:%M:%S}):")
+    print(f"  {'colour':<7} {'month':<8}" + "".join(f" {t:>12}" for t in store.TARGETS) + "  agree")
+    by_month: dict[tuple[str, str], dict[str, int]] = {}
+    for count in counts:
+        by_month.setdefault((count.color, count.month), {})[count.target] = count.rows
+    for (color, month), rows in sorted(by_month.items()):
+        cells = "".join(f" {rows[t]:>12,}" if t in rows else f" {'-':>12}" for t in store.TARGETS)
+        print(f"  {color:<7} {month:<8}{cells}  {'yes' if len(set(rows.values())) == 1 else 'NO'}")
+
+
+def print_hints(stack: Stack, ui: bool) -> None:
+    api = f"http://127.0.0.1:{stack.s.api_port}"
+    if ui:
+        print(
+            f"\nThe Airflow UI is up: {api}  (the runs above, the Asset graph, Browse > Backfills)\n"
+            f"Taxi coverage:  {api}/plugin/taxi_coverage  (the grid, each month's checks and rows)\n"
+            "The components keep running: make stack-down stops them and the stack; make ui runs them in a terminal."
+        )
+    else:
+        print("\nUI:       make ui")
+    print(
+        f"Explore:  psql -h 127.0.0.1 -p {stack.s.pg_port} -U {stack.s.pg_user} {stack.s.target_db}\n"
+        f"Airflow:  source {stack.s.state_dir / 'env.sh'}   (then any airflow command, e.g. airflow dags list)\n"
+        f"GCS:      STORAGE_EMULATOR_HOST={stack.s.gcs_url} (the env file sets it), objects under {stack.s.gcs_dir}\n"
+        f"BigQuery: BIGQUERY_EMULATOR_HOST={stack.s.bq_url} (the env file sets it)\n"
+        "Stop:     make stack-down        Wipe:  make reset"
+    )
+
+
+def print_everything(stack: Stack, ui: bool) -> None:
+    print_loaded(stack)
+    print_written(stack)
+    print_bigquery(stack)
+    print_coverage(stack)
+    print_hints(stack, ui)
