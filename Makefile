@@ -45,7 +45,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 .DEFAULT_GOAL := help
 
 .PHONY: browser
-.PHONY: help setup demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill lock lock-bq lock-legs
+.PHONY: help setup demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill bench-page lock lock-bq lock-legs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -73,7 +73,7 @@ $(BQ_VENV)/.installed: requirements-bq-emulator.txt
 	$(BQ_VENV)/bin/uv pip install --python $(BQ_VENV)/bin/python --no-deps --compile-bytecode -r requirements-bq-emulator.txt
 	@touch $@
 
-demo: setup  ## the main job: start the local stack, run check_connections and the four workflows (2021-01 … 2021-03) through Airflow, print what was loaded where
+demo: setup  ## the main job: the local stack and Airflow's components; check_connections, then 2021-01 … 2021-03 by backfill on the scheduler (BigQuery on the Asset events); print what was loaded where; the UI stays up
 	$(PY) -m taxi_dev.demo
 
 test: setup  ## the test suite on one leg (default: the main one, Airflow 3.3.2; AIRFLOW=3.1 for another); it starts and stops its own stack (PostgreSQL, file server, GCS and BigQuery emulators)
@@ -98,7 +98,7 @@ stack-status: setup  ## show what runs and where
 reset: setup  ## stop the stack and delete its state (.local/)
 	$(PY) -m taxi_dev.stack reset
 
-ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor; Airflow 2: webserver, scheduler); Ctrl-C stops it
+ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer; Airflow 2: webserver, scheduler); Ctrl-C stops it
 	$(PY) -m taxi_dev.stack ui
 
 bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy
@@ -109,6 +109,9 @@ bench-backfill: setup  ## benchmark (not run by the tests): wall time of a 1- an
 
 bench-concurrency: setup  ## benchmark (not run by the tests): 3 months replaced in PostgreSQL at once vs in sequence, and the worst reader wait
 	$(PY) benchmarks/bench_concurrent_months.py
+
+bench-page: setup  ## benchmark (not run by the tests): the coverage page with 31 months x 2 colours stored vs GET /api/v2/dags
+	$(PY) benchmarks/bench_coverage_page.py
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
 	$(PY) benchmarks/bench_gcs_load.py

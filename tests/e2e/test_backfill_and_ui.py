@@ -16,6 +16,7 @@ import datetime as dt
 import json
 import os
 import shutil
+import urllib.request
 from pathlib import Path
 
 import pytest
@@ -215,27 +216,36 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
 
 @pytest.mark.timeout(600)
 def test_a_manual_run_shows_the_month_it_loads(airflow):
-    """Triggered by hand for 2021-04-01 (00:00 UTC): April is loaded; for 2021-04-15 the run
-    fails, naming the date to pick."""
+    """Triggered by hand for 2021-04-01 (00:00 UTC) as the UI's trigger form does (the REST API):
+    the run's logical date and data interval are April, and April is loaded; for 2021-04-15 (the
+    CLI) the run fails, naming the date to pick."""
     import psycopg
 
     stack, dag_id = airflow, "taxi_web_to_postgres"
     stack.airflow("dags", "unpause", dag_id, quiet=True)
+    api = f"http://127.0.0.1:{stack.s.api_port}"
+    with urllib.request.urlopen(f"{api}/auth/token", timeout=30) as response:  # noqa: S310 - all users are admins
+        token = json.load(response)["access_token"]
+    body = {"logical_date": "2021-04-01T00:00:00Z", "conf": {"colors": [COLOR]}}
+    request = urllib.request.Request(  # noqa: S310 - the local api-server
+        f"{api}/api/v2/dags/{dag_id}/dagRuns",
+        data=json.dumps(body).encode(),
+        headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+    )
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 - the local api-server
+        assert response.status == 200
     conf = json.dumps({"colors": [COLOR]})
-    for day in ("2021-04-01", "2021-04-15"):
-        stack.airflow("dags", "trigger", dag_id, "--logical-date", f"{day}T00:00:00+00:00", "--conf", conf, quiet=True)
+    stack.airflow("dags", "trigger", dag_id, "--logical-date", "2021-04-15T00:00:00+00:00", "--conf", conf, quiet=True)
 
     def manual_runs():
         runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "manual"]
         return runs if len(runs) == 2 and all(r[-1] in ("success", "failed") for r in runs) else None
 
     runs = wait_for(manual_runs, "the manual runs", diagnose=lambda: _task_states(dag_id))
-    # The logical date names the month loaded. (Airflow 3.3's trigger infers a manual run's data
-    # interval from the time of the trigger, not from its logical date: not checked here.)
-    assert [(r[0], r[1], r[-1]) for r in runs] == [
-        ("manual", "2021-04-01", "success"),
-        ("manual", "2021-04-15", "failed"),
-    ]
+    # The UI's path: logical date, data interval and the month loaded agree. (The CLI's trigger infers
+    # a manual run's data interval from the time of the trigger, not from its logical date: README.)
+    assert runs[0] == ("manual", *month_period("2021-04"), "success"), runs
+    assert [(r[0], r[1], r[-1]) for r in runs[1:]] == [("manual", "2021-04-15", "failed")]
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         months = conn.execute(
             f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM ny_taxi.{COLOR}_tripdata "
@@ -327,3 +337,110 @@ def test_the_api_server_listens_on_this_machine_only(airflow):
     ]
     assert listening, f"nothing listens on port {airflow.s.api_port}"
     assert set(listening) == {"127.0.0.1"}
+
+
+def run_reconcile(stack) -> tuple[str, str]:
+    """A manual run of taxi_reconcile on the real scheduler: (its state, its task's log)."""
+    since = dt.datetime.now(tz=dt.UTC)
+    stack.airflow("dags", "trigger", "taxi_reconcile", quiet=True)
+
+    def ended():
+        runs = [r for r in airflow_meta.dag_runs("taxi_reconcile", ended_after=since) if r[0] == "manual"]
+        return runs[-1][2] if runs else None
+
+    state = wait_for(ended, "the taxi_reconcile run", timeout=300, diagnose=lambda: _task_states("taxi_reconcile"))
+    logs = sorted((stack.s.airflow_home / "logs").rglob("*.log"), key=lambda p: p.stat().st_mtime)
+    log = next((p for p in reversed(logs) if "dag_id=taxi_reconcile" in str(p)), None)
+    return state, log.read_text(errors="replace") if log else ""
+
+
+HEALTH = ("MetaDatabase", "Scheduler", "Triggerer", "Dag Processor")
+
+
+def health_badges(page) -> dict[str, tuple[int, int, int]]:
+    """{component: background colour (RGB)} of the Home page's Health badges."""
+    page.get_by_text("Triggerer", exact=True).first.wait_for(timeout=30_000)
+    # The UI's colours are oklch(): a canvas turns each into RGB.
+    to_rgb = """l => l.map(e => {
+        const c = document.createElement('canvas').getContext('2d');
+        c.fillStyle = getComputedStyle(e).backgroundColor; c.fillRect(0, 0, 1, 1);
+        return [e.innerText.trim(), Array.from(c.getImageData(0, 0, 1, 1).data.slice(0, 3))];
+    })"""
+    colours = page.locator("[data-testid=state-badge]").evaluate_all(to_rgb)
+    return {name: tuple(rgb) for name, rgb in colours if name in HEALTH}
+
+
+def reddish(rgb: tuple[int, int, int]) -> bool:
+    r, g, b = rgb
+    return r > 120 and r > g + 60 and r > b + 60
+
+
+@pytest.mark.timeout(900)
+def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path_factory):
+    """After the backfills (three green months in every target): the page's grid has the exact
+    rows of each target; rows deleted in PostgreSQL turn that cell red and the reconcile run fails
+    naming the month; a month's page previews its rows; the Home page's Health has no red badge."""
+    import psycopg
+    from playwright.sync_api import sync_playwright
+
+    from taxi_flows.coverage import store
+    from taxi_flows.coverage.page import PREVIEW_ROWS
+
+    if chromium() is None:
+        pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")
+    stack = airflow
+    expected = {m: expected_rows(stack.s.files_dir, m, COLOR) for m in MONTHS}
+    stack.airflow("dags", "unpause", "taxi_reconcile", quiet=True)
+    state, log = run_reconcile(stack)
+    assert state == "success", log[-3000:]
+    shots = Path(os.getenv("TAXI_SCREENSHOT_DIR", str(tmp_path_factory.mktemp("coverage"))))
+    shots.mkdir(parents=True, exist_ok=True)
+    url = f"http://127.0.0.1:{stack.s.api_port}"
+    with sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=chromium(), headless=True, args=CHROMIUM_FLAGS)
+        try:
+            page = browser.new_context(viewport={"width": 1400, "height": 900}).new_page()
+            page.goto(url, wait_until="networkidle", timeout=60_000)
+            badges = health_badges(page)
+            assert set(badges) == set(HEALTH), badges
+            assert [name for name, rgb in badges.items() if reddish(rgb)] == [], badges
+            assert all(g > r for r, g, _ in badges.values()), badges  # green: healthy
+            page.screenshot(path=str(shots / "home.png"))
+
+            def cells():
+                """{(month, target): (text, class)} of the grid, in the UI's frame of the plugin page."""
+                page.goto(f"{url}/plugin/taxi_coverage", wait_until="networkidle", timeout=60_000)
+                frame = page.frame_locator("iframe[title='Taxi coverage']")
+                frame.locator("td[data-cell]").first.wait_for(timeout=30_000)
+                found = frame.locator(f"td[data-cell^='{COLOR} ']").evaluate_all(
+                    "l => l.map(e => [e.dataset.cell, e.innerText, e.className])"
+                )
+                return {tuple(cell.split()[1:]): (text, css) for cell, text, css in found}
+
+            grid = cells()
+            for m in MONTHS:
+                for target in store.TARGETS:
+                    text, css = grid[(m, target)]
+                    assert (text.split(" (")[0], css) == (f"{expected[m]:,}", "ok"), (m, target, grid)
+            page.screenshot(path=str(shots / "taxi-coverage.png"), full_page=True)
+
+            page.goto(f"{url}/taxi/month/{COLOR}/{MONTHS[0]}", wait_until="networkidle", timeout=60_000)
+            assert page.locator("table.preview tr").count() == PREVIEW_ROWS + 1  # the header, then the rows
+            assert f"{expected[MONTHS[0]]:,}" in page.inner_text("body")  # rows kept
+
+            with psycopg.connect(stack.s.pg_uri(stack.s.target_db), autocommit=True) as conn:
+                month = f"source_month = '{MONTHS[1]}-01'"  # (a ctid is unique within a partition only)
+                conn.execute(
+                    f"DELETE FROM ny_taxi.{COLOR}_tripdata WHERE {month} AND ctid IN "
+                    f"(SELECT ctid FROM ny_taxi.{COLOR}_tripdata WHERE {month} LIMIT 10)"
+                )
+            state, log = run_reconcile(stack)
+            assert state == "failed"
+            assert f"{COLOR} {MONTHS[1]}: PostgreSQL rows {expected[MONTHS[1]] - 10:,}" in log, log[-3000:]
+            grid = cells()
+            assert grid[(MONTHS[1], "postgres")] == (f"{expected[MONTHS[1]] - 10:,}", "bad"), grid
+            assert grid[(MONTHS[1], "bigquery")] == (f"{expected[MONTHS[1]]:,}", "bad"), grid
+            assert {grid[(m, "postgres")][1] for m in (MONTHS[0], MONTHS[2])} == {"ok"}
+            page.screenshot(path=str(shots / "taxi-coverage-mismatch.png"), full_page=True)
+        finally:
+            browser.close()

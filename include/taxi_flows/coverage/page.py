@@ -10,7 +10,9 @@
   quarter, from the stored load summaries and counts (and the distinct vendor ids in PostgreSQL).
 
 It reads the target database only (coverage.store, through the connection taxi_postgres): never
-GCS or BigQuery, so it answers as fast against real Google Cloud as against the emulators.
+GCS or BigQuery, so it answers as fast against real Google Cloud as against the emulators. It
+answers only a signed-in Airflow user (compat.airflow_user: the UI's token cookie, which the
+browser sends to the embedded page, or a Bearer token); anyone else gets 401.
 """
 
 from __future__ import annotations
@@ -196,11 +198,12 @@ def homework_html(conn, color: str, quarter: str) -> str:
     return _page(f"Homework: {color} {quarter}", f"<p><a href='.'>← all months</a></p>{form}<table>{table}</table>")
 
 
-def create_app():
+def create_app(dependencies: list | None = None):
+    """The page's app; `dependencies` run before every request (the plugin's: an Airflow user)."""
     from fastapi import FastAPI
     from fastapi.responses import HTMLResponse
 
-    app = FastAPI(title="Taxi coverage")
+    app = FastAPI(title="Taxi coverage", dependencies=dependencies or [])
 
     @app.get("/", response_class=HTMLResponse)
     def coverage() -> str:

@@ -170,6 +170,20 @@ def coverage_page() -> tuple[list, list]:
         return [], []
     from taxi_flows.coverage.page import PREFIX, create_app
 
-    app = {"app": create_app(), "url_prefix": PREFIX, "name": "Taxi coverage"}
+    app = {"app": create_app([airflow_user()]), "url_prefix": PREFIX, "name": "Taxi coverage"}
     link = {"name": "Taxi coverage", "href": f"{PREFIX}/", "destination": "nav", "url_route": "taxi_coverage"}
     return [app], [link]
+
+
+def airflow_user():
+    """A FastAPI dependency of the coverage page (Airflow 3.1+): the request carries a valid Airflow
+    token, as the UI's cookie `_token` (sent by the browser to the page the UI embeds; Airflow 3.1's
+    own API reads only the header) or an `Authorization: Bearer` header; 401/403 otherwise."""
+    from airflow.api_fastapi.core_api.security import resolve_user_from_token
+    from fastapi import Cookie, Depends, Header
+
+    async def user(token: str | None = Cookie(None, alias="_token"), authorization: str | None = Header(None)):
+        bearer = authorization[7:] if authorization and authorization.lower().startswith("bearer ") else None
+        return await resolve_user_from_token(token or bearer)
+
+    return Depends(user)

@@ -74,27 +74,34 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
     assert figures[("green", "2021-02")]["bigquery"] == (loaded["2021-02"], None)
     if page_client() is not None:
         grid = page_client().get("/").text
-        assert f"<td class='bad'>{loaded['2021-02'] - 10:,}</td>" in grid
-        assert f"<td class='ok'>{loaded['2021-01']:,}</td>" in grid
+        assert f"<td class='bad' data-cell='green 2021-02 postgres'>{loaded['2021-02'] - 10:,}</td>" in grid
+        assert f"<td class='ok' data-cell='green 2021-01 postgres'>{loaded['2021-01']:,}</td>" in grid
         assert "files)</td>" in grid
 
 
-def page_client():
-    """The coverage page's app over ASGI (Airflow 3.1+), as the api-server serves it."""
+def page_client(signed_in: bool = True):
+    """The coverage page's app over ASGI (Airflow 3.1+), as the api-server serves it; with the
+    token cookie the UI holds for a signed-in user (Airflow's auth manager signs it) if asked."""
     from taxi_flows.orchestration.compat import coverage_page
 
     apps, _ = coverage_page()
     if not apps:
         return None
+    from airflow.api_fastapi.app import create_auth_manager, get_auth_manager
+    from airflow.api_fastapi.auth.managers.simple.user import SimpleAuthManagerUser
     from fastapi.testclient import TestClient
 
-    return TestClient(apps[0]["app"])
+    create_auth_manager()
+    token = get_auth_manager().generate_jwt(SimpleAuthManagerUser(username="test", role="admin"))
+    return TestClient(apps[0]["app"], cookies={"_token": token} if signed_in else None)
 
 
 def test_the_page_shows_a_month_its_checks_rows_and_the_homework(stack, pg, dags):
     client = page_client()
     if client is None:
         pytest.skip("the coverage page is an Airflow 3.1+ plugin (the README says how to read the tables on 2.10)")
+    assert page_client(signed_in=False).get("/").status_code == 401  # an Airflow user only
+    assert page_client(signed_in=False).get("/", headers={"Authorization": "Bearer forged"}).status_code == 403
     dr, states = run(dags["taxi_web_to_postgres"], "2021-03", ["green"])
     assert dr.state == "success", states
     kept = pg.execute("SELECT count(*) FROM ny_taxi.green_tripdata").fetchone()[0]
