@@ -366,7 +366,7 @@ def health_badges(page) -> dict[str, tuple[int, int, int]]:
         c.fillStyle = getComputedStyle(e).backgroundColor; c.fillRect(0, 0, 1, 1);
         return [e.innerText.trim(), Array.from(c.getImageData(0, 0, 1, 1).data.slice(0, 3))];
     })"""
-    colours = page.locator("[data-testid=state-badge]").evaluate_all(to_rgb)
+    colours = page.locator(".chakra-badge").evaluate_all(to_rgb)  # (3.3 adds data-testid=state-badge; 3.1 not)
     return {name: tuple(rgb) for name, rgb in colours if name in HEALTH}
 
 
