@@ -137,7 +137,7 @@ def run_dags_test(stack: Stack, months: list[dt.date]) -> bool:
             result = subprocess.run(argv, env=stack.env(), stdout=out, stderr=subprocess.STDOUT, check=False)
         ok = result.returncode == 0 and "state=success" in log.read_text()
         took = time.monotonic() - started
-        print(f"airflow dags test {dag_id} {day}: {'success' if ok else 'FAILED'} in {took:.0f} s")
+        print(f"airflow dags test {dag_id} {day}: {'success' if ok else f'FAILED (see {log})'} in {took:.0f} s")
         results.append(ok)
     return all(results)
 
