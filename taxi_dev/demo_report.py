@@ -87,6 +87,7 @@ def print_loaded(stack: Stack) -> None:
 def print_coverage(stack: Stack) -> None:
     """The counts taxi_reconcile stored (ny_taxi.taxi_coverage), one line per colour and month."""
     from taxi_flows.coverage import store
+    from taxi_flows.coverage.counts import grid
 
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         counts, run_id, checked = store.read_counts(conn)
@@ -95,12 +96,9 @@ def print_coverage(stack: Stack) -> None:
         return
     print(f"\nWhat is loaded where ({store.COVERAGE}, counted by taxi_reconcile {run_id} at {checked:%H:%M:%S}):")
     print(f"  {'colour':<7} {'month':<8}" + "".join(f" {t:>12}" for t in store.TARGETS) + "  agree")
-    by_month: dict[tuple[str, str], dict[str, int]] = {}
-    for count in counts:
-        by_month.setdefault((count.color, count.month), {})[count.target] = count.rows
-    for (color, month), rows in sorted(by_month.items()):
-        cells = "".join(f" {rows[t]:>12,}" if t in rows else f" {'-':>12}" for t in store.TARGETS)
-        print(f"  {color:<7} {month:<8}{cells}  {'yes' if len(set(rows.values())) == 1 else 'NO'}")
+    for (color, month), found in grid(counts).items():
+        cells = "".join(f" {found[t].rows:>12,}" if t in found else f" {'-':>12}" for t in store.TARGETS)
+        print(f"  {color:<7} {month:<8}{cells}  {'yes' if len({c.rows for c in found.values()}) == 1 else 'NO'}")
 
 
 def print_hints(stack: Stack, ui: bool) -> None:

@@ -37,6 +37,9 @@ from taxi_flows.settings import POSTGRES_POOL, POSTGRES_POOL_SLOTS
 # about 180 and 160 MB RSS on Airflow 3.3).
 AIRFLOW_COMPONENTS = ("api-server", "scheduler", "dag-processor", "triggerer")
 AIRFLOW_2_COMPONENTS = ("webserver", "scheduler")  # Airflow 2: the scheduler parses the DAGs itself
+# The scheduler and the triggerer start a log server that listens on every interface (no setting
+# binds it to one); here, on one machine, the api-server reads the task log files themselves.
+COMPONENT_FLAGS = {"scheduler": ("--skip-serve-logs",), "triggerer": ("--skip-serve-logs",)}
 
 
 class Stack:
@@ -275,7 +278,7 @@ class Stack:
             pids[name] = (
                 pid
                 if pid and procs.pid_alive(pid)
-                else procs.spawn(name, self.airflow_argv(name), self.s.run_dir, env=env)
+                else procs.spawn(name, self.airflow_argv(name, *COMPONENT_FLAGS.get(name, ())), self.s.run_dir, env=env)
             )
 
         def healthy() -> bool:

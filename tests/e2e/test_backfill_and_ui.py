@@ -327,8 +327,26 @@ def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
 
 
 def test_the_api_server_listens_on_this_machine_only(airflow):
-    """Locally every user is an admin: the api-server binds to 127.0.0.1 (TAXI_AIRFLOW_HOST widens it)."""
+    """Locally every user is an admin: the api-server binds to 127.0.0.1 (TAXI_AIRFLOW_HOST widens it);
+    no component (nor a child of one: the scheduler's and triggerer's log servers) listens beyond it."""
     import psutil
+
+    from taxi_dev import procs
+    from taxi_dev.stack import airflow_components
+
+    pids = set()
+    for name in airflow_components():
+        pid = procs.read_pid(airflow.s.run_dir / f"{name}.pid")
+        parent = psutil.Process(pid)
+        pids |= {parent.pid, *(child.pid for child in parent.children(recursive=True))}
+    wide = [
+        (c.laddr, c.pid)
+        for c in psutil.net_connections(kind="inet")
+        if c.status == psutil.CONN_LISTEN
+        and c.pid in pids
+        and c.laddr.ip not in ("127.0.0.1", "::1", "::ffff:127.0.0.1")
+    ]
+    assert wide == []
 
     listening = [
         c.laddr.ip

@@ -10,8 +10,9 @@ import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
 
+from taxi_flows.core.schema import trip_schema
 from taxi_flows.coverage.store import TARGETS, Count
-from taxi_flows.gcs import layout
+from taxi_flows.gcs import layout, manifest
 
 if TYPE_CHECKING:
     from google.cloud import bigquery, storage
@@ -22,11 +23,11 @@ _MANIFEST = re.compile(r"/(?P<month>\d{4}-\d{2})\.json$")
 
 
 def postgres(conn: Connection, schema: str, color: str) -> list[Count]:
-    table = conn.execute("SELECT to_regclass(%s)", (f"{schema}.{color}_tripdata",)).fetchone()[0]
-    if table is None:
+    table = f"{schema}.{trip_schema(color).table}"
+    if conn.execute("SELECT to_regclass(%s)", (table,)).fetchone()[0] is None:
         return []
     rows = conn.execute(
-        f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM {schema}.{color}_tripdata GROUP BY 1 ORDER BY 1"
+        f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM {table} GROUP BY 1 ORDER BY 1"
     ).fetchall()
     return [Count(color, m, "postgres", n) for m, n in rows]
 
@@ -36,16 +37,14 @@ def gcs(client: storage.Client, bucket: str, color: str) -> list[Count]:
     import pyarrow.parquet as pq
 
     out = []
-    b = client.bucket(bucket)
     for blob in client.list_blobs(bucket, prefix=f"{color}/{color}_tripdata_"):
         if match := _MONTHLY.search(blob.name):
-            with b.blob(blob.name).open("rb") as f:
+            with blob.open("rb") as f:
                 out.append(Count(color, match["month"], "gcs_monthly", pq.ParquetFile(f).metadata.num_rows))
-    prefix = layout.manifest_object(color, "0000-00").rsplit("/", 1)[0] + "/"
-    for blob in client.list_blobs(bucket, prefix=prefix):
+    for blob in client.list_blobs(bucket, prefix=layout.manifests_prefix(color)):
         if match := _MANIFEST.search(blob.name):
-            manifest = json.loads(blob.download_as_bytes())
-            out.append(Count(color, match["month"], "gcs_dataset", manifest["rows"], len(manifest["files"])))
+            month = manifest.Manifest(**json.loads(blob.download_as_bytes()))
+            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(month.files)))
     return out
 
 

@@ -56,9 +56,13 @@ def file_month_and_load(name: str) -> tuple[str, str | None] | None:
     return (match["month"], match["load"]) if match else None
 
 
+def manifests_prefix(color: str) -> str:
+    """Beside the dataset, not in it: a Hive reader of the dataset never meets the manifests."""
+    return f"{color}_tripdata_manifests/"
+
+
 def manifest_object(color: str, month: dt.date | str) -> str:
-    """Beside the dataset, not in it: a Hive reader of the dataset never meets it."""
-    return f"{color}_tripdata_manifests/{month if isinstance(month, str) else f'{month:%Y-%m}'}.json"
+    return f"{manifests_prefix(color)}{month if isinstance(month, str) else f'{month:%Y-%m}'}.json"
 
 
 def daily_object(color: str, day: dt.date) -> str:

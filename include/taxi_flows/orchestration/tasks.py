@@ -171,6 +171,7 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
     """Count every target per colour and month, store the counts (coverage.store: the coverage page
     reads them), and fail, naming each month and its targets' numbers, where they disagree."""
     from taxi_flows.bigquery import queries
+    from taxi_flows.bigquery.tables import trips_table
     from taxi_flows.core.schema import COLORS
     from taxi_flows.coverage import counts
     from taxi_flows.coverage.store import TARGETS, save_counts
@@ -183,7 +184,7 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
         for color in COLORS:
             found += counts.postgres(conn, POSTGRES_SCHEMA, color)
             found += counts.gcs(client, bucket, color)
-            found += counts.bigquery(bq, f"{bq.project}.{dataset}.{color}_tripdata", color)
+            found += counts.bigquery(bq, f"{bq.project}.{dataset}.{trips_table(color)}", color)
         save_counts(conn, found, run_id)
     months = sorted({(c.color, c.month) for c in found})
     log.info("counted %d colour-months in %d targets: %d figures stored", len(months), len(TARGETS), len(found))
