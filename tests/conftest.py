@@ -8,6 +8,9 @@ fixture, which starts PostgreSQL, the taxi file server and the GCS and BigQuery 
 session, migrates Airflow's database, and stops them, by pid, at the end. Helpers the tests share
 live in tests/support/ (dag runs, the e2e runs); test constants come from taxi_flows.settings and
 the session's StackSettings.
+
+Which tests run on a leg of the version matrix: those whose `depends_on` groups differ there from the
+main lock (tests/support/legs.py); the main leg runs them all.
 """
 
 from __future__ import annotations
@@ -17,12 +20,47 @@ import shutil
 from pathlib import Path
 
 import pytest
+from support import legs
 
 from taxi_dev.settings import StackSettings
 from taxi_flows.settings import POSTGRES_SCHEMA
 
 SETTINGS = StackSettings.temporary(prefix="taxi-flows-test-")
 os.environ.update(SETTINGS.airflow_env())
+LEG = legs.this_leg()  # {group: what differs from the main lock}; empty on the main leg
+
+
+def pytest_report_header(config):
+    return legs.header(LEG) + (["TAXI_TESTS=all: every test runs on this leg"] if legs.run_everything() else [])
+
+
+def pytest_collection_modifyitems(config, items):
+    """Deselect, on a leg other than the main one, the tests that depend on nothing this leg pins differently."""
+    try:
+        wanted = [legs.groups_of(item.get_closest_marker("depends_on")) for item in items]
+    except ValueError as error:
+        raise pytest.UsageError(str(error)) from None
+    if not LEG or legs.run_everything():
+        return
+    keep = [item for item, groups in zip(items, wanted, strict=True) if groups & LEG.keys()]
+    dropped = [item for item, groups in zip(items, wanted, strict=True) if not groups & LEG.keys()]
+    config.stash[_DESELECTED] = len(dropped)
+    if dropped:
+        config.hook.pytest_deselected(items=dropped)
+        items[:] = keep
+
+
+_DESELECTED = pytest.StashKey[int]()
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    if LEG and not legs.run_everything():
+        same = sorted(legs.EVERY_GROUP - LEG.keys()) or ["-"]
+        terminalreporter.write_line(
+            f"leg selection: {config.stash.get(_DESELECTED, 0)} tests deselected (they depend only on "
+            f"{', '.join(same)} or on no locked package, as on the main leg); "
+            f"run them here with TAXI_TESTS=all"
+        )
 
 
 @pytest.fixture(scope="session", autouse=True)

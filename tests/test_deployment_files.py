@@ -14,6 +14,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The repository's own files and scripts: nothing here depends on a package the legs pin differently.
+pytestmark = pytest.mark.depends_on()
+
 REPO = Path(__file__).resolve().parents[1]
 COMPOSE = REPO / "docker-compose.yaml"
 AIRFLOW_SERVICES = (

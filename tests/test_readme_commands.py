@@ -6,7 +6,8 @@ checked by what it is: a make target exists; an airflow subcommand exists and ta
 used; the deploy script takes its flags (and its dry run runs); docker compose uses a profile and
 services the compose file has; terraform's -var names are variables; files it copies exist.
 `make test` itself runs in CI (.ci/run calls `make test-all`); `make demo` is not run there: run it
-after a change to the workflows or to taxi_dev.
+after a change to the workflows or to taxi_dev. The `airflow` commands are checked on each leg of
+another Airflow minor release; the rest once, on the main leg.
 A command of a kind this test does not know fails it: extend the checks with the README.
 """
 
@@ -159,11 +160,20 @@ def check(command: str) -> None:
         pytest.fail(f"the README shows a command this test does not check: {command}")
 
 
-@pytest.mark.parametrize("command", readme_commands())
+def command_param(command: str):
+    """An `airflow` command is checked against the installed Airflow: on each leg of another minor
+    release; the others (make, the deploy script, docker compose, terraform, files) once."""
+    parts = words(command)
+    version_bound = bool(parts) and parts[0] == "airflow"
+    return pytest.param(command, marks=pytest.mark.depends_on(*(["airflow-release"] if version_bound else [])))
+
+
+@pytest.mark.parametrize("command", [command_param(c) for c in readme_commands()])
 def test_a_readme_command(command):
     check(command)
 
 
+@pytest.mark.depends_on()
 def test_the_readme_shows_the_two_commands():
     commands = readme_commands()
     assert any(c.startswith("make demo") for c in commands)

@@ -23,7 +23,9 @@ from taxi_flows.core.months import month_start
 from taxi_flows.orchestration import assets
 from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION, asset_name
 
-pytestmark = [pytest.mark.integration, pytest.mark.e2e]
+# The real scheduler, the backfill CLI, the UI: what changes between Airflow's minor releases. The
+# data code they run is tested on every leg by the integration tests.
+pytestmark = [pytest.mark.integration, pytest.mark.e2e, pytest.mark.depends_on("airflow-release")]
 if AIRFLOW_3:
     pytest.skip(
         f"Airflow {AIRFLOW_VERSION} has no `airflow dags backfill` (test_backfill_and_ui.py runs its backfills)",

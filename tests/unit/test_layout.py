@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+pytestmark = pytest.mark.depends_on()  # the source files, read as text and syntax trees
+
 REPO = Path(__file__).resolve().parents[2]
 INCLUDE = REPO / "include"
 PACKAGE = INCLUDE / "taxi_flows"

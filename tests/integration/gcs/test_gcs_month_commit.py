@@ -38,16 +38,22 @@ def test_gcs_stopped_mid_upload_leaves_readers_on_the_last_committed_load(stack,
     monthly_before = client.bucket(name).get_blob(layout.monthly_object("yellow", APRIL)).md5_hash
 
     # A new version of the month (a third of the rows gone); the emulator stops after 4 uploads.
+    # The uploads take turns until then, so that it stops between two objects: stopped in the middle of
+    # writing one, the emulator (unlike GCS) may keep a half-written file, and then answers 404 for
+    # every listing of the bucket, for the rest of the session.
     serve("yellow", "2021-04", gz_csv(header, [r for i, r in enumerate(rows) if i % 3]))
-    real_upload, done, lock = storage.upload, [], threading.Lock()
+    real_upload, done, lock, stopped = storage.upload, [], threading.Lock(), threading.Event()
 
     def upload_then_stop(*args, **kwargs):
-        result = real_upload(*args, **kwargs)
         with lock:
-            done.append(args[2])
-            if len(done) == 4:
-                procs.stop_pid_file(stack.s.run_dir / "fakegcs.pid")
-        return result
+            if not stopped.is_set():
+                result = real_upload(*args, **kwargs)
+                done.append(args[2])
+                if len(done) == 4:
+                    procs.stop_pid_file(stack.s.run_dir / "fakegcs.pid")
+                    stopped.set()
+                return result
+        return real_upload(*args, **kwargs)  # the emulator is down: fails as the client fails on a closed port
 
     monkeypatch.setattr(storage, "upload", upload_then_stop)
     monkeypatch.setattr(storage, "RETRY_SECONDS", 2)

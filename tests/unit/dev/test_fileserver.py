@@ -5,6 +5,8 @@ import requests
 
 from taxi_dev.fileserver import TaxiFileServer
 
+pytestmark = pytest.mark.depends_on()  # the dev tools' file server (its sample data: test_sample_data.py)
+
 
 @pytest.fixture
 def server(tmp_path):
