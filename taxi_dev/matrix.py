@@ -53,7 +53,8 @@ class Leg:
     def run(self, stream: bool) -> Leg:
         """make test AIRFLOW=<leg>; its output to the log file, and to stdout as it comes when stream."""
         self.started = time.monotonic()
-        say(f"\n=== Airflow {self.version}: make test AIRFLOW={self.version}" + ("" if stream else f" (log: {self.log})"))
+        where = "" if stream else f" (log: {self.log})"
+        say(f"\n=== Airflow {self.version}: make test AIRFLOW={self.version}{where}")
         with self.log.open("w") as log:
             process = subprocess.Popen(
                 ["make", "--no-print-directory", "test", f"AIRFLOW={self.version}"],
@@ -91,14 +92,16 @@ def _minutes(seconds: float) -> str:
 def shared_setup() -> int:
     """What every leg uses, set up once before the legs run side by side (two makes would race on it)."""
     say("=== shared set-up: make setup-shared (the BigQuery emulator's venv, Chromium)")
-    return subprocess.run(["make", "--no-print-directory", "setup-shared"], stdin=subprocess.DEVNULL, check=False).returncode
+    argv = ["make", "--no-print-directory", "setup-shared"]
+    return subprocess.run(argv, stdin=subprocess.DEVNULL, check=False).returncode
 
 
 def progress(legs: list[Leg], done: threading.Event) -> None:
     while not done.wait(PROGRESS_EVERY):
         running = [leg for leg in legs if leg.started and leg.code is None]
         for leg in running:
-            say(f"... Airflow {leg.version} still running ({_minutes(time.monotonic() - leg.started)}): {leg.last_line[:100]}")
+            running_for = _minutes(time.monotonic() - leg.started)
+            say(f"... Airflow {leg.version} still running ({running_for}): {leg.last_line[:100]}")
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -127,14 +130,15 @@ def main(argv: list[str] | None = None) -> int:
     wall = time.monotonic() - started
 
     say(f"\n=== version matrix ({jobs} leg{'s' if jobs > 1 else ''} at a time)")
-    say(f"{'Airflow':<10} {'result':<8} {'passed':>7} {'failed':>7} {'errors':>7} {'skipped':>8} {'deselected':>11} {'time':>9}")
+    columns = ("passed", "failed", "error", "skipped", "deselected")
+    titles = " ".join(f"{c + ('s' if c == 'error' else ''):>10}" for c in columns)
+    say(f"{'Airflow':<10} {'result':<8} {titles} {'time':>10}")
     for leg in legs:
-        c = leg.counts
-        say(
-            f"{leg.version:<10} {'ok' if leg.code == 0 else 'FAILED':<8} {c.get('passed', 0):>7} {c.get('failed', 0):>7} "
-            f"{c.get('error', 0):>7} {c.get('skipped', 0):>8} {c.get('deselected', 0):>11} {_minutes(leg.seconds):>9}"
-        )
-    say(f"wall time {_minutes(wall)} (shared set-up included); the legs' own times add up to {_minutes(sum(leg.seconds for leg in legs))}")
+        result = "ok" if leg.code == 0 else "FAILED"
+        counts = " ".join(f"{leg.counts.get(c, 0):>10}" for c in columns)
+        say(f"{leg.version:<10} {result:<8} {counts} {_minutes(leg.seconds):>10}")
+    legs_time = _minutes(sum(leg.seconds for leg in legs))
+    say(f"wall time {_minutes(wall)} (shared set-up included); the legs' own times add up to {legs_time}")
     total = {k: sum(leg.counts.get(k, 0) for leg in legs) for k in ("passed", "failed", "error", "skipped")}
     failed_legs = [leg for leg in legs if leg.code != 0]
     # A failed leg whose pytest never printed counts (a broken install) still counts as a failure.

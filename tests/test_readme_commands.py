@@ -173,7 +173,7 @@ def test_a_readme_command(command):
     check(command)
 
 
-@pytest.mark.depends_on()
+@pytest.mark.depends_on
 def test_the_readme_shows_the_two_commands():
     commands = readme_commands()
     assert any(c.startswith("make demo") for c in commands)

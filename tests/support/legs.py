@@ -101,8 +101,10 @@ def groups_of(marker) -> frozenset[str]:
         return EVERY_GROUP
     unknown = set(marker.args) - EVERY_GROUP
     if unknown:
-        raise ValueError(f"depends_on({', '.join(map(repr, marker.args))}): unknown group(s) {sorted(unknown)}; "
-                         f"the groups are {sorted(GROUPS)} (tests/support/legs.py)")
+        raise ValueError(
+            f"depends_on({', '.join(map(repr, marker.args))}): unknown group(s) {sorted(unknown)}; "
+            f"the groups are {sorted(GROUPS)} (tests/support/legs.py)"
+        )
     return frozenset(marker.args)
 
 
