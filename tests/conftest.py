@@ -55,11 +55,11 @@ _DESELECTED = pytest.StashKey[int]()
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
     if LEG and not legs.run_everything():
-        same = sorted(legs.EVERY_GROUP - LEG.keys()) or ["-"]
+        same = sorted(legs.EVERY_GROUP - LEG.keys())
+        also = f" or only on {', '.join(same)}, as on the main leg" if same else ""
         terminalreporter.write_line(
-            f"leg selection: {config.stash.get(_DESELECTED, 0)} tests deselected (they depend only on "
-            f"{', '.join(same)} or on no locked package, as on the main leg); "
-            f"run them here with TAXI_TESTS=all"
+            f"leg selection: {config.stash.get(_DESELECTED, 0)} tests deselected: they depend on no package this "
+            f"leg pins differently (depends_on()){also}; TAXI_TESTS=all runs them here too"
         )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 import subprocess
 import sys
@@ -49,27 +50,54 @@ def test_the_bundle_has_its_dags(dagbag):
     assert sorted(dagbag.dag_ids) == DAG_IDS
 
 
-@pytest.mark.parametrize("dag_file", DAG_FILES)
-def test_a_dag_file_imports_nothing_heavy(dag_file):
-    """Import the file in a fresh interpreter, as the dag-processor would, after what Airflow's
-    authoring API (taxi_flows.orchestration.compat imports it, whatever the version) and the provider operators
-    it uses import anyway: the file itself (and the bundle's code it imports) must add none of HEAVY."""
+def providers_of(dag_file: str) -> tuple[str, ...]:
     text = (DAGS_DIR / dag_file).read_text()
-    providers = sorted(set(re.findall(r"^from (airflow\.providers\.[\w.]+) import", text, re.MULTILINE)))
-    code = f"""
-import importlib, importlib.util, sys
+    return tuple(sorted(set(re.findall(r"^from (airflow\.providers\.[\w.]+) import", text, re.MULTILINE))))
+
+
+# In a fresh interpreter: import what Airflow's authoring API (taxi_flows.orchestration.compat imports
+# it, whatever the version) and the provider operators import anyway; then, for each DAG file, a
+# forked child (the same state as a fresh interpreter that imported them) imports the file and
+# prints the HEAVY modules it added. One interpreter per set of providers: each costs seconds.
+HEAVY_PROBE = """
+import importlib, importlib.util, os, sys
 for module in ["taxi_flows.orchestration.compat", "airflow.timetables.interval", "pendulum", *{providers!r}]:
     importlib.import_module(module)
-before = set(sys.modules)
-spec = importlib.util.spec_from_file_location("dag_under_test", {str(DAGS_DIR / dag_file)!r})
-spec.loader.exec_module(importlib.util.module_from_spec(spec))
-heavy = {HEAVY!r}
-added = [m for m in set(sys.modules) - before if any(m == h or m.startswith(h + ".") for h in heavy)]
-print("HEAVY:" + ",".join(sorted(added)))
+for path in {paths!r}:
+    sys.stdout.flush()
+    pid = os.fork()
+    if pid == 0:
+        before = set(sys.modules)
+        spec = importlib.util.spec_from_file_location("dag_under_test", path)
+        spec.loader.exec_module(importlib.util.module_from_spec(spec))
+        heavy = {heavy!r}
+        added = [m for m in set(sys.modules) - before if any(m == h or m.startswith(h + ".") for h in heavy)]
+        print("HEAVY:" + os.path.basename(path) + ":" + ",".join(sorted(added)), flush=True)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    if status:
+        print("FAILED:" + os.path.basename(path), flush=True)
 """
+
+
+@functools.cache
+def heavy_imports(providers: tuple[str, ...]) -> dict[str, str]:
+    """{DAG file: the HEAVY modules it imports at parse time, comma-separated} for the files of these providers."""
+    paths = [str(DAGS_DIR / f) for f in DAG_FILES if providers_of(f) == providers]
+    code = HEAVY_PROBE.format(providers=list(providers), paths=paths, heavy=HEAVY)
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=120)
     assert result.returncode == 0, result.stderr[-3000:]
-    assert "HEAVY:\n" in result.stdout, f"imported at parse time: {result.stdout}"
+    found = dict(line.split(":", 2)[1:] for line in result.stdout.splitlines() if line.startswith("HEAVY:"))
+    assert len(found) == len(paths), f"{result.stdout[-2000:]}\n{result.stderr[-3000:]}"
+    return found
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES)
+def test_a_dag_file_imports_nothing_heavy(dag_file):
+    """Import the file as the dag-processor would, after what Airflow's authoring API and the
+    provider operators it uses import anyway: the file itself (and the bundle's code it imports)
+    must add none of HEAVY."""
+    assert heavy_imports(providers_of(dag_file))[dag_file] == "", f"imported at parse time: {dag_file}"
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)

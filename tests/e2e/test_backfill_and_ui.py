@@ -83,6 +83,19 @@ def bigquery_idle() -> bool:
 CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
 
 
+def unpause(dag_id: str) -> None:
+    """What `airflow dags unpause` does, in this process (each CLI call costs two seconds of CPU)."""
+    wait_for(lambda: dag_id in _registered(), f"the dag-processor registering {dag_id}", 180)
+    airflow_meta.set_paused(dag_id, False)
+
+
+def backfill_runs_ended(dag_id: str, ended_after: dt.datetime | None = None) -> bool:
+    """Every month's backfill run has ended (since ended_after). The backfill itself is marked
+    completed only at the scheduler's check every 30 s: only a next backfill of the DAG waits for that."""
+    runs = [r for r in dag_runs(dag_id, ended_after=ended_after) if r[0] == "backfill"]
+    return len(runs) == len(MONTHS) and all(r[2] in ("success", "failed") for r in runs)
+
+
 def backfill(stack, dag_id: str, *extra: str) -> None:
     conf = ["--dag-run-conf", json.dumps({"colors": [COLOR]})] if CLI_BACKFILL_TAKES_CONF else []
     stack.airflow(
@@ -176,11 +189,13 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
         airflow_meta.delete_runs(dag_id)  # the integration tests' runs of the same months
-        stack.airflow("dags", "unpause", dag_id, quiet=True)  # tasks of paused DAGs never run, backfills included
+        unpause(dag_id)  # tasks of paused DAGs never run, backfills included
 
     backfill(stack, "taxi_web_to_postgres")
     backfill(stack, "taxi_web_to_gcs")
-    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the backfills")
+    wait_for(
+        lambda: backfill_runs_ended("taxi_web_to_postgres") and backfill_runs_ended("taxi_web_to_gcs"), "the backfills"
+    )
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
         # The month loaded is the month the UI shows: logical date, data interval (the timetable's plugin).
         runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "backfill"]
@@ -205,10 +220,15 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
 
     # The same backfills again, reprocessing completed months (the runs are cleared and run again):
     # identical data.
+    # (A DAG's next backfill waits until the scheduler has marked its last one completed.)
+    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the backfills")
     again = dt.datetime.now(tz=dt.UTC)
     backfill(stack, "taxi_web_to_postgres", "--reprocess-behavior", "completed")
     backfill(stack, "taxi_web_to_gcs", "--reprocess-behavior", "completed")
-    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the re-backfills")
+    wait_for(
+        lambda: all(backfill_runs_ended(dag_id, again) for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs")),
+        "the re-backfills",
+    )
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
         runs = sorted(r for r in dag_runs(dag_id, ended_after=again) if r[0] == "backfill")
         assert runs == [("backfill", m, "success") for m in MONTHS], runs
@@ -224,7 +244,7 @@ def test_a_manual_run_shows_the_month_it_loads(airflow):
     import psycopg
 
     stack, dag_id = airflow, "taxi_web_to_postgres"
-    stack.airflow("dags", "unpause", dag_id, quiet=True)
+    unpause(dag_id)
     api = f"http://127.0.0.1:{stack.s.api_port}"
     with urllib.request.urlopen(f"{api}/auth/token", timeout=30) as response:  # noqa: S310 - all users are admins
         token = json.load(response)["access_token"]
@@ -410,7 +430,7 @@ def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path
         pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")
     stack = airflow
     expected = {m: expected_rows(stack.s.files_dir, m, COLOR) for m in MONTHS}
-    stack.airflow("dags", "unpause", "taxi_reconcile", quiet=True)
+    unpause("taxi_reconcile")
     state, log = run_reconcile(stack)
     assert state == "success", log[-3000:]
     shots = Path(os.getenv("TAXI_SCREENSHOT_DIR", str(tmp_path_factory.mktemp("coverage"))))
