@@ -61,13 +61,15 @@ browser:  # Debian's Chromium for the UI test (installed when run as root; other
 		else echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) for the UI test, or set TAXI_CHROMIUM"; fi; }
 
 # Exactly the lock's packages (uv pip sync: nothing is resolved here; uv's cache is kept between runs,
-# and a warm cache links the files in about a second). No --compile-bytecode: compiling all of a
-# venv's 1.7 GB took 24 s (40 s of CPU) per leg; Python compiles what it imports, once.
+# and a warm cache links the files in about a second). Compiled to bytecode here (24 s a venv):
+# where PYTHONDONTWRITEBYTECODE is set, as on this project's machines, every process would
+# otherwise compile every module it imports, every time (the end-to-end tests' task processes took
+# several times longer).
 $(VENV)/.installed: $(LOCK)
 	@$(PYTHON) -c 'import sys; sys.exit(0 if sys.version_info[:2] == (3, 11) else "taxi-flows needs Python 3.11 (as on Cloud Composer 3): install it, or run make PYTHON=/path/to/python3.11")'
 	$(PYTHON) -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet uv==$(UV_VERSION)
-	$(VENV)/bin/uv pip sync --python $(PY) --quiet $(LOCK)
+	$(VENV)/bin/uv pip sync --python $(PY) --compile-bytecode --quiet $(LOCK)
 	@touch $@
 
 $(BQ_VENV)/.installed: requirements-bq-emulator.txt
