@@ -189,7 +189,17 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
         airflow_meta.delete_runs(dag_id)  # the integration tests' runs of the same months
-        unpause(dag_id)  # tasks of paused DAGs never run, backfills included
+    # Tasks of paused DAGs never run, backfills included. Unpaused, each DAG runs its latest month
+    # (2021-07, without catch-up); taxi_gcs_to_bigquery once taxi_web_to_gcs has written that month,
+    # as the demo does: unpaused with it, its 2021-07 run raced the write, and waited for retries.
+    unpause("taxi_web_to_postgres")
+    unpause("taxi_web_to_gcs")
+    wait_for(
+        lambda: any(r[0] == "scheduled" and r[2] == "success" for r in dag_runs("taxi_web_to_gcs")),
+        "taxi_web_to_gcs's scheduled run",
+        diagnose=lambda: _task_states("taxi_web_to_gcs"),
+    )
+    unpause("taxi_gcs_to_bigquery")
 
     backfill(stack, "taxi_web_to_postgres")
     backfill(stack, "taxi_web_to_gcs")
