@@ -1,6 +1,6 @@
 """Run the test suite on every leg of the version matrix, two legs at a time, and summarise.
 
-    python -m taxi_dev.matrix 3.1.0 3.3.2 3.3.1 2.10.5      (what `make test-all` and CI run)
+    python -m taxi_dev.matrix 3.1.0 3.3.2 2.10.5 3.3.1      (what `make test-all` and CI run)
     python -m taxi_dev.matrix --jobs 1 3.3.2 3.1.0          (one after the other, output as it comes)
 
 Each leg is `make test AIRFLOW=<leg>`: its venv is built from its lock (uv's cache is kept), and
@@ -8,7 +8,7 @@ its tests start and stop a stack of their own (own state folder, own free ports)
 by side; what they share (the BigQuery emulator's venv, Chromium) is set up once, first. The legs
 start in the order given (the longest first balances the two at a time best). With more than one
 job, a leg's output is shown whole when it ends (and is written meanwhile to a log file named at
-its start); every 5 minutes a line says which legs still run. At the end, a table of each leg's
+its start, kept when a leg failed); every 5 minutes a line says which legs still run. At the end, a table of each leg's
 counts and time, the wall time, and one line with the totals. The exit status is non-zero when
 any leg failed. Standard library only: it runs before any venv exists.
 """
@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -144,6 +145,10 @@ def main(argv: list[str] | None = None) -> int:
     # A failed leg whose pytest never printed counts (a broken install) still counts as a failure.
     silent = [leg for leg in failed_legs if not (leg.counts.get("failed") or leg.counts.get("error"))]
     failed = total["failed"] + total["error"] + len(silent)
+    if failed_legs:
+        say(f"the legs' logs: {log_dir}")
+    else:
+        shutil.rmtree(log_dir, ignore_errors=True)
     say(f"matrix: {total['passed']} passed, {failed} failed, {total['skipped']} skipped")
     return 1 if failed_legs else 0
 

@@ -3,7 +3,8 @@ LocalExecutor (parallelism 4 for 2 cores), their metadata in the session's Postg
 starts them (pid files, health checks) and stops them by pid in a `finally`.
 
 1. `airflow backfill create` of three small months of green through taxi_web_to_postgres and
-   taxi_web_to_gcs; the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
+   taxi_web_to_gcs (on Airflow 3.1, whose CLI takes no conf, taxi_web_to_gcs through the REST API
+   of the UI's backfill dialog); the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
    PostgreSQL, GCS and BigQuery is checked against the source files;
 2. the same backfills with `--reprocess-behavior completed` leave identical data;
 3. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
