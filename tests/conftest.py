@@ -28,6 +28,7 @@ from taxi_flows.settings import POSTGRES_SCHEMA
 SETTINGS = StackSettings.temporary(prefix="taxi-flows-test-")
 os.environ.update(SETTINGS.airflow_env())
 LEG = legs.this_leg()  # {group: what differs from the main lock}; empty on the main leg
+_DESELECTED = pytest.StashKey[int]()
 
 
 def pytest_report_header(config):
@@ -42,15 +43,13 @@ def pytest_collection_modifyitems(config, items):
         raise pytest.UsageError(str(error)) from None
     if not LEG or legs.run_everything():
         return
-    keep = [item for item, groups in zip(items, wanted, strict=True) if groups & LEG.keys()]
-    dropped = [item for item, groups in zip(items, wanted, strict=True) if not groups & LEG.keys()]
+    keep, dropped = [], []
+    for item, groups in zip(items, wanted, strict=True):
+        (keep if groups & LEG.keys() else dropped).append(item)
     config.stash[_DESELECTED] = len(dropped)
     if dropped:
         config.hook.pytest_deselected(items=dropped)
         items[:] = keep
-
-
-_DESELECTED = pytest.StashKey[int]()
 
 
 def pytest_terminal_summary(terminalreporter, exitstatus, config):
