@@ -20,9 +20,12 @@ for `params.colors`:
    the monthly Parquet assets since the last successful run started (an event that lands while
    the scheduler turns earlier events into a run can miss the queue: it is caught here); or, for a
    time-scheduled run, from the logical date.
-2. `create_dataset`, `create_<color>_table`: the dataset (Variable `taxi_bq_dataset`) and the
-   final tables `<color>_tripdata` if missing: partitioned by day on `tpep_pickup_date` /
-   `lpep_pickup_date`, clustered on `source_month, pu_location_id`, every column described.
+2. `create_dataset`, `create_<color>_table`, `create_<color>_clean_view`: the dataset (Variable
+   `taxi_bq_dataset`), the final tables `<color>_tripdata` if missing (every row of each file;
+   partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`, clustered on
+   `source_month, pu_location_id`, every column described) and their views
+   `<color>_tripdata_clean`: the course's cleaning, the rows with `passenger_count > 0 AND
+   trip_distance > 0` (the 2024 homework's figures; the later modules count every row).
 3. `load_month` (mapped, one group per month, independent of the others):
    - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
      URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
@@ -65,7 +68,13 @@ from airflow.providers.google.cloud.operators.bigquery import (
 )
 
 from taxi_flows import settings
-from taxi_flows.bigquery.tables import trips_table, trips_table_resource, zone_schema_fields
+from taxi_flows.bigquery.tables import (
+    clean_view,
+    clean_view_resource,
+    trips_table,
+    trips_table_resource,
+    zone_schema_fields,
+)
 from taxi_flows.core.schema import COLORS, ZONE_TABLE
 from taxi_flows.gcs.layout import ZONES_OBJECT
 from taxi_flows.orchestration import assets, dag_defaults, tasks
@@ -128,8 +137,9 @@ def taxi_gcs_to_bigquery():
     create_dataset = BigQueryCreateEmptyDatasetOperator(
         task_id="create_dataset", dataset_id=settings.DATASET_TEMPLATE, if_exists="ignore", **GCP
     )
-    create_tables = [
-        BigQueryCreateTableOperator(
+    create_tables = []
+    for color in COLORS:
+        table = BigQueryCreateTableOperator(
             task_id=f"create_{color}_table",
             dataset_id=settings.DATASET_TEMPLATE,
             table_id=trips_table(color),
@@ -137,8 +147,16 @@ def taxi_gcs_to_bigquery():
             if_exists="ignore",
             **GCP,
         )
-        for color in COLORS
-    ]
+        view = BigQueryCreateTableOperator(
+            task_id=f"create_{color}_clean_view",
+            dataset_id=settings.DATASET_TEMPLATE,
+            table_id=clean_view(color),
+            table_resource=clean_view_resource(color, settings.DATASET_TEMPLATE),
+            if_exists="ignore",
+            **GCP,
+        )
+        table >> view  # beside the loads: a view needs its table, not its rows
+        create_tables.append(table)
 
     @task
     def check_staged(staging: str, expected_rows: int | None) -> int:

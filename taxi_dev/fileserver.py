@@ -4,7 +4,8 @@ Like GitHub, it answers the release paths with a redirect to where the bytes are
 
     GET /<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz  ->  302  /assets/<color>/<file>
     GET /misc/taxi_zone_lookup.csv                     ->  302  /assets/misc/taxi_zone_lookup.csv
-    GET /assets/<path>                                 ->  200  the bytes (Content-Length set)
+    GET /assets/<path>                                 ->  200  the bytes (Content-Length,
+                                                                Last-Modified and ETag set)
 
 Files come from the data folder. A yellow or green month of 2019-01 … 2021-07 (and the zone
 lookup) that is not there is generated on first request (small, deterministic sample), so every
@@ -19,6 +20,7 @@ import argparse
 import re
 import shutil
 import threading
+from email.utils import formatdate
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -82,9 +84,12 @@ class Handler(BaseHTTPRequestHandler):
             file = self.server.locate(path[len(ASSETS) :])
             if file is None:
                 return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)
+            stat = file.stat()
             self.send_response(HTTPStatus.OK)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(file.stat().st_size))
+            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
+            self.send_header("ETag", f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"')
             self.end_headers()
             if body:
                 with open(file, "rb") as f:

@@ -3,7 +3,10 @@
 Final tables ``<dataset>.<color>_tripdata`` are partitioned by day on the pickup date column
 (``tpep_pickup_date`` / ``lpep_pickup_date``) and clustered on what the workflows and typical
 queries filter by (``source_month``, then the pickup zone); their columns carry the descriptions
-of taxi_flows.core.schema. A month is staged in ``_staging_<color>_tripdata_<YYYYMM>`` first.
+of taxi_flows.core.schema; they hold every row of each file. The views
+``<dataset>.<color>_tripdata_clean`` are the course's cleaning of them (the rows with
+passenger_count > 0 and trip_distance > 0, as the PostgreSQL views). A month is staged in
+``_staging_<color>_tripdata_<YYYYMM>`` first.
 """
 
 from __future__ import annotations
@@ -11,13 +14,17 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from taxi_flows.core.schema import ZONE_COLUMNS, Column, trip_schema
+from taxi_flows.core.schema import CLEAN_CONDITION, ZONE_COLUMNS, Column, trip_schema
 
 CLUSTER_BY = ("source_month", "pu_location_id")
 
 
 def trips_table(color: str) -> str:
     return trip_schema(color).table
+
+
+def clean_view(color: str) -> str:
+    return trip_schema(color).clean_view
 
 
 def staging_table(color: str, month: dt.date) -> str:
@@ -47,4 +54,15 @@ def trips_table_resource(color: str) -> dict:
         "schema": {"fields": trip_schema_fields(color)},
         "timePartitioning": {"type": "DAY", "field": trip_schema(color).pickup_date},
         "clustering": {"fields": list(CLUSTER_BY)},
+    }
+
+
+def clean_view_resource(color: str, dataset: str) -> dict:
+    """The REST resource of a colour's clean view (BigQueryCreateTableOperator adds its reference).
+    A view's query names its tables with their dataset (BigQuery wants that; the project is the
+    view's own); dataset may be a template, as the operator renders its table_resource."""
+    query = f"SELECT * FROM `{dataset}.{trips_table(color)}` WHERE {CLEAN_CONDITION}"
+    return {
+        "description": f"The course's cleaning of {trips_table(color)}: the rows with {CLEAN_CONDITION} (taxi-flows).",
+        "view": {"query": query, "useLegacySql": False},
     }

@@ -17,6 +17,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from typing import BinaryIO
 
 import requests
@@ -59,6 +60,38 @@ def session(retries: int = 4, backoff: float = 1.0) -> requests.Session:
     return s
 
 
+@dataclass
+class SourceFacts:
+    """What the server said about a source file and what was read of it, for the load summary and
+    the coverage page. open_source fills it: the headers on opening, the byte counts as the body is
+    read (complete once the stream was read to its end)."""
+
+    url: str = ""  # as requested, redacted (a redirect's signed URL is not kept)
+    last_modified: str | None = None  # the Last-Modified header, as sent
+    etag: str | None = None
+    bytes: int = 0  # bytes of the body (compressed, as downloaded)
+    uncompressed_bytes: int | None = None  # bytes after decompression (None until measured)
+    _reading: tuple | None = field(default=None, repr=False, compare=False)  # (body counter, stream)
+
+    def measure(self) -> SourceFacts:
+        """Bring the byte counts up to what has been read: a reader that reached the end of the
+        stream calls it before its checks (open_source measures again when it closes)."""
+        if self._reading is not None:
+            counter, stream = self._reading
+            self.bytes, self.uncompressed_bytes = counter.bytes, stream.tell()
+        return self
+
+    def summary(self) -> dict:
+        """The facts under the load summary's names."""
+        return {
+            "source_url": self.url,
+            "source_bytes": self.bytes,
+            "source_uncompressed_bytes": self.uncompressed_bytes,
+            "source_last_modified": self.last_modified,
+            "source_etag": self.etag,
+        }
+
+
 class _Progress(io.RawIOBase):
     """Counts the bytes read from a response and logs progress every few seconds."""
 
@@ -81,11 +114,16 @@ class _Progress(io.RawIOBase):
 
 
 @contextmanager
-def open_source(url: str, what: str, gzipped: bool, http: requests.Session | None = None) -> Iterator[BinaryIO]:
-    """Open url as a stream of (decompressed) bytes. what names the file in messages ("yellow 2021-01")."""
+def open_source(
+    url: str, what: str, gzipped: bool, http: requests.Session | None = None, facts: SourceFacts | None = None
+) -> Iterator[BinaryIO]:
+    """Open url as a stream of (decompressed) bytes. what names the file in messages ("yellow 2021-01").
+    facts, when given, is filled: the headers on opening, the byte counts at the end (or measure())."""
     http = http or session()
     started = time.monotonic()
     shown = redact(url)  # what messages name: no userinfo, no secret query values
+    facts = facts if facts is not None else SourceFacts()
+    facts.url = shown
     with http.get(url, stream=True, timeout=TIMEOUT) as response:
         if response.status_code == 404:
             raise SourceError(f"{what}: the source file does not exist (404 Not Found): {shown}")
@@ -105,13 +143,17 @@ def open_source(url: str, what: str, gzipped: bool, http: requests.Session | Non
         total = int(length) if length and length.isdigit() else None
         size = f"{total / 1e6:.1f} MB" if total else "size unknown"
         log.info("%s: downloading %s (%s)", what, redact(response.url), size)
+        facts.last_modified = response.headers.get("Last-Modified")
+        facts.etag = response.headers.get("ETag")
         counter = _Progress(response.raw, what, total)
         body = io.BufferedReader(counter, buffer_size=1 << 20)
         head = body.peek(512)[:512]
         _check_head(head, what, shown, gzipped)
         stream: BinaryIO = gzip.GzipFile(fileobj=body, mode="rb") if gzipped else body  # type: ignore[assignment]
+        facts._reading = (counter, stream)
         try:
             yield stream
+            facts.measure()._reading = None  # final: the stream closes with the response
         except EOFError as e:
             raise SourceError(
                 f"{what}: the gzip stream from {shown} is truncated after {counter.bytes:,} bytes ({e})"

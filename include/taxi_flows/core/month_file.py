@@ -1,9 +1,11 @@
 """One colour's month file on the web, as every month workflow reads it: streamed once,
-decompressed and parsed with the schema's types, transformed as the course does, and checked.
+decompressed and parsed with the schema's types, transformed as the course does (every row kept),
+and checked.
 
 A target's use case (taxi_flows.postgres.web_to_postgres, taxi_flows.gcs.web_to_gcs) writes the
 batches somewhere local or into a transaction, calls check() with what it wrote, and only then
-replaces the month in its target.
+replaces the month in its target. summary() is what the load saw: the rows, the course's cleaning's
+counts, the checks' counts and the source file's facts (URL, bytes, Last-Modified, ETag).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 from taxi_flows.core import quality, schema, source
-from taxi_flows.core.download import open_source
+from taxi_flows.core.download import SourceFacts, open_source
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.transform import TripStats, trip_batches
 from taxi_flows.core.zones import web_zones
@@ -26,12 +28,18 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-RULES_SENTENCE = (
-    "{rows_read:,} rows read; removed {removed_passenger_count:,} with passenger_count blank or not > 0 and "
-    "{removed_trip_distance:,} with trip_distance blank or not > 0; {rows_kept:,} kept; {unknown_vendor:,} with "
-    "a vendor_id other than 1 or 2; {out_of_month_pickups:,} picked up outside the month"
+SOURCE_SENTENCE = (
+    "{source_url}: {source_bytes:,} bytes, {source_uncompressed_bytes:,} uncompressed, {rows_read:,} data rows "
+    "(Last-Modified {source_last_modified}, ETag {source_etag})"
 )
-PLAUSIBILITY_SENTENCE = "plausibility of the rows kept: " + "; ".join(
+RULES_SENTENCE = (
+    "every one of the {rows_read:,} rows is loaded; the course's cleaning (the views <color>_tripdata_clean) "
+    "would remove {cleaning_removes_passenger_count:,} with passenger_count blank or not > 0 and "
+    "{cleaning_removes_trip_distance:,} more with trip_distance blank or not > 0, keeping {rows_clean:,}; "
+    "{blank_vendor:,} rows of the blank dispatch tail (VendorID blank), {unknown_vendor:,} with a vendor_id "
+    f"other than {quality.VENDOR_CODES}; {{out_of_month_pickups:,}} picked up outside the month"
+)
+PLAUSIBILITY_SENTENCE = "plausibility of the rows: " + "; ".join(
     f"{{{field}:,}} with {what} (" + (f"at most {share:.1%}" if share else "none allowed") + ")"
     for field, what, share in quality.PLAUSIBILITY
 )
@@ -48,19 +56,27 @@ class MonthFile:
         self.base_url = base_url
         self.url = source.trip_url(base_url, color, month)
         self.stats = TripStats(color=color, month=f"{month:%Y-%m}")
+        self.source = SourceFacts()
         self.http = http
 
     @contextmanager
     def batches(self) -> Iterator[Iterator[pa.RecordBatch]]:
         """The transformed batches. The zone lookup (for the location id check) is read once the
         month file answered, so a missing month names the month's URL."""
-        with open_source(self.url, self.what, gzipped=True, http=self.http) as stream:
+        with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
             zone_ids = web_zones(self.base_url, self.http).column("location_id").combine_chunks().drop_null()
             yield trip_batches(stream, self.sch, self.month, self.stats, self.what, zone_ids)
 
-    def check(self, rows_written: int, rows_not_positive: int = 0) -> None:
-        """Log what each rule removed, then run the data-quality checks (DataQualityError)."""
-        summary = self.stats.summary()
+    def summary(self) -> dict:
+        """What the load saw: TripStats.summary() and the source file's facts (source_*)."""
+        return {**self.stats.summary(), **self.source.measure().summary()}
+
+    def check(self, rows_written: int, rows_clean_written: int | None = None) -> None:
+        """Log the source's facts and the counts, then run the data-quality checks
+        (DataQualityError): rows_written must be the file's rows, rows_clean_written (when the
+        target counted it) the rows of the course's cleaning."""
+        summary = self.summary()
+        log_summary(log, self.what, SOURCE_SENTENCE, summary)
         log_summary(log, self.what, RULES_SENTENCE, summary)
         log_summary(log, self.what, PLAUSIBILITY_SENTENCE, summary)
-        quality.check(self.stats, rows_written, rows_not_positive)
+        quality.check(self.stats, rows_written, rows_clean_written)

@@ -25,6 +25,10 @@ if TYPE_CHECKING:  # pyarrow is imported inside the functions that need it: DAG 
 
 COLORS = ("yellow", "green")
 
+# The course's cleaning (the 2024 homework): the rows it keeps, a blank value not > 0. The targets
+# hold every row; the views <color>_tripdata_clean, in PostgreSQL and BigQuery, apply it.
+CLEAN_CONDITION = "passenger_count > 0 AND trip_distance > 0"
+
 
 class Kind(enum.Enum):
     """A column's logical type, and what it is in each system."""
@@ -187,6 +191,11 @@ class TripSchema:
     @property
     def table(self) -> str:
         return f"{self.color}_tripdata"
+
+    @property
+    def clean_view(self) -> str:
+        """The view of the course's cleaning of the table (CLEAN_CONDITION)."""
+        return f"{self.table}_clean"
 
     def source_arrow_types(self) -> dict[str, pa.DataType]:
         """Arrow types by source column name, for parsing the CSV."""

@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 from collections import defaultdict
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from typing import TYPE_CHECKING
 
 from taxi_flows.gcs import layout, storage
@@ -35,6 +35,7 @@ class Manifest:
     rows: int
     files: dict[str, str]  # pickup date (YYYY-MM-DD) -> object name
     committed_at: str = ""
+    source: dict = field(default_factory=dict)  # the source file's facts (SourceFacts.summary(); {} before)
 
 
 class SupersededLoad(RuntimeError):

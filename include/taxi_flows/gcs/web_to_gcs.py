@@ -35,7 +35,8 @@ def web_to_gcs(
     month: dt.date,
     http: requests.Session | None = None,
 ) -> dict:
-    """Stream one month file once into the monthly Parquet object and the pickup-date dataset.
+    """Stream one month file once into the monthly Parquet object and the pickup-date dataset,
+    every row of the file in each.
 
     Both are written locally first (bounded memory) and uploaded only after the month passed its
     checks: bad input writes and removes nothing. The dataset's files carry this load's id and
@@ -67,14 +68,14 @@ def web_to_gcs(
         by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
         storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
         month_key = f"{month:%Y-%m}"
-        committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date)
+        committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
         manifest_uri = manifest.commit(client, bucket, committed)
         monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
         log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
         stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
         storage.delete(client, bucket, stale)
     summary = {
-        **src.stats.summary(),
+        **src.summary(),
         "rows_written": single.rows,
         "monthly_uri": monthly_uri,
         "dataset_uri": layout.uri(bucket, prefix),

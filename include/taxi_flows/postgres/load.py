@@ -6,8 +6,9 @@ Replacing a month:
 1. take a session advisory lock for (table, month), so two runs of the same month queue up;
 2. load, in one transaction that takes no lock on the parent table: CREATE a table of the month's
    own (the schema's columns, CHECK (source_month = <month>)), COPY the transformed stream into it
-   (FREEZE: the table is new in this transaction), check the rows as written (counts, the course's
-   assertions) and the stream's statistics. A failure rolls it all back;
+   (FREEZE: the table is new in this transaction), check the rows as written (every row of the
+   file, and as many passing the course's cleaning as the stream counted) and the stream's
+   statistics. A failure rolls it all back;
 3. swap, in one short transaction: lock the parent (always first: one order for every load, so
    concurrent months never deadlock), DROP the old partition, rename the new table to its name and
    ATTACH it (no validation scan: the CHECK proves the month). The locks are asked for with a
@@ -61,7 +62,7 @@ def replace_month(
     check: Callable[[int, int], None],
 ) -> dict:
     """Replace the rows of source_month = month with batches, atomically. check(rows_written,
-    rows_not_positive) runs before the swap and raises to abandon the load."""
+    rows_clean) runs before the swap and raises to abandon the load."""
     parent = sql.Identifier(pg_schema, sch.table)
     part = partition_name(sch, month)
     loading = sql.Identifier(pg_schema, f"{part}__loading")
@@ -83,10 +84,10 @@ def replace_month(
                 )
             )
             copy_batches(conn, loading, sch.names, batches, freeze=True)
-            rows_written, rows_not_positive = conn.execute(
+            rows_written, rows_clean = conn.execute(
                 sql.SQL(sqlfiles.load(__package__, "check_loaded_month.sql")).format(**names)
             ).fetchone()
-            check(rows_written, rows_not_positive)
+            check(rows_written, rows_clean)
         replaced = 0
         if conn.execute("SELECT to_regclass(%s)", [f"{pg_schema}.{part}"]).fetchone()[0]:
             replaced = conn.execute(sql.SQL("SELECT count(*) FROM {}").format(names["partition"])).fetchone()[0]
@@ -100,6 +101,7 @@ def replace_month(
     table = f"{pg_schema}.{sch.table}"
     return {
         "table": table,
+        "clean_view": f"{pg_schema}.{sch.clean_view}",
         "partition": part,
         "rows_written": rows_written,
         "rows_replaced": replaced,

@@ -34,18 +34,20 @@ def web_to_postgres(
     pg_schema: str,
     http: requests.Session | None = None,
 ) -> dict:
-    """Load one month file into <pg_schema>.<color>_tripdata, replacing that source_month."""
+    """Load every row of one month file into <pg_schema>.<color>_tripdata, replacing that
+    source_month (the view <color>_tripdata_clean shows the course's cleaning of it)."""
     started = time.monotonic()
     src = MonthFile(base_url, color, month, http)
     ensure_tables(conn, pg_schema, [color])
     with src.batches() as batches:
         result = load.replace_month(conn, pg_schema, src.sch, month, batches, src.check)
-    summary = {**src.stats.summary(), **result, "seconds": round(time.monotonic() - started, 2)}
+    summary = {**src.summary(), **result, "seconds": round(time.monotonic() - started, 2)}
     log_summary(
         log,
         src.what,
-        "wrote {rows_written:,} rows to {table} (partition {partition}), replacing {rows_replaced:,}, "
-        "in {seconds:.1f} s; pickup dates {pickup_date_min} … {pickup_date_max}",
+        "wrote {rows_written:,} rows, every row of the file, to {table} (partition {partition}), replacing "
+        "{rows_replaced:,}, in {seconds:.1f} s; {rows_clean:,} of them in {clean_view}; pickup dates "
+        "{pickup_date_min} … {pickup_date_max}",
         summary,
     )
     return summary

@@ -24,7 +24,7 @@ def run(lines: list[str], header: str = HEADER) -> tuple[pa.Table, transform.Tri
     return pa.Table.from_batches(batches, schema=YELLOW.arrow_schema), stats
 
 
-def test_the_course_filters_and_their_counts():
+def test_every_row_is_kept_and_the_courses_cleaning_counted():
     table, stats = run(
         [
             row(),
@@ -33,26 +33,25 @@ def test_the_course_filters_and_their_counts():
             row(vendor="", passengers="", flag=""),
             row(distance="0"),
             row(distance="0", passengers="0"),  # counted once, by the first rule
-            row(vendor="4"),
+            row(vendor="4"),  # a retired code
+            row(vendor="6"),  # Myle and Helix: known in the TLC's 2025 dictionary
+            row(vendor="7"),
             row(pickup="2008-12-31 23:59:59"),
             row(pickup="2021-02-01 00:00:01"),
         ]
     )
-    assert stats.rows_read == 9
-    assert stats.removed_passenger_count == 4
-    assert stats.removed_trip_distance == 1
-    assert stats.rows_kept == table.num_rows == 4
+    assert stats.rows_read == table.num_rows == 11
+    assert stats.cleaning_removes_passenger_count == 4
+    assert stats.cleaning_removes_trip_distance == 1
+    assert stats.rows_clean == 6
+    assert stats.blank_vendor == 1
     assert stats.unknown_vendor == 1
     assert stats.out_of_month_pickups == 2
     assert stats.summary()["pickup_date_min"] == "2008-12-31"
     assert table.column_names == YELLOW.names
-    assert table["vendor_id"].to_pylist() == [1, 4, 1, 1]
-    assert table["tpep_pickup_date"].to_pylist() == [
-        dt.date(2021, 1, 5),
-        dt.date(2021, 1, 5),
-        dt.date(2008, 12, 31),
-        dt.date(2021, 2, 1),
-    ]
+    assert table["vendor_id"].to_pylist() == [1, 1, 1, None, 1, 1, 4, 6, 7, 1, 1]
+    assert table["passenger_count"].to_pylist()[:4] == [1, 0, None, None]
+    assert table["tpep_pickup_date"].to_pylist()[-3:] == [dt.date(2021, 1, 5), dt.date(2008, 12, 31), dt.date(2021, 2, 1)]
     assert set(table["source_month"].to_pylist()) == {MONTH}
 
 
@@ -90,7 +89,7 @@ def test_memory_is_one_block_at_a_time(monkeypatch):
     assert max(sizes) < 100
 
 
-def test_plausibility_counts_on_the_rows_kept():
+def test_plausibility_counts_on_every_row():
     def trip(pickup, dropoff, passengers="1", distance="2.5", pu="142", flag="N") -> str:
         return f"1,{pickup},{dropoff},{passengers},{distance},1,{flag},{pu},43,2,8,3,0.5,0,0,0.3,11.8,2.5"
 
@@ -104,17 +103,18 @@ def test_plausibility_counts_on_the_rows_kept():
         trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", pu="266"),
         trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", pu=""),  # blank: not checked
         trip("2021-01-05 10:00:00", "2021-01-05 10:20:00", flag="1"),
-        trip("2021-01-05 10:00:00", "2021-01-05 09:00:00", passengers="0"),  # removed: not counted
+        trip("2021-01-05 10:00:00", "2021-01-05 09:00:00", passengers="0"),  # cleaned away, counted all the same
     ]
     stream = io.BytesIO(("\n".join([HEADER, *lines]) + "\n").encode())
     stats = transform.TripStats(color="yellow", month="2021-01")
     zone_ids = pa.array(range(1, 266), pa.int64())
     list(transform.trip_batches(stream, YELLOW, MONTH, stats, "yellow 2021-01", zone_ids))
-    assert stats.rows_kept == 9
+    assert stats.rows_read == 10
+    assert stats.rows_clean == 9
     counts = {k: v for k, v in stats.summary().items() if k in {f for f, _, _ in quality.PLAUSIBILITY}}
     assert counts == {
         "times_at_midnight": 1,
-        "dropoff_before_pickup": 1,
+        "dropoff_before_pickup": 2,
         "longer_than_a_day": 1,
         "too_many_passengers": 1,
         "too_long_distance": 1,
