@@ -61,7 +61,7 @@ oddities pass; a file more likely broken than odd does not: at most 2 % of the r
 `vendor_id` that is neither blank (the dispatch tail) nor a code of the TLC's dictionary (1, 2, 6, 7;
 codes 4 and 5 turn up in a handful of rows); at most 1 % were picked up outside the month
 (meter clocks in 2008: a real file has under 0.1 %); at least 20 % of the rows have
-`passenger_count > 0` and `trip_distance > 0` (yellow ~90 %, green 2020–2021 ~50 %: a lower share
+`passenger_count > 0` and `trip_distance > 0` (yellow ~90 %, green 2020-2021 ~50 %: a lower share
 means an emptied or shifted column).
 
 **Plausibility checks** (format drift that still parses; on every row, each count in the log):

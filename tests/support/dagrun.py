@@ -110,12 +110,24 @@ def sample_rows(color: str, month: str, n: int) -> tuple[list[str], list[list]]:
     return table.column_names, [list(r.values()) for r in table.to_pylist()]
 
 
-def expected_kept(rows: list[list], header: list[str]) -> int:
-    """The course's filters, computed independently of the bundle's code: passengers > 0, distance > 0."""
+def expected_clean(rows: list[list], header: list[str]) -> int:
+    """The course's cleaning, computed independently of the bundle's code: passengers > 0, distance > 0
+    (the rows of the views <color>_tripdata_clean; the tables hold every row)."""
     p, d = header.index("passenger_count"), header.index("trip_distance")
     return sum(
         1 for r in rows if r[p] not in (None, "") and int(r[p]) > 0 and r[d] not in (None, "") and float(r[d]) > 0
     )
+
+
+def raw_quirks(rows: list[list], header: list[str]) -> dict[str, int]:
+    """How many rows of a file the course's cleaning removes, by kind: the blank tail (blank
+    passenger_count), zero passengers, zero distances. Sample files have all three."""
+    p, d = header.index("passenger_count"), header.index("trip_distance")
+    return {
+        "blank_passenger_count": sum(1 for r in rows if r[p] in (None, "")),
+        "zero_passenger_count": sum(1 for r in rows if r[p] not in (None, "") and int(r[p]) == 0),
+        "zero_trip_distance": sum(1 for r in rows if r[d] not in (None, "") and float(r[d]) == 0),
+    }
 
 
 def _truncated(data: bytes) -> bytes:
@@ -156,8 +168,8 @@ def _swapped_times(header, rows):
 
 def _absurd_value(name: str):
     def make(header, rows):
-        kept = [r for r in rows[1200:] if expected_kept([r], header)]  # a row the course's filters keep
-        kept[0][header.index(name)] = 99_999_999_999
+        clean = [r for r in rows[1200:] if expected_clean([r], header)]  # a row the course's cleaning keeps
+        clean[0][header.index(name)] = 99_999_999_999
         return gz_csv(header, rows)
 
     return make
@@ -170,13 +182,13 @@ BAD_INPUTS = {
     "html page": (lambda h, r: b"<!DOCTYPE html>\n<html><body>Error</body></html>", "answered with an HTML page"),
     "changed header": (_renamed_header, r"header does not match .*missing \['PULocationID'\]"),
     "wrong types": (_wrong_type, "does not parse with the yellow schema's types.*'two'"),
-    "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1 or 2"),
+    "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1, 2, 6, 7"),
     "header only": (lambda h, r: gz_csv(h, []), "yellow 2021-03: the file has a header line and no rows"),
     "dates without times": (_dates_only, "pickup and dropoff both at exactly 00:00:00 in [0-9,]+ of"),
     "dropoff before pickup": (_swapped_times, "a dropoff before the pickup in [0-9,]+ of"),
     "absurd passenger_count": (
         _absurd_value("passenger_count"),
-        r"passenger_count above 9 in 1 of [0-9,]+ rows kept \(.*; a real month has none\)",
+        r"passenger_count above 9 in 1 of [0-9,]+ rows \(.*; a real month has none\)",
     ),
     "zone id not in the lookup": (_absurd_value("PULocationID"), "not in the zone lookup in 1 of"),
     "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),

@@ -32,10 +32,28 @@ def wait_for(check, what: str, timeout: float = 600, every: float = 2.0, diagnos
 
 
 def expected_rows(files: Path, month: str, color: str) -> int:
-    """The course's filters applied to the served file, independently of the bundle's code."""
-    with gzip.open(files / color / f"{color}_tripdata_{month}.csv.gz", "rt", newline="") as f:
-        rows = csv.DictReader(f)
-        return sum(1 for r in rows if _positive(r["passenger_count"]) and _positive(r["trip_distance"]))
+    """The data rows of the served file (every one is loaded), counted independently of the bundle's code."""
+    return served_counts(files, month, color)["rows"]
+
+
+def served_counts(files: Path, month: str, color: str) -> dict[str, int]:
+    """What the homework asks of a served month file, counted with the csv module: its data rows,
+    those the course's cleaning keeps (passenger_count > 0 and trip_distance > 0) and their vendor
+    ids, the pickup dates, and the file's uncompressed bytes."""
+    path = files / color / f"{color}_tripdata_{month}.csv.gz"
+    with gzip.open(path, "rb") as raw:
+        uncompressed = len(raw.read())
+    with gzip.open(path, "rt", newline="") as f:
+        rows = list(csv.DictReader(f))
+    clean = [r for r in rows if _positive(r["passenger_count"]) and _positive(r["trip_distance"])]
+    pickup = next(name for name in rows[0] if name.endswith("pickup_datetime")) if rows else ""
+    return {
+        "rows": len(rows),
+        "clean": len(clean),
+        "clean_vendors": {int(r["VendorID"]) for r in clean if r["VendorID"]},
+        "pickup_dates": {r[pickup][:10] for r in rows},
+        "uncompressed_bytes": uncompressed,
+    }
 
 
 def _positive(value: str) -> bool:

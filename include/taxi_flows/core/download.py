@@ -71,14 +71,15 @@ class SourceFacts:
     etag: str | None = None
     bytes: int = 0  # bytes of the body (compressed, as downloaded)
     uncompressed_bytes: int | None = None  # bytes after decompression (None until measured)
-    _reading: tuple | None = field(default=None, repr=False, compare=False)  # (body counter, stream)
+    _reading: tuple | None = field(default=None, repr=False, compare=False)  # (body counter, gzip stream)
 
     def measure(self) -> SourceFacts:
         """Bring the byte counts up to what has been read: a reader that reached the end of the
         stream calls it before its checks (open_source measures again when it closes)."""
         if self._reading is not None:
-            counter, stream = self._reading
-            self.bytes, self.uncompressed_bytes = counter.bytes, stream.tell()
+            counter, unzipped = self._reading
+            self.bytes = counter.bytes
+            self.uncompressed_bytes = unzipped.tell() if unzipped is not None else counter.bytes
         return self
 
     def summary(self) -> dict:
@@ -150,7 +151,7 @@ def open_source(
         head = body.peek(512)[:512]
         _check_head(head, what, shown, gzipped)
         stream: BinaryIO = gzip.GzipFile(fileobj=body, mode="rb") if gzipped else body  # type: ignore[assignment]
-        facts._reading = (counter, stream)
+        facts._reading = (counter, stream if gzipped else None)
         try:
             yield stream
             facts.measure()._reading = None  # final: the stream closes with the response

@@ -3,11 +3,14 @@
 
 - `/taxi/`: the grid, colour x source month, one line per target; equal counts green, a
   difference red with the numbers; a target without the month is grey.
-- `/taxi/month/<color>/<YYYY-MM>`: the month's last load (rows read, removed by each rule, kept,
-  each quality check with its value and verdict, when, a link to its run) and its first rows in
+- `/taxi/month/<color>/<YYYY-MM>`: the month's last load (the source file's URL, bytes,
+  Last-Modified and ETag; its rows, all loaded; what the course's cleaning would remove; each
+  quality check with its value and verdict; when, a link to its run) and its first rows in
   PostgreSQL.
-- `/taxi/homework?color=green&quarter=2020-Q4`: the course homework's figures for a colour and
-  quarter, from the stored load summaries and counts (and the distinct vendor ids in PostgreSQL).
+- `/taxi/homework?color=green&month=2020-10`: the course's questions answered from what is loaded
+  (coverage.homework): the 2024 week-2 homework for the month's quarter, the 2025/2026 week-2
+  questions for its year and the month, module 4's totals; without parameters, the latest month
+  loaded. A period not loaded names its missing months and the backfill command that loads them.
 
 It reads the target database only (coverage.store, through the connection taxi_postgres): never
 GCS or BigQuery, so it answers as fast against real Google Cloud as against the emulators. It
@@ -17,21 +20,20 @@ browser sends to the embedded page, or a Bearer token); anyone else gets 401.
 
 from __future__ import annotations
 
-import datetime as dt
 import re
 from html import escape
 
-from taxi_flows.core.months import month_start, next_month
+from taxi_flows.core.months import month_start
 from taxi_flows.coverage import store
 from taxi_flows.coverage.counts import grid
-from taxi_flows.settings import POSTGRES_SCHEMA
+from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, POSTGRES_SCHEMA
 
 PREFIX = "/taxi"
 PREVIEW_ROWS = 20
 STYLE = """body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}
 td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
 td.ok{background:#c8f0c8}td.bad{background:#f6b8b8;font-weight:bold}td.none{color:#999}
-td.l,th.l{text-align:left}a{color:#0a58ca}"""
+td.l,th.l{text-align:left}a{color:#0a58ca}.missing{color:#a00}p.bad{color:#a00}"""
 
 
 def _page(title: str, body: str) -> str:
@@ -84,26 +86,54 @@ def grid_html(counts: list[store.Count], run_id: str | None, checked_at) -> str:
 
 
 def checks(summary: dict) -> list[tuple[str, str, str]]:
-    """(check, value, verdict) of a load summary, against core.quality's thresholds."""
+    """(check, value, verdict) of a load summary, against core.quality's thresholds (shares of the
+    rows read; a summary of an older version's load has rows_kept for rows_clean)."""
     from taxi_flows.core import quality
 
-    kept, read = summary.get("rows_kept") or 0, summary.get("rows_read") or 0
-    share = kept / read if read else 0.0
-    verdict = "pass" if share >= quality.MIN_KEPT_SHARE else "fail"
-    out = [("rows kept of rows read", f"{share:.1%} (at least {quality.MIN_KEPT_SHARE:.0%})", verdict)]
+    read = summary.get("rows_read") or 0
+    clean = summary.get("rows_clean", summary.get("rows_kept")) or 0
+    share = clean / read if read else 0.0
+    verdict = "pass" if share >= quality.MIN_CLEAN_SHARE else "fail"
+    out = [("rows the course's cleaning keeps", f"{share:.1%} (at least {quality.MIN_CLEAN_SHARE:.0%})", verdict)]
     for field, what, limit in (
-        ("unknown_vendor", "a vendor_id other than 1 or 2", quality.MAX_UNKNOWN_VENDOR_SHARE),
+        ("unknown_vendor", f"a vendor_id other than {quality.VENDOR_CODES} or blank", quality.MAX_UNKNOWN_VENDOR_SHARE),
         ("out_of_month_pickups", "a pickup outside the file's month", quality.MAX_OUT_OF_MONTH_SHARE),
     ):
         n = summary.get(field, 0) or 0
-        share = n / kept if kept else 0.0
+        share = n / read if read else 0.0
         out.append((what, f"{n:,} ({share:.2%}; limit {limit:.0%})", "pass" if share <= limit else "fail"))
     for field, what, max_share in quality.PLAUSIBILITY:
         n = summary.get(field, 0) or 0
-        share = n / kept if kept else 0.0
-        verdict = "pass" if (n == 0 or share <= max_share) and (max_share > 0 or n == 0) else "fail"
-        out.append((what, f"{n:,} ({share:.2%}; limit {max_share:.1%})", verdict))
+        share = n / read if read else 0.0
+        out.append((what, f"{n:,} ({share:.2%}; limit {max_share:.1%})", "pass" if share <= max_share else "fail"))
     return out
+
+
+def _figure(value) -> str:
+    if value is None:
+        return "—"
+    return f"{value:,}" if isinstance(value, int) else escape(str(value))
+
+
+PASSENGERS = "cleaning_removes_passenger_count"
+
+
+def source_figures(s: dict) -> list[tuple[str, object]]:
+    """The load summary's facts of the source file and its rows, as the month view lists them."""
+    size = s.get("source_uncompressed_bytes")
+    return [
+        ("source file", s.get("source_url")),
+        ("bytes (compressed, as downloaded)", s.get("source_bytes")),
+        ("bytes uncompressed", f"{size:,} ({size / 2**20:.1f} MiB)" if size is not None else None),
+        ("Last-Modified", s.get("source_last_modified")),
+        ("ETag", s.get("source_etag")),
+        ("data rows in the file", s.get("rows_read")),
+        ("rows written (every row)", s.get("rows_written")),
+        ("the course's cleaning would remove: passenger_count blank or not > 0", s.get(PASSENGERS)),
+        ("… and then: trip_distance blank or not > 0", s.get("cleaning_removes_trip_distance")),
+        ("rows after the cleaning (the view _clean)", s.get("rows_clean")),
+        ("rows of the blank dispatch tail (VendorID blank)", s.get("blank_vendor")),
+    ]
 
 
 def month_html(conn, color: str, month: str) -> str:
@@ -120,13 +150,17 @@ def month_html(conn, color: str, month: str) -> str:
         body.append(
             f"<p>Last load {load['loaded_at']:%Y-%m-%d %H:%M} UTC by {_run_link(load['dag_id'], load['run_id'])}</p>"
         )
-        figures = [
-            ("rows read", s.get("rows_read")),
-            ("removed: passenger_count blank or not > 0", s.get("removed_passenger_count")),
-            ("removed: trip_distance blank or not > 0", s.get("removed_trip_distance")),
-            ("rows kept", s.get("rows_kept")),
-        ]
-        body.append("<table>" + "".join(f"<tr><th class='l'>{k}</th><td>{v:,}</td></tr>" for k, v in figures))
+        from taxi_flows.coverage.homework import every_row
+
+        if not every_row(s):
+            body.append(
+                "<p class='bad'>This month was loaded by an older version of the bundle, which kept only the rows "
+                "of the course's cleaning: run it again (<i>Clear</i> its run) to load every row.</p>"
+            )
+        body.append(
+            "<table>"
+            + "".join(f"<tr><th class='l'>{escape(k)}</th><td>{_figure(v)}</td></tr>" for k, v in source_figures(s))
+        )
         body.append(
             "</table><h3>Quality checks</h3><table><tr><th class='l'>check</th><th>value</th><th>verdict</th></tr>"
         )
@@ -155,47 +189,53 @@ def preview_html(conn, color: str, month: str) -> str:
     return f"<table class='preview'><tr>{head}</tr>{body}</table>"
 
 
-def homework_html(conn, color: str, quarter: str) -> str:
-    from taxi_flows.core.schema import COLORS, snake_case, trip_schema
+def homework_html(conn, color: str | None = None, month: str | None = None, quarter: str | None = None) -> str:
+    """The course's questions for a colour and month (or the first month of a quarter), answered
+    from what is loaded; without them, for the latest month loaded."""
+    from taxi_flows.core.schema import COLORS
+    from taxi_flows.coverage import homework
 
-    match = re.fullmatch(r"(\d{4})-Q([1-4])", quarter)
-    if color not in COLORS or not match:
-        return _page("Homework", f"<p>Ask for a colour in {list(COLORS)} and a quarter like 2020-Q4.</p>")
-    first = dt.date(int(match[1]), 3 * int(match[2]) - 2, 1)
-    months = [first, next_month(first), next_month(next_month(first))]
-    keys = [f"{m:%Y-%m}" for m in months]
-    loads = store.read_loads(conn, color)
-    counts, _, _ = store.read_counts(conn)
-    got = [loads[(color, k)]["summary"] for k in keys if (color, k) in loads]
-    vendors = (
-        conn.execute(
-            f"SELECT DISTINCT vendor_id FROM {POSTGRES_SCHEMA}.{color}_tripdata "
-            "WHERE source_month BETWEEN %s AND %s ORDER BY 1",
-            (months[0], months[-1]),
-        ).fetchall()
-        if got
-        else []
-    )
-    files = sum(c.files or 0 for c in counts if c.color == color and c.month in keys and c.target == "gcs_dataset")
-    renamed = [(c.source, c.name) for c in trip_schema(color).source_columns if c.source != snake_case(c.source)]
-    rows = [
-        ("months loaded (of 3)", len(got)),
-        ("rows read", sum(s["rows_read"] for s in got)),
-        ("rows after the filter (passenger_count > 0 and trip_distance > 0)", sum(s["rows_kept"] for s in got)),
-        ("vendor ids", ", ".join(str(v[0]) for v in vendors) or "—"),
-        ("pickup-date partition files in GCS", files),
-        ("columns renamed to snake_case", ", ".join(f"{a} → {b}" for a, b in renamed)),
-    ]
-    table = "".join(
-        f"<tr><th class='l'>{escape(k)}</th><td class='l'>{escape(f'{v:,}' if isinstance(v, int) else v)}</td></tr>"
-        for k, v in rows
-    )
-    options = "".join(f"<option{' selected' if c == color else ''}>{c}</option>" for c in COLORS)
+    loads = store.read_loads(conn)
+    if quarter and not month and (match := re.fullmatch(r"(\d{4})-Q([1-4])", quarter)):
+        month = f"{match[1]}-{3 * int(match[2]) - 2:02d}"
+    if color is None and month is None:
+        color, first = homework.default_period(loads)
+        month = f"{first:%Y-%m}"
+    color = color or "green"
+    month = month or ""
     form = (
-        f"<form><select name='color'>{options}</select> "
-        f"<input name='quarter' value='{escape(quarter)}'> <button>Show</button></form>"
+        "<form><select name='color'>"
+        + "".join(f"<option{' selected' if c == color else ''}>{c}</option>" for c in COLORS)
+        + f"</select> <input name='month' value='{escape(month)}' placeholder='2020-10'> <button>Show</button></form>"
     )
-    return _page(f"Homework: {color} {quarter}", f"<p><a href='.'>← all months</a></p>{form}<table>{table}</table>")
+    back = "<p><a href='.'>← all months</a></p>"
+    if color not in COLORS or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
+        return _page("Homework", f"{back}{form}<p>Ask for a colour in {list(COLORS)} and a month like 2020-10.</p>")
+    first = month_start(month)
+    if not homework.published([first]):
+        return _page(
+            "Homework",
+            f"{back}{form}<p>{escape(month)} is outside the source's months, "
+            f"{FIRST_SOURCE_MONTH:%Y-%m} … {LAST_SOURCE_MONTH:%Y-%m}.</p>",
+        )
+    parts = [
+        back,
+        form,
+        "<p>From the loads of <b>taxi_web_to_postgres</b>: every row of each file, as written. "
+        "The 2025/2026 answers are students' reports, not an official key.</p>",
+    ]
+    for section in homework.sections(conn, loads, color, first):
+        rows = []
+        for a in section.answers:
+            cell = escape(a.value)
+            if a.missing:
+                cell += (
+                    f"<br><span class='missing'>not loaded: {escape(', '.join(a.missing))}; load them with</span>"
+                    f"<br><code>{escape(a.command or '')}</code>"
+                )
+            rows.append(f"<tr><th class='l'>{escape(a.question)}</th><td class='l'>{cell}</td></tr>")
+        parts.append(f"<h3>{escape(section.title)}</h3><table>{''.join(rows)}</table>")
+    return _page(f"Homework: {color} {month}", "".join(parts))
 
 
 def create_app(dependencies: list | None = None):
@@ -216,8 +256,8 @@ def create_app(dependencies: list | None = None):
             return month_html(conn, color, month)
 
     @app.get("/homework", response_class=HTMLResponse)
-    def homework(color: str = "green", quarter: str = "2020-Q4") -> str:
+    def homework(color: str | None = None, month: str | None = None, quarter: str | None = None) -> str:
         with _connection() as conn:
-            return homework_html(conn, color, quarter)
+            return homework_html(conn, color, month, quarter)
 
     return app

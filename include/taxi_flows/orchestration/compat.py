@@ -21,6 +21,8 @@ It imports only what Airflow's own authoring API imports anyway: DAG files stay 
 
 from __future__ import annotations
 
+import datetime as dt
+import json
 from collections.abc import Mapping
 from typing import Any
 
@@ -161,6 +163,23 @@ def run_id(run_type, when) -> str:
     if AIRFLOW_3:
         return run_type.generate_run_id(suffix=when.isoformat())
     return run_type.generate_run_id(when)
+
+
+def backfill_command(dag_id: str, first: dt.date, last: dt.date, colors: list[str], rerun: str = "failed") -> str:
+    """The CLI command that backfills dag_id over the months first … last (both included) for the
+    colours, on this Airflow. rerun: which months that already have a run are run again ("failed",
+    "completed"; Airflow 3's --reprocess-behavior). Airflow 3.1's CLI cannot pass a run conf (it
+    fails unpacking it): the command there loads the default colours."""
+    conf = " --dag-run-conf '" + json.dumps({"colors": colors}) + "'"
+    if not AIRFLOW_3:
+        reset = " --reset-dagruns -y" if rerun == "completed" else " --rerun-failed-tasks"
+        return f"airflow dags backfill {dag_id} --start-date {first} --end-date {last}{conf}{reset}"
+    if Version("3.2") > AIRFLOW_VERSION:
+        conf = ""
+    return (
+        f"airflow backfill create --dag-id {dag_id} --from-date {first} --to-date {last}{conf} "
+        f"--reprocess-behavior {rerun}"
+    )
 
 
 def coverage_page() -> tuple[list, list]:

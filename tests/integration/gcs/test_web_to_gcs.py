@@ -9,7 +9,7 @@ import logging
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.dagrun import expected_kept, good_then_bad, gz_csv, load_dag, log_messages, run, sample_rows
+from support.dagrun import good_then_bad, gz_csv, load_dag, log_messages, raw_quirks, run, sample_rows
 
 from taxi_dev import airflow_meta
 from taxi_flows.core.schema import trip_schema
@@ -51,16 +51,24 @@ def read(client, bucket: str, name: str) -> pa.Table:
     return pq.read_table(pa.BufferReader(storage.download(client, bucket, name)))
 
 
-def kept_pickup_dates(header, rows, color) -> dict[str, int]:
-    """Rows kept by the course's filters, by pickup date: computed from the source rows directly."""
-    sch = trip_schema(color)
-    p, d, t = header.index("passenger_count"), header.index("trip_distance"), header.index(sch.pickup_datetime)
+def pickup_dates(header, rows, color) -> dict[str, int]:
+    """The file's rows (every one is loaded) by pickup date: computed from the source rows directly."""
+    t = header.index(trip_schema(color).pickup_datetime)
     out: dict[str, int] = {}
     for r in rows:
-        if r[p] not in (None, "") and int(r[p]) > 0 and r[d] not in (None, "") and float(r[d]) > 0:
-            day = str(r[t])[:10]
-            out[day] = out.get(day, 0) + 1
+        day = str(r[t])[:10]
+        out[day] = out.get(day, 0) + 1
     return out
+
+
+def quirks_in(table: pa.Table) -> dict[str, int]:
+    """raw_quirks() of rows as written (target names)."""
+    passengers, distance = table["passenger_count"].to_pylist(), table["trip_distance"].to_pylist()
+    return {
+        "blank_passenger_count": passengers.count(None),
+        "zero_passenger_count": passengers.count(0),
+        "zero_trip_distance": distance.count(0.0),
+    }
 
 
 def latest_event(asset) -> dict:
@@ -80,9 +88,12 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
 
     for color, (header, rows) in source_rows.items():
         sch = trip_schema(color)
-        # One file for the month: every kept row, the schema's types (naive microsecond times).
+        # One file for the month: every row of the file, the blank tail and the zeros included; the
+        # schema's types (naive microsecond times).
         table = read(client, name, f"{color}/{color}_tripdata_2021-01.parquet")
-        assert table.num_rows == expected_kept(rows, header)
+        assert table.num_rows == len(rows)
+        assert quirks_in(table) == raw_quirks(rows, header)
+        assert min(raw_quirks(rows, header).values()) > 0
         assert table.schema.equals(sch.arrow_schema, check_metadata=False)
         assert set(table["source_month"].to_pylist()) == {dt.date(2021, 1, 1)}
         pickup = pq.ParquetFile(
@@ -94,13 +105,15 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
 
         # The dataset: one file per pickup date, named by the source month and the load, the date in
         # the path only; the month's manifest names exactly these files.
-        by_date = kept_pickup_dates(header, rows, color)
+        by_date = pickup_dates(header, rows, color)
         written = dataset(client, name, color)
         assert set(written) == {(f"{color}_tripdata/{sch.pickup_date}={day}", "2021-01") for day in by_date}
         committed, _ = manifest.read(client, name, color, "2021-01")
         partition = f"{color}_tripdata/{sch.pickup_date}="
         assert committed.files == {day: written[(f"{partition}{day}", "2021-01")][0] for day in by_date}
         assert committed.rows == table.num_rows
+        assert committed.source["source_bytes"] == len(gz_csv(header, rows))
+        assert committed.source["source_url"].endswith(f"/{color}/{color}_tripdata_2021-01.csv.gz")
         for day, count in by_date.items():
             part = read(client, name, committed.files[day])
             assert part.num_rows == count
@@ -157,7 +170,7 @@ def test_a_daily_backfill_of_a_week_writes_seven_objects_per_colour(monthly, dai
     for color in ("yellow", "green"):
         header, rows = sample_rows(color, "2021-01", 3000)
         serve(color, "2021-01", gz_csv(header, rows))
-        expected[color] = kept_pickup_dates(header, rows, color)
+        expected[color] = pickup_dates(header, rows, color)
     assert run(monthly, "2021-01")[0].state == "success"
 
     days = [dt.date(2021, 1, 10) + dt.timedelta(days=i) for i in range(7)]

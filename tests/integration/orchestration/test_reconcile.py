@@ -4,8 +4,12 @@ the run, naming the month and the targets, and the stored figures show the diffe
 
 from __future__ import annotations
 
+import re
+from html import escape
+
 import pytest
 from support.dagrun import load_dag, log_messages, run
+from support.e2e import served_counts
 
 from taxi_flows import settings
 from taxi_flows.bigquery import queries
@@ -51,9 +55,9 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
         assert set(targets) == set(store.TARGETS)
         assert {rows for rows, _ in targets.values()} == {loaded[month]}  # exact, and equal everywhere
         assert targets["gcs_dataset"][1] >= 28  # one file per pickup date (and a few out-of-month dates)
-    # The loads' summaries, for the page: rows read, removed, kept, and the run.
+    # The loads' summaries, for the page: rows read and written (every row), the cleaning's, the run.
     loads = store.read_loads(pg, "green")
-    assert loads[("green", "2021-02")]["summary"]["rows_kept"] == loaded["2021-02"]
+    assert loads[("green", "2021-02")]["summary"]["rows_written"] == loaded["2021-02"]
     assert loads[("green", "2021-02")]["run_id"] == runs[("taxi_web_to_postgres", "2021-02")]
 
     # Rows deleted in one target: the run fails naming the month and the targets; the page shows it.
@@ -96,32 +100,67 @@ def page_client(signed_in: bool = True):
     return TestClient(apps[0]["app"], cookies={"_token": token} if signed_in else None)
 
 
-def test_the_page_shows_a_month_its_checks_rows_and_the_homework(stack, pg, dags):
+def test_the_page_shows_a_month_its_source_checks_rows_and_the_homework(stack, pg, dags, files):
     client = page_client()
     if client is None:
         pytest.skip("the coverage page is an Airflow 3.1+ plugin (the README says how to read the tables on 2.10)")
     assert page_client(signed_in=False).get("/").status_code == 401  # an Airflow user only
     assert page_client(signed_in=False).get("/", headers={"Authorization": "Bearer forged"}).status_code == 403
-    dr, states = run(dags["taxi_web_to_postgres"], "2021-03", ["green"])
-    assert dr.state == "success", states
-    kept = pg.execute("SELECT count(*) FROM ny_taxi.green_tripdata").fetchone()[0]
+    for month in ("2021-01", "2021-02", "2021-03"):
+        dr, states = run(dags["taxi_web_to_postgres"], month, ["green"])
+        assert dr.state == "success", states
+    served = {m: served_counts(files, m, "green") for m in ("2021-01", "2021-02", "2021-03")}
 
-    month = client.get("/month/green/2021-03")
-    assert month.status_code == 200
-    assert f"<th class='l'>rows kept</th><td>{kept:,}</td>" in month.text
-    assert "a dropoff before the pickup" in month.text
-    assert "rows kept of rows read" in month.text
-    assert ">pass</td>" in month.text
-    assert ">fail</td>" not in month.text
-    assert month.text.count("<tr><td>") == 20  # the preview's first rows
-    assert dr.run_id in month.text
+    page = client.get("/month/green/2021-03")
+    assert page.status_code == 200
+    march = served["2021-03"]
+    assert f"<th class='l'>rows written (every row)</th><td>{march['rows']:,}</td>" in page.text
+    assert f"rows after the cleaning (the view _clean)</th><td>{march['clean']:,}</td>" in page.text
+    assert f"<th class='l'>bytes uncompressed</th><td>{march['uncompressed_bytes']:,} (" in page.text
+    assert "/green/green_tripdata_2021-03.csv.gz</td>" in page.text
+    assert "<th class='l'>ETag</th><td>&quot;" in page.text
+    assert "a dropoff before the pickup" in page.text
+    assert "rows the course&#x27;s cleaning keeps" in page.text
+    assert ">pass</td>" in page.text
+    assert ">fail</td>" not in page.text
+    assert page.text.count("<tr><td>") == 20  # the preview's first rows
+    assert dr.run_id in page.text
 
-    homework = client.get("/homework", params={"color": "green", "quarter": "2021-Q1"}).text
-    assert "months loaded (of 3)</th><td class='l'>1</td>" in homework
-    assert (
-        f"rows after the filter (passenger_count &gt; 0 and trip_distance &gt; 0)</th><td class='l'>{kept:,}"
-        in homework
+    def answer(html: str, question: str) -> str:
+        row = re.search(rf"<th class='l'>{re.escape(escape(question))}</th><td class='l'>(.*?)</td>", html)
+        assert row, f"{question!r} not on the page"
+        return row[1]
+
+    # Without parameters the view opens on the latest month loaded; its figures are the served files'.
+    homework = client.get("/homework").text
+    assert "Homework: green 2021-03" in homework
+    quarter = sum(c["rows"] for c in served.values())
+    assert answer(homework, "rows") == f"{quarter:,}"
+    cleaning = "rows after the course's cleaning (passenger_count > 0 and trip_distance > 0)"
+    assert answer(homework, cleaning) == f"{sum(c['clean'] for c in served.values()):,}"
+    assert answer(homework, "vendor ids (after the cleaning)") == ", ".join(
+        str(v) for v in sorted(set().union(*(c["clean_vendors"] for c in served.values())))
     )
-    assert "VendorID → vendor_id" in homework
-    assert "PULocationID → pu_location_id" in homework
+    dates = set().union(*(c["pickup_dates"] for c in served.values()))
+    assert answer(homework, "pickup-date partitions (lpep_pickup_date values)") == f"{len(dates):,}"
+    assert "VendorID → vendor_id" in answer(homework, "columns renamed to snake_case")
+    assert answer(homework, "rows of green 2021-03") == f"{march['rows']:,}"
+    size = march["uncompressed_bytes"]
+    assert answer(homework, "uncompressed size of green_tripdata_2021-03.csv") == (
+        f"{size:,} bytes ({size / 2**20:.1f} MiB)"
+    )
+    assert answer(homework, "rendered file name of green 2021-03") == "green_tripdata_2021-03.csv"
+    # A period not all loaded names its missing months and the command that loads them.
+    year = answer(homework, "rows of green 2021")
+    assert year.startswith(f"{quarter:,} (3 of 7 months loaded)")
+    assert "not loaded: 2021-04, 2021-05, 2021-06, 2021-07" in year
+    assert "--dag-id taxi_web_to_postgres --from-date 2021-04-01 --to-date 2021-07-01" in year
+    module_4 = answer(homework, "green rows, 2019–2020")
+    assert module_4.startswith("0 (0 of 24 months loaded)")
+    assert "--from-date 2019-01-01 --to-date 2020-12-01" in module_4
+
+    # The 2024 homework's own period, not loaded: every figure says what to load.
+    q4 = client.get("/homework", params={"color": "green", "quarter": "2020-Q4"}).text
+    assert "not loaded: 2020-10, 2020-11, 2020-12" in answer(q4, "rows")
+    assert "is outside the source" in client.get("/homework", params={"month": "2021-08"}).text
     assert client.get("/month/green/2021-13").status_code == 200  # a bad month: a sentence, not a 500

@@ -3,10 +3,20 @@
 from __future__ import annotations
 
 import datetime as dt
+import gzip
 import subprocess
 
 import pytest
-from support.dagrun import BAD_INPUTS, expected_kept, good_then_bad, gz_csv, load_dag, run, sample_rows
+from support.dagrun import (
+    BAD_INPUTS,
+    expected_clean,
+    good_then_bad,
+    gz_csv,
+    load_dag,
+    raw_quirks,
+    run,
+    sample_rows,
+)
 
 from taxi_flows.core.schema import trip_schema
 
@@ -33,26 +43,52 @@ def fingerprint(pg, color: str) -> list[tuple]:
     ).fetchall()
 
 
-def test_a_month_of_both_colours_with_exact_counts(dag, pg, serve):
-    expected = {}
+def test_a_month_of_both_colours_with_every_row_and_the_clean_view(dag, pg, serve):
+    files = {}
     for color, n in (("yellow", 5000), ("green", 3000)):
         header, rows = sample_rows(color, "2021-01", n)
-        serve(color, "2021-01", gz_csv(header, rows))
-        expected[color] = expected_kept(rows, header)
+        files[color] = (header, rows, serve(color, "2021-01", gz_csv(header, rows)))
 
     dr, states = run(dag, "2021-01")
 
     assert dr.state == "success", states
     assert states[("load_trips", "yellow")] == ("success", 1)
     assert states[("load_trips", "green")] == ("success", 1)
-    for color in ("yellow", "green"):
+    for color, (header, rows, path) in files.items():
         sch = trip_schema(color)
-        assert counts(pg, color) == {"2021-01": expected[color]}
+        # Every row of the file, the blank tail and the zeros included ...
+        assert counts(pg, color) == {"2021-01": len(rows)}
+        quirks = raw_quirks(rows, header)
+        assert min(quirks.values()) > 0, quirks  # the sample has each kind
+        in_table = pg.execute(
+            f"SELECT count(*) FILTER (WHERE passenger_count IS NULL), count(*) FILTER (WHERE passenger_count = 0), "
+            f"count(*) FILTER (WHERE trip_distance = 0) FROM ny_taxi.{color}_tripdata"
+        ).fetchone()
+        assert in_table == tuple(quirks.values())
         bad = pg.execute(
-            f"SELECT count(*) FROM ny_taxi.{color}_tripdata WHERE NOT (passenger_count > 0 AND trip_distance > 0) "
-            f"OR {sch.pickup_date} <> {sch.pickup_datetime}::date OR source_month <> DATE '2021-01-01'"
+            f"SELECT count(*) FROM ny_taxi.{color}_tripdata "
+            f"WHERE {sch.pickup_date} <> {sch.pickup_datetime}::date OR source_month <> DATE '2021-01-01'"
         ).fetchone()[0]
         assert bad == 0
+        # ... and the course's cleaning, one query away: exactly the rows the old loads kept.
+        clean = pg.execute(f"SELECT count(*) FROM ny_taxi.{color}_tripdata_clean").fetchone()[0]
+        assert clean == expected_clean(rows, header) < len(rows)
+        # The load's summary (as stored for the coverage page): the source's facts, what the cleaning removes.
+        summary = pg.execute(
+            "SELECT summary FROM ny_taxi.taxi_loads WHERE color = %s AND source_month = '2021-01-01'", [color]
+        ).fetchone()[0]
+        data = path.read_bytes()
+        assert summary["rows_read"] == summary["rows_written"] == len(rows)
+        assert summary["rows_clean"] == clean
+        assert (
+            summary["cleaning_removes_passenger_count"]
+            == quirks["blank_passenger_count"] + quirks["zero_passenger_count"]
+        )
+        assert summary["source_bytes"] == len(data)
+        assert summary["source_uncompressed_bytes"] == len(gzip.decompress(data))
+        assert summary["source_url"].endswith(f"/{color}/{color}_tripdata_2021-01.csv.gz")
+        assert summary["source_last_modified"]
+        assert summary["source_etag"]
     assert pg.execute("SELECT count(*) FROM ny_taxi.taxi_zone_lookup").fetchone()[0] == 265
     # One partition per source month, every column described.
     partitions = pg.execute(
@@ -86,7 +122,7 @@ def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, p
     assert run(dag, "2021-01", ["yellow"])[0].state == "success"
     assert run(dag, "2021-02", ["yellow"])[0].state == "success"
     loaded = counts(pg, "yellow")
-    assert loaded == {"2021-01": expected_kept(jan, header), "2021-02": expected_kept(feb, header)}
+    assert loaded == {"2021-01": len(jan), "2021-02": len(feb)}
     january_pickups = dict(
         pg.execute(
             "SELECT source_month, count(*) FROM ny_taxi.yellow_tripdata "

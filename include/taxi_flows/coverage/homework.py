@@ -1,0 +1,180 @@
+"""The course's questions, answered from what is loaded: the figures of the coverage page's
+homework view (coverage.page), from the load summaries taxi_web_to_postgres stores
+(coverage.store.read_loads: every row of each file, counted as it was written) and the rows in
+PostgreSQL.
+
+- Week 2, 2024 cohort (Mage): a colour's quarter (green 2020-Q4): its rows, the rows after the
+  course's cleaning (the view <color>_tripdata_clean), the vendor ids, the pickup-date partitions,
+  the renamed columns.
+- Week 2, 2025/2026 cohorts (Kestra): the rows of a colour's year and of a month, the uncompressed
+  size of a month's file, the file name the course's flow renders for it.
+- Module 4 (dbt): the rows of each colour for 2019-2020.
+
+A figure over months that are not all loaded says which are missing and the backfill command that
+loads them; a month loaded by an older version of the bundle (which kept only the cleaned rows)
+counts as missing: its run must run again.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+
+from taxi_flows.core.months import month_start, months_between
+from taxi_flows.core.schema import COLORS, snake_case, trip_schema
+from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, POSTGRES_SCHEMA
+
+LOADING_DAG = "taxi_web_to_postgres"
+MODULE_4_YEARS = (2019, 2020)
+
+
+@dataclass
+class Answer:
+    question: str
+    value: str
+    missing: list[str] = field(default_factory=list)  # months (YYYY-MM) of the figure not loaded
+    command: str | None = None  # the backfill that loads them
+
+
+@dataclass
+class Section:
+    title: str
+    answers: list[Answer]
+
+
+def every_row(summary: dict) -> bool:
+    """The load kept every row of the file (older versions kept the cleaned rows only)."""
+    return "rows_clean" in summary
+
+
+def published(months: list[dt.date]) -> list[dt.date]:
+    return [m for m in months if FIRST_SOURCE_MONTH <= m <= LAST_SOURCE_MONTH]
+
+
+def quarter_of(month: dt.date) -> list[dt.date]:
+    first = dt.date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
+    return months_between(first, dt.date(first.year, first.month + 2, 1))
+
+
+def year_of(month: dt.date) -> list[dt.date]:
+    return published(months_between(dt.date(month.year, 1, 1), dt.date(month.year, 12, 1)))
+
+
+def default_period(loads: dict[tuple[str, str], dict]) -> tuple[str, dt.date]:
+    """Where the view opens: the latest month loaded with every row (green first on a tie), or the
+    2024 homework's green 2020-10 when nothing is."""
+    loaded = [(m, c != "green", c) for (c, m), load in loads.items() if every_row(load["summary"])]
+    if not loaded:
+        return "green", dt.date(2020, 10, 1)
+    month, _, color = max(loaded, key=lambda x: (x[0], not x[1]))
+    return color, month_start(month)
+
+
+class Figures:
+    """The loads of every colour and the connection that reads the rows: what the answers need."""
+
+    def __init__(self, conn, loads: dict[tuple[str, str], dict]):
+        self.conn = conn
+        self.loads = loads
+
+    def summary(self, color: str, month: dt.date) -> dict | None:
+        load = self.loads.get((color, f"{month:%Y-%m}"))
+        return load["summary"] if load and every_row(load["summary"]) else None
+
+    def total(self, question: str, color: str, months: list[dt.date], key: str = "rows_written") -> Answer:
+        """The sum of a summary figure over months, or what is missing and how to load it."""
+        found = {m: s for m in months if (s := self.summary(color, m)) is not None}
+        missing = [m for m in months if m not in found]
+        value = f"{sum(s[key] for s in found.values()):,}"
+        if missing:
+            value += f" ({len(found)} of {len(months)} months loaded)"
+        return self.answer(question, value, color, missing)
+
+    def answer(self, question: str, value: str, color: str, missing: list[dt.date]) -> Answer:
+        if not missing:
+            return Answer(question, value)
+        from taxi_flows.orchestration.compat import backfill_command
+
+        stale = any((color, f"{m:%Y-%m}") in self.loads for m in missing)
+        command = backfill_command(LOADING_DAG, missing[0], missing[-1], [color], "completed" if stale else "failed")
+        return Answer(question, value, [f"{m:%Y-%m}" for m in missing], command)
+
+    def rows_query(self, sql: str, color: str, months: list[dt.date]) -> list[tuple]:
+        loaded = [m for m in months if self.summary(color, m) is not None]
+        if not loaded:
+            return []
+        return self.conn.execute(sql.format(schema=POSTGRES_SCHEMA), (loaded,)).fetchall()
+
+
+def week_2_2024(fig: Figures, color: str, month: dt.date) -> Section:
+    sch = trip_schema(color)
+    months = quarter_of(month)
+    quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
+    missing = [m for m in months if fig.summary(color, m) is None]
+    clean_ids = fig.rows_query(
+        f"SELECT DISTINCT vendor_id FROM {{schema}}.{sch.clean_view} WHERE source_month = ANY(%s) ORDER BY 1",
+        color,
+        months,
+    )
+    partitions = fig.rows_query(
+        f"SELECT count(DISTINCT {sch.pickup_date}) FROM {{schema}}.{sch.table} WHERE source_month = ANY(%s)",
+        color,
+        months,
+    )
+    renamed = [(c.source, c.name) for c in sch.source_columns if c.source != snake_case(c.source)]
+    ids = ", ".join("blank" if v is None else str(v) for (v,) in clean_ids) or "—"
+    return Section(
+        f"Week 2, 2024 cohort (Mage): {color} {quarter}",
+        [
+            fig.total("rows", color, months),
+            fig.total(
+                "rows after the course's cleaning (passenger_count > 0 and trip_distance > 0)",
+                color,
+                months,
+                "rows_clean",
+            ),
+            fig.answer("vendor ids (after the cleaning)", ids, color, missing),
+            fig.answer(
+                f"pickup-date partitions ({sch.pickup_date} values)",
+                f"{partitions[0][0]:,}" if partitions else "—",
+                color,
+                missing,
+            ),
+            Answer("columns renamed to snake_case", ", ".join(f"{a} → {b}" for a, b in renamed)),
+        ],
+    )
+
+
+def week_2_2025(fig: Figures, color: str, month: dt.date) -> Section:
+    s = fig.summary(color, month)
+    size = s.get("source_uncompressed_bytes") if s else None
+    name = f"{color}_tripdata_{month:%Y-%m}.csv"
+    return Section(
+        "Week 2, 2025 and 2026 cohorts (Kestra)",
+        [
+            fig.total(f"rows of {color} {month.year}", color, year_of(month)),
+            fig.total(f"rows of {color} {month:%Y-%m}", color, [month]),
+            fig.answer(
+                f"uncompressed size of {name}",
+                f"{size:,} bytes ({size / 2**20:.1f} MiB)" if size is not None else "—",
+                color,
+                [] if size is not None else [month],
+            ),
+            Answer(f"rendered file name of {color} {month:%Y-%m}", name),
+        ],
+    )
+
+
+def module_4(fig: Figures) -> Section:
+    first, last = dt.date(MODULE_4_YEARS[0], 1, 1), dt.date(MODULE_4_YEARS[-1], 12, 1)
+    months = published(months_between(first, last))
+    span = f"{MODULE_4_YEARS[0]}–{MODULE_4_YEARS[-1]}"
+    return Section(
+        f"Module 4 (dbt): rows per colour, {span}",
+        [fig.total(f"{color} rows, {span}", color, months) for color in COLORS],
+    )
+
+
+def sections(conn, loads: dict[tuple[str, str], dict], color: str, month: dt.date) -> list[Section]:
+    fig = Figures(conn, loads)
+    return [week_2_2024(fig, color, month), week_2_2025(fig, color, month), module_4(fig)]
