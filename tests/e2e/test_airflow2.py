@@ -2,7 +2,7 @@
 
 1. `airflow dags backfill -s 2021-01-01 -e 2021-03-01 taxi_web_to_postgres`, the README's Airflow 2
    command, loads January to March of both colours, with exactly the rows of the served files
-   that pass the course's filters;
+   (every one);
 2. a month written by taxi_web_to_gcs (an Airflow 2 backfill too) emits its Dataset event, the
    real scheduler turns it into a Dataset-triggered taxi_gcs_to_bigquery run, and that run loads
    the month of the event (not the month of its own logical date, which is "now") into BigQuery.

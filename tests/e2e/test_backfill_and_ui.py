@@ -496,7 +496,13 @@ def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path
 
             page.goto(f"{url}/taxi/month/{COLOR}/{MONTHS[0]}", wait_until="networkidle", timeout=60_000)
             assert page.locator("table.preview tr").count() == PREVIEW_ROWS + 1  # the header, then the rows
-            assert f"{expected[MONTHS[0]]:,}" in page.inner_text("body")  # rows kept
+            assert f"{expected[MONTHS[0]]:,}" in page.inner_text("body")  # rows written: every row
+
+            # The homework view: the quarter's rows are the served files' (every row).
+            page.goto(f"{url}/taxi/homework?color={COLOR}&month={MONTHS[0]}", wait_until="networkidle", timeout=60_000)
+            rows = page.locator("xpath=//th[normalize-space()='rows']/following-sibling::td[1]").first.inner_text()
+            assert rows == f"{sum(expected.values()):,}", page.inner_text("body")
+            page.screenshot(path=str(shots / "taxi-homework.png"), full_page=True)
 
             with psycopg.connect(stack.s.pg_uri(stack.s.target_db), autocommit=True) as conn:
                 month = f"source_month = '{MONTHS[1]}-01'"  # (a ctid is unique within a partition only)

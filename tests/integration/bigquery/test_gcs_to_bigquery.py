@@ -11,7 +11,7 @@ import time
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.dagrun import gz_csv, load_dag, log_messages, run, sample_rows
+from support.dagrun import expected_clean, gz_csv, load_dag, log_messages, run, sample_rows
 
 from taxi_dev import airflow_meta
 from taxi_dev.settings import StackSettings
@@ -63,19 +63,23 @@ def parquet_rows(client, bucket: str, color: str, month: str) -> int:
     return pq.read_metadata(pa.BufferReader(data)).num_rows
 
 
-def load_gcs(to_gcs, serve, month: str, n=2000, colors=("yellow", "green"), edit=None):
+def load_gcs(to_gcs, serve, month: str, n=2000, colors=("yellow", "green"), edit=None) -> dict[str, tuple]:
+    """Serve sample files of the month and run taxi_web_to_gcs; {colour: (header, rows)} served."""
+    served = {}
     for color in colors:
         header, rows = sample_rows(color, month, n)
         if edit:
             edit(header, rows)
         serve(color, month, gz_csv(header, rows))
+        served[color] = (header, rows)
     dr, states = run(to_gcs, month, colors)
     assert dr.state == "success", states
+    return served
 
 
 def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, bucket, bq, serve):
     client, name = bucket
-    load_gcs(to_gcs, serve, "2021-01")
+    served = load_gcs(to_gcs, serve, "2021-01")
 
     dr, states = run(to_bq, "2021-01")
 
@@ -85,7 +89,13 @@ def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, 
     assert labels == {"green 2021-01", "yellow 2021-01"}
     for color in ("yellow", "green"):
         sch = trip_schema(color)
-        assert month_counts(bq, color) == {"2021-01": parquet_rows(client, name, color, "2021-01")}
+        header, rows = served[color]
+        # Every row of the file; the course's cleaning is the view beside the table.
+        assert parquet_rows(client, name, color, "2021-01") == len(rows)
+        assert month_counts(bq, color) == {"2021-01": len(rows)}
+        clean = bq.query(f"SELECT COUNT(*) AS n FROM `{PROJECT}.{DATASET}.{sch.clean_view}`").result()
+        assert next(iter(clean)).n == expected_clean(rows, header) < len(rows)
+        assert bq.get_table(f"{PROJECT}.{DATASET}.{sch.clean_view}").table_type == "VIEW"
         table = bq.get_table(f"{PROJECT}.{DATASET}.{color}_tripdata")
         assert table.time_partitioning.type_ == "DAY"
         assert table.time_partitioning.field == sch.pickup_date
