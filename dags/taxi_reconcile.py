@@ -5,9 +5,10 @@ For each colour and source month, counts the rows in PostgreSQL (`ny_taxi.<color
 the GCS monthly file (its Parquet footer), in the pickup-date dataset (the month's committed
 manifest, with its number of files) and in BigQuery (`<dataset>.<color>_tripdata`), and stores
 them in the table `ny_taxi.taxi_coverage` of the target database (`taxi_postgres`), replacing the
-previous run's counts in one transaction. The load summaries it shows next to them (rows read, rows
-removed by each rule, the quality checks) are in `ny_taxi.taxi_loads`, written by
-`taxi_web_to_postgres` after each month.
+previous run's counts in one transaction. Every target holds every row of each file, so a month
+agrees everywhere with the file's own count. The load summaries shown next to them (the source
+file's URL, bytes, Last-Modified and ETag; its rows; what the course's cleaning would remove; the
+quality checks) are in `ny_taxi.taxi_loads`, written by `taxi_web_to_postgres` after each month.
 
 **When.** On every Asset event of the loads (`taxi_web_to_postgres`, `taxi_web_to_gcs`,
 `taxi_gcs_to_bigquery`) and daily at 06:00 UTC. Unpause it to have it run;
@@ -21,7 +22,9 @@ run counts again.
 
 **From the UI.** Airflow 3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows
 the stored counts as a grid, each month's load summary and quality checks, a preview of the rows in
-PostgreSQL, and the course homework's figures for a colour and quarter. It reads the stored results
+PostgreSQL, and the homework view: the course's week-2 questions (2024, 2025/2026) and module 4's
+totals answered from what is loaded, with the missing months and the backfill command that loads
+them for a period that is not. It reads the stored results
 only. On Airflow 2.10, read them with SQL: `SELECT * FROM ny_taxi.taxi_coverage ORDER BY 1, 2, 3`.
 
 **Code.** `include/taxi_flows/coverage/` (counts, store, the page), the task in

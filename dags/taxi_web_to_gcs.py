@@ -11,13 +11,16 @@ without a logical date or a conf key other than `colors` fails the run, naming w
 **Params.** `colors` (default both). A colour not asked for is skipped and emits no Asset event.
 
 **What each `<color>_to_gcs` task writes** to the bucket in the Variable `taxi_gcs_bucket`
-(connection `google_cloud_default`), streaming the source file once:
+(connection `google_cloud_default`), streaming the source file once, every row of it in each output
+(the blank dispatch tail and the zero passengers and distances included; the course's cleaning is
+the BigQuery view `<color>_tripdata_clean`):
 - `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`, the month in one file (the BigQuery workflow
   loads it by this exact URI);
 - `<color>_tripdata/<t|l>pep_pickup_date=<YYYY-MM-DD>/<YYYY-MM>_<load id>.parquet`, a
   Hive-partitioned dataset: one file per pickup date, source month and load. The month's manifest
   `<color>_tripdata_manifests/<YYYY-MM>.json`, written after every file, says which load is the
-  month's (the commit); then the files of the month's earlier loads are deleted. Other months'
+  month's (the commit) and records the source file's URL, bytes, Last-Modified and ETag; then the
+files of the month's earlier loads are deleted. Other months'
   files in the same date partitions (late records, out-of-month pickups) are never touched.
 
 Rows carry `source_month`. Parquet with the schema of `taxi_flows.core.schema`: naive local times as

@@ -44,7 +44,7 @@ def gcs(client: storage.Client, bucket: str, color: str) -> list[Count]:
     for blob in client.list_blobs(bucket, prefix=layout.manifests_prefix(color)):
         if match := _MANIFEST.search(blob.name):
             month = manifest.Manifest(**json.loads(blob.download_as_bytes()))
-            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(month.files)))
+            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(month.files), month.source or None))
     return out
 
 

@@ -145,6 +145,15 @@ def month_html(conn, color: str, month: str) -> str:
     body = ["<p><a href='../..'>← all months</a></p>"]
     if load is None:
         body.append("<p>No PostgreSQL load of this month is recorded.</p>")
+        counts, _, _ = store.read_counts(conn)
+        written = [c for c in counts if (c.color, c.month, c.target) == (color, month, "gcs_dataset") and c.source]
+        if written:  # the source file's facts, as the GCS load's manifest recorded them
+            facts = source_figures({**written[0].source, "rows_written": written[0].rows})
+            body.append(
+                "<p>As the pickup-date dataset's manifest in GCS records its load (taxi_web_to_gcs):</p><table>"
+                + "".join(f"<tr><th class='l'>{escape(k)}</th><td>{_figure(v)}</td></tr>" for k, v in facts if v)
+                + "</table>"
+            )
     else:
         s = load["summary"]
         body.append(

@@ -5,8 +5,9 @@ next to the trips, so the page and a user's SQL read them without touching GCS o
   read, removed by each rule, kept, the plausibility counts), its DAG run and time. Written by
   taxi_web_to_postgres after each load.
 - `ny_taxi.taxi_coverage`: one row per colour, month and target (TARGETS): the rows there (and, for
-  the pickup-date dataset, its files), as counted by the last taxi_reconcile run, with that run's id
-  and time. Each reconcile run replaces the whole table in one transaction.
+  the pickup-date dataset, its files and the source file's facts its manifest records), as counted
+  by the last taxi_reconcile run, with that run's id and time. Each reconcile run replaces the whole
+  table in one transaction.
 """
 
 from __future__ import annotations
@@ -50,8 +51,15 @@ CREATE TABLE IF NOT EXISTS {COVERAGE} (
     files integer,
     run_id text NOT NULL,
     checked_at timestamptz NOT NULL,
+    source jsonb,
     PRIMARY KEY (color, source_month, target)
 );
+-- A table of an earlier version gains the column; a current one takes no lock here.
+DO $$ BEGIN
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '{COVERAGE}'::regclass AND attname = 'source') THEN
+    ALTER TABLE {COVERAGE} ADD COLUMN source jsonb;
+  END IF;
+END $$;
 """
 
 
@@ -62,6 +70,7 @@ class Count:
     target: str
     rows: int
     files: int | None = None
+    source: dict | None = None  # the source file's facts the target recorded (the dataset's manifest)
 
 
 def ensure(conn: Connection) -> None:
@@ -89,9 +98,9 @@ def save_counts(conn: Connection, counts: list[Count], run_id: str) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DELETE FROM {COVERAGE}")
         cur.executemany(
-            f"INSERT INTO {COVERAGE} (color, source_month, target, rows, files, run_id, checked_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s)",
-            [(c.color, f"{c.month}-01", c.target, c.rows, c.files, run_id, now) for c in counts],
+            f"INSERT INTO {COVERAGE} (color, source_month, target, rows, files, source, run_id, checked_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
+            [(c.color, f"{c.month}-01", c.target, c.rows, c.files, _json(c.source), run_id, now) for c in counts],
         )
 
 
@@ -99,11 +108,15 @@ def read_counts(conn: Connection) -> tuple[list[Count], str | None, dt.datetime 
     """The stored counts, and the reconcile run that counted them and when (None when never)."""
     ensure(conn)
     rows = conn.execute(
-        f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, run_id, checked_at FROM {COVERAGE} "
-        "ORDER BY 1, 2, 3"
+        f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, source, run_id, checked_at "
+        f"FROM {COVERAGE} ORDER BY 1, 2, 3"
     ).fetchall()
-    counts = [Count(*r[:5]) for r in rows]
-    return counts, (rows[0][5] if rows else None), (rows[0][6] if rows else None)
+    counts = [Count(*r[:6]) for r in rows]
+    return counts, (rows[0][6] if rows else None), (rows[0][7] if rows else None)
+
+
+def _json(value: dict | None) -> str | None:
+    return json.dumps(value, default=str) if value else None
 
 
 def read_loads(conn: Connection, color: str | None = None) -> dict[tuple[str, str], dict]:

@@ -59,6 +59,11 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
     loads = store.read_loads(pg, "green")
     assert loads[("green", "2021-02")]["summary"]["rows_written"] == loaded["2021-02"]
     assert loads[("green", "2021-02")]["run_id"] == runs[("taxi_web_to_postgres", "2021-02")]
+    # The dataset's manifests record the source file's facts; the count keeps them for the page.
+    dataset = {c.month: c.source for c in store.read_counts(pg)[0] if c.target == "gcs_dataset"}
+    for month in MONTHS:
+        assert dataset[month]["source_bytes"] == loads[("green", month)]["summary"]["source_bytes"] > 0
+        assert dataset[month]["source_url"].endswith(f"/green/green_tripdata_{month}.csv.gz")
 
     # Rows deleted in one target: the run fails naming the month and the targets; the page shows it.
     pg.execute(
@@ -81,6 +86,12 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
         assert f"<td class='bad' data-cell='green 2021-02 postgres'>{loaded['2021-02'] - 10:,}</td>" in grid
         assert f"<td class='ok' data-cell='green 2021-01 postgres'>{loaded['2021-01']:,}</td>" in grid
         assert "files)</td>" in grid
+        # A month without a PostgreSQL load shows the facts the GCS load recorded.
+        pg.execute("DELETE FROM ny_taxi.taxi_loads WHERE source_month = '2021-01-01'")
+        month = page_client().get("/month/green/2021-01").text
+        assert "As the pickup-date dataset&#x27;s manifest in GCS records its load" in month
+        compressed = dataset["2021-01"]["source_bytes"]
+        assert f"<th class='l'>bytes (compressed, as downloaded)</th><td>{compressed:,}" in month
 
 
 def page_client(signed_in: bool = True):
