@@ -454,7 +454,7 @@ def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path
     from playwright.sync_api import sync_playwright
 
     from taxi_flows.coverage import store
-    from taxi_flows.coverage.page import PREVIEW_ROWS
+    from taxi_flows.coverage.month import PREVIEW_ROWS
 
     if chromium() is None:
         pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")

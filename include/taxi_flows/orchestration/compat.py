@@ -182,16 +182,8 @@ def backfill_command(dag_id: str, first: dt.date, last: dt.date, colors: list[st
     )
 
 
-def coverage_page() -> tuple[list, list]:
-    """The plugin's FastAPI app and navigation link of the coverage page (taxi_flows.coverage.page)
-    on Airflow 3.1+, whose api-server mounts plugins' FastAPI apps; nothing before."""
-    if Version("3.1") > AIRFLOW_VERSION:
-        return [], []
-    from taxi_flows.coverage.page import PREFIX, create_app
-
-    app = {"app": create_app([airflow_user()]), "url_prefix": PREFIX, "name": "Taxi coverage"}
-    link = {"name": "Taxi coverage", "href": f"{PREFIX}/", "destination": "nav", "url_route": "taxi_coverage"}
-    return [app], [link]
+# Airflow 3.1+: the api-server mounts plugins' FastAPI apps (the coverage page, taxi_flows.coverage.page).
+PLUGIN_FASTAPI_APPS = Version("3.1") <= AIRFLOW_VERSION
 
 
 def airflow_user():

@@ -89,7 +89,7 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
         # A month without a PostgreSQL load shows the facts the GCS load recorded.
         pg.execute("DELETE FROM ny_taxi.taxi_loads WHERE source_month = '2021-01-01'")
         month = page_client().get("/month/green/2021-01").text
-        assert "As the pickup-date dataset&#x27;s manifest in GCS records its load" in month
+        assert "As the pickup-date dataset's manifest in GCS records its load" in month
         compressed = dataset["2021-01"]["source_bytes"]
         assert f"<th class='l'>bytes (compressed, as downloaded)</th><td>{compressed:,}" in month
 
@@ -97,9 +97,9 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
 def page_client(signed_in: bool = True):
     """The coverage page's app over ASGI (Airflow 3.1+), as the api-server serves it; with the
     token cookie the UI holds for a signed-in user (Airflow's auth manager signs it) if asked."""
-    from taxi_flows.orchestration.compat import coverage_page
+    from taxi_flows.coverage.page import plugin_parts
 
-    apps, _ = coverage_page()
+    apps, _ = plugin_parts()
     if not apps:
         return None
     from airflow.api_fastapi.app import create_auth_manager, get_auth_manager
