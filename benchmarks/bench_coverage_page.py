@@ -46,7 +46,7 @@ def store_results(stack: Stack) -> int:
                 for target in store.TARGETS:
                     files = 31 if target == "gcs_dataset" else None
                     counts.append(store.Count(color, f"{month:%Y-%m}", target, rows, files))
-                summary = {"rows_read": rows + 5_000, "rows_kept": rows, "rows_written": rows}
+                summary = {"rows_read": rows, "rows_written": rows, "rows_clean": rows - 500_000}
                 store.record_load(conn, color, month, summary, "taxi_web_to_postgres", f"scheduled__{month}")
             month = next_month(month)
         store.save_counts(conn, counts, "bench")

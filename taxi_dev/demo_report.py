@@ -65,7 +65,7 @@ def print_bigquery(stack: Stack) -> None:
 
 def print_loaded(stack: Stack) -> None:
     print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {settings.POSTGRES_SCHEMA}):")
-    print(f"  {'table':<28} {'source_month':<13} {'rows':>9}  pickup dates")
+    print(f"  {'table':<28} {'source_month':<13} {'rows':>9} {'clean':>9}  pickup dates")
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         for color in schema.COLORS:
             sch = schema.trip_schema(color)
@@ -73,11 +73,13 @@ def print_loaded(stack: Stack) -> None:
             if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
                 continue
             rows = conn.execute(
-                f"SELECT source_month, count(*), min({sch.pickup_date}), max({sch.pickup_date}) "
-                f"FROM {table} GROUP BY 1 ORDER BY 1"
+                f"SELECT source_month, count(*), count(*) FILTER (WHERE {schema.CLEAN_CONDITION}), "
+                f"min({sch.pickup_date}), max({sch.pickup_date}) FROM {table} GROUP BY 1 ORDER BY 1"
             ).fetchall()
-            for month, n, first, last in rows:
-                print(f"  {table:<28} {month:%Y-%m}       {n:>9,}  {first} … {last}")
+            for month, n, clean, first, last in rows:
+                print(f"  {table:<28} {month:%Y-%m}       {n:>9,} {clean:>9,}  {first} … {last}")
+        view = f"{settings.POSTGRES_SCHEMA}.<color>_tripdata_clean"
+        print(f"  (rows: every row of the file; clean: the course's cleaning, the view {view})")
         zones = f"{settings.POSTGRES_SCHEMA}.{schema.ZONE_TABLE}"
         if conn.execute("SELECT to_regclass(%s)", [zones]).fetchone()[0]:
             n = conn.execute(f"SELECT count(*) FROM {zones}").fetchone()[0]
