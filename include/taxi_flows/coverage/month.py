@@ -42,9 +42,6 @@ def checks(summary: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-PASSENGERS = "cleaning_removes_passenger_count"
-
-
 def source_figures(s: dict) -> list[tuple[str, object]]:
     """The load summary's facts of the source file and its rows, as the month view lists them."""
     size = s.get("source_uncompressed_bytes")
@@ -56,9 +53,9 @@ def source_figures(s: dict) -> list[tuple[str, object]]:
         ("ETag", s.get("source_etag")),
         ("data rows in the file", s.get("rows_read")),
         ("rows written (every row)", s.get("rows_written")),
-        ("the course's cleaning would remove: passenger_count blank or not > 0", s.get(PASSENGERS)),
+        ("the cleaning would remove: passenger_count blank or not > 0", s.get("cleaning_removes_passenger_count")),
         ("… and then: trip_distance blank or not > 0", s.get("cleaning_removes_trip_distance")),
-        ("rows after the cleaning (the view _clean)", s.get("rows_clean")),
+        ("rows after the cleaning (the view <color>_tripdata_clean)", s.get("rows_clean")),
         ("rows of the blank dispatch tail (VendorID blank)", s.get("blank_vendor")),
     ]
 
