@@ -43,9 +43,12 @@ run's conf; `load_trips` of a colour not asked for is skipped.
 backfill replaces exactly the rows of that month's file, whatever their pickup dates; readers see
 the old month until the swap commits; a failure anywhere leaves the previous rows in place.
 
-**Failures.** Bad input fails at once, without retries, naming the problem. Network errors,
-429/5xx and timeouts are retried: by the download (back-off) and by the task (`retries=3`,
-exponential back-off).
+**Failures.** Bad input fails at once, without retries, naming the problem; so do a 403 (the TLC's
+answer for a month it has not published yet), a 404, another 4xx but 408 and 429, and a redirect
+loop. What a retry can fix is retried, and the log says so in a line ("the server stopped sending
+after 12.3 MB for 60 s (read timeout); retrying, try 2 of 4"): connection errors and 5xx by the
+download (back-off), a 429 by waiting as long as the server asks (at most 300 s: a longer
+Retry-After fails at once, saying so), then by the task (`retries=3`, exponential back-off).
 
 **Every row, reconciled.** Each of the file's data rows is written, the blank tail of dispatch rows
 (blank `VendorID`, `passenger_count`, …) and the zero passengers and distances included: the
@@ -64,13 +67,28 @@ codes 4 and 5 turn up in a handful of rows); at most 1 % were picked up outside 
 `passenger_count > 0` and `trip_distance > 0` (yellow ~90 %, green 2020-2021 ~50 %: a lower share
 means an emptied or shifted column).
 
+**Values no meter writes** fail the month whatever their share, naming the column and the count:
+NaN or ±Inf in a numeric column, a NUL byte in a text column, a pickup or dropoff after the moment
+of the load.
+
 **Plausibility checks** (format drift that still parses; on every row, each count in the log):
-pickup and dropoff both at exactly 00:00:00: at most 1.0 % (a file of dates without times); a dropoff before
-the pickup: at most 1.0 %; a dropoff more than 24 hours after the pickup: at most 2.0 % (meters
-left running); `trip_distance` above 1,000 miles: at most 0.5 % (the dispatch tail has a few; a file
-in metres has most); none allowed: `passenger_count` above 9, a location id not in the zone lookup,
-a `store_and_fwd_flag` other than Y or N. A file with a header and no rows fails with "the file has a
-header line and no rows".
+a pickup at exactly 00:00:00: at most 1.0 %, and a dropoff at exactly 00:00:00: at most 1.0 % (times
+without a time of day; by chance 1 row in 86,400); a dropoff before the pickup: at most 1.0 %; a
+dropoff more than 24 hours after the pickup: at most 2.0 % (meters left running); `trip_distance`
+above 1,000 miles: at most 0.5 % (the dispatch tail has a few; a file in metres has most); a
+negative `fare_amount`: at most 5.0 % (refunds are real, a month of them is not); none allowed:
+`passenger_count` above 9, a location id not in the zone lookup, a `store_and_fwd_flag` other than
+Y or N. A file with a header and no rows fails with "the file has a header line and no rows".
+
+**Bounded work.** A header line over 64 KiB, a data line over 1 MiB, a body that inflates beyond
+4 GiB or more than 50 times its compressed size fail at once; a download that receives less than
+64 KiB in 120 s fails the try with the bytes received (the next try starts again).
+
+**The zone lookup first.** `load_zone_lookup` checks the lookup before it replaces the table (the
+expected header; LocationIDs unique, exactly 1 … 265; boroughs of the TLC's; no NUL byte) and
+replaces it in one transaction; a lookup that is not the TLC's fails at once, names what differs and
+leaves the table as it was, and the run's `load_trips` do not start (they check every location id
+against it).
 
 **Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata` (every row; one partition per
 month, e.g. `yellow_tripdata_2021_01`; every column commented), and the views
@@ -130,10 +148,11 @@ def taxi_web_to_postgres():
         skip_unless_selected(color, params["colors"])
         return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run)
 
-    load_zone_lookup(settings.BASE_URL_TEMPLATE)
     # Mapped over the colours as a literal list: the run's task instances exist from its start
     # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
-    load_trips.partial(base_url=settings.BASE_URL_TEMPLATE).expand(color=list(COLORS))
+    # After the zone lookup: the trips' location ids are checked against it, a bad one stops them.
+    zones = load_zone_lookup(settings.BASE_URL_TEMPLATE)
+    zones >> load_trips.partial(base_url=settings.BASE_URL_TEMPLATE).expand(color=list(COLORS))
 
 
 taxi_web_to_postgres()

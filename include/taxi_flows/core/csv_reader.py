@@ -3,7 +3,9 @@
 The header line is checked against the expected columns (names and order), then the rest is
 parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time: memory holds one block
 and its Arrow batch, whatever the size of the file. A changed header or a value that does not
-parse raises SourceError, naming the file.
+parse raises SourceError, naming the file. Lines are bounded: the header at MAX_HEADER_BYTES, a
+data line at BLOCK_SIZE (a real month's lines are a few hundred bytes): a file with a longer line,
+or none at all, fails without reading further.
 """
 
 from __future__ import annotations
@@ -18,11 +20,17 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: larger blocks cost memory, not speed
+MAX_HEADER_BYTES = 64 << 10
 
 
 def read_header(stream: BinaryIO, what: str) -> list[str]:
     """The column names of the first line (the stream is left at the start of the second)."""
-    line = stream.readline()
+    line = stream.readline(MAX_HEADER_BYTES + 1)
+    if len(line) > MAX_HEADER_BYTES:
+        raise SourceError(
+            f"{what}: the first line is longer than {MAX_HEADER_BYTES // 1024} KiB: not a header (a month file's is "
+            "about 200 bytes)"
+        )
     if not line.strip():
         raise SourceError(f"{what}: the file is empty (no header line)")
     return next(csv.reader([line.decode("utf-8-sig", errors="replace").strip()]))
@@ -72,6 +80,10 @@ def typed_batches(
     except pa.ArrowInvalid as e:
         if "Empty CSV" in str(e):  # nothing after the header line
             raise SourceError(f"{what}: the file has a header line and no rows") from e
+        if "straddling object" in str(e):  # a line longer than a block
+            raise SourceError(
+                f"{what}: a line is longer than {BLOCK_SIZE // 2**20} MiB (a month file's are a few hundred bytes)"
+            ) from e
         raise SourceError(f"{what}: the file does not parse with the {schema_name} schema's types: {e}") from e
 
 

@@ -13,11 +13,16 @@ file that is more likely broken than odd. Thresholds, as shares of the rows in t
   Real yellow: ~90 %; green 2020-2021: ~50 % (a long tail of dispatch rows with a blank
   passenger_count). Below it, the columns are not what they used to be (a shifted or emptied column).
 
+Values no meter writes fail a month whatever their share, naming the column and the count: NaN or
+±Inf in a numeric column, a NUL byte in a text column (PostgreSQL cannot store one), a pickup or
+dropoff after the moment of the load.
+
 Plausibility (PLAUSIBILITY: the TripStats count, what it counts, the largest share of the rows a
-month may have). They catch format drift that still parses: a file of dates without times, swapped
-or shifted columns, distances in another unit, ids or counts from another encoding. A real month
-has a few of the first four (meters left running, clocks set wrong, the dispatch tail's odd
-distances) and none of the others.
+month may have). They catch format drift that still parses: pickups or dropoffs without a time of
+day (1 row in 86,400 is at 00:00:00 by chance), swapped or shifted columns, distances in another
+unit, fares of the wrong sign, ids or counts from another encoding. A real month has a few of the
+first six (meters left running, clocks set wrong, the dispatch tail's odd distances, refunds) and
+none of the others.
 
 The counts reconcile too: as many rows written as read, and where the target can count them (the
 PostgreSQL load does), as many rows of the clean view as the cleaning's count.
@@ -33,10 +38,12 @@ MIN_CLEAN_SHARE = 0.2
 VENDOR_CODES = ", ".join(map(str, KNOWN_VENDORS))
 
 PLAUSIBILITY = (
-    ("times_at_midnight", "pickup and dropoff both at exactly 00:00:00", 0.01),
+    ("pickup_at_midnight", "a pickup at exactly 00:00:00", 0.01),
+    ("dropoff_at_midnight", "a dropoff at exactly 00:00:00", 0.01),
     ("dropoff_before_pickup", "a dropoff before the pickup", 0.01),
     ("longer_than_a_day", "a dropoff more than 24 hours after the pickup", 0.02),
     ("too_long_distance", f"trip_distance above {MAX_TRIP_MILES:,.0f} miles", 0.005),
+    ("negative_fares", "a negative fare_amount", 0.05),
     ("too_many_passengers", f"passenger_count above {MAX_PASSENGERS}", 0.0),
     ("unknown_zones", "a pu_location_id or do_location_id not in the zone lookup", 0.0),
     ("unknown_store_and_fwd_flag", "a store_and_fwd_flag other than Y or N", 0.0),
@@ -68,6 +75,15 @@ def problems(stats: TripStats, rows_written: int | None = None, rows_clean_writt
         found.append(
             f"{stats.out_of_month_pickups:,} of {read:,} rows ({stats.out_of_month_pickups / read:.2%}) have a pickup "
             f"outside {stats.month} (maximum {MAX_OUT_OF_MONTH_SHARE:.0%})"
+        )
+    for column, n in sorted(stats.non_finite.items()):
+        found.append(f"{column}: {n:,} values that are NaN or infinite (a meter writes numbers)")
+    for column, n in sorted(stats.nul_bytes.items()):
+        found.append(f"{column}: a NUL byte in {n:,} values")
+    if stats.future_times:
+        found.append(
+            f"{stats.future_times:,} rows picked up or dropped off after this load ({stats.loaded_at[:16]} UTC): "
+            "times in the future"
         )
     for field, what, max_share in PLAUSIBILITY:
         count = getattr(stats, field)

@@ -7,6 +7,7 @@ taxi_flows.settings); the months it publishes are settings.FIRST_SOURCE_MONTH â€
 from __future__ import annotations
 
 import datetime as dt
+from urllib.parse import urlsplit, urlunsplit
 
 from taxi_flows.core.months import next_month
 from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH
@@ -18,13 +19,20 @@ def trip_file_name(color: str, month: dt.date) -> str:
     return f"{color}_tripdata_{month:%Y-%m}.csv.gz"
 
 
+def join(base_url: str, path: str) -> str:
+    """base_url with path appended to its path: the query (a signed URL's token) and the fragment
+    stay at the end, where the server reads them."""
+    parts = urlsplit(base_url)
+    return urlunsplit(parts._replace(path=f"{parts.path.rstrip('/')}/{path}"))
+
+
 def trip_url(base_url: str, color: str, month: dt.date) -> str:
     """<base>/<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz (GitHub answers with a redirect)."""
-    return f"{base_url.rstrip('/')}/{color}/{trip_file_name(color, month)}"
+    return join(base_url, f"{color}/{trip_file_name(color, month)}")
 
 
 def zones_url(base_url: str) -> str:
-    return f"{base_url.rstrip('/')}/{ZONES_PATH}"
+    return join(base_url, ZONES_PATH)
 
 
 def check_published(month: dt.date) -> dt.date:

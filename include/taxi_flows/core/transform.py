@@ -14,9 +14,10 @@ not > 0, so the blank tail of dispatch rows goes with the first rule), for the l
 summary and the check that the view holds as many rows.
 
 Besides, every row is counted against the checks of taxi_flows.core.quality (vendor codes,
-out-of-month pickups, times without a time of day, dropoff before pickup, trips longer than a
-day, passenger counts and distances beyond sane bounds, location ids not in the zone lookup,
-store_and_fwd_flag not Y/N).
+out-of-month pickups, values no meter writes: NaN or infinite numbers, times after the load, NUL
+bytes in text; pickups or dropoffs without a time of day, dropoff before pickup, trips longer than
+a day, negative fares, passenger counts and distances beyond sane bounds, location ids not in the
+zone lookup, store_and_fwd_flag not Y/N).
 """
 
 from __future__ import annotations
@@ -57,7 +58,14 @@ class TripStats:
     blank_vendor: int = 0  # VendorID blank: the tail of dispatch rows
     unknown_vendor: int = 0  # VendorID not blank and not in KNOWN_VENDORS
     out_of_month_pickups: int = 0  # pickup date outside the file's month
-    times_at_midnight: int = 0  # pickup and dropoff both at 00:00:00 (a file of dates without times)
+    # Values no meter writes (none allowed):
+    non_finite: dict[str, int] = field(default_factory=dict)  # NaN or ±Inf, per numeric column
+    nul_bytes: dict[str, int] = field(default_factory=dict)  # a NUL byte in text, per text column
+    future_times: int = 0  # a pickup or dropoff after loaded_at
+    loaded_at: str = field(default_factory=lambda: dt.datetime.now(dt.UTC).replace(tzinfo=None).isoformat())
+    pickup_at_midnight: int = 0  # pickup at exactly 00:00:00 (times without a time of day)
+    dropoff_at_midnight: int = 0
+    negative_fares: int = 0  # fare_amount < 0 (refunds are real; a month of them is not)
     dropoff_before_pickup: int = 0
     longer_than_a_day: int = 0  # dropoff more than 24 h after pickup
     too_many_passengers: int = 0  # passenger_count > MAX_PASSENGERS
@@ -81,8 +89,11 @@ def _count_true(mask: pa.Array) -> int:
 def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripStats, zone_ids: pa.Array | None):
     """Count the rows of a batch that real months (almost) never have."""
     pickup, dropoff = rows[sch.pickup_datetime], rows[sch.dropoff_datetime]
-    at_midnight = [pc.equal(pc.floor_temporal(t, unit="day"), t) for t in (pickup, dropoff)]
-    stats.times_at_midnight += _count_true(pc.and_(*at_midnight))
+    stats.pickup_at_midnight += _count_true(pc.equal(pc.floor_temporal(pickup, unit="day"), pickup))
+    stats.dropoff_at_midnight += _count_true(pc.equal(pc.floor_temporal(dropoff, unit="day"), dropoff))
+    now = pa.scalar(dt.datetime.fromisoformat(stats.loaded_at), pickup.type)
+    stats.future_times += _count_true(pc.or_(pc.greater(pickup, now), pc.greater(dropoff, now)))
+    stats.negative_fares += _count_true(pc.less(rows["fare_amount"], 0))
     stats.dropoff_before_pickup += _count_true(pc.less(dropoff, pickup))
     day = pa.scalar(dt.timedelta(days=1), pa.duration(pickup.type.unit))
     stats.longer_than_a_day += _count_true(pc.greater(pc.subtract(dropoff, pickup), day))
@@ -97,6 +108,16 @@ def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripS
     flag = rows["store_and_fwd_flag"]
     known = pc.is_in(flag, pa.array(STORE_AND_FWD_FLAGS))
     stats.unknown_store_and_fwd_flag += _count_true(pc.and_(pc.is_valid(flag), pc.invert(known)))
+    for name, values in rows.items():
+        if pa.types.is_floating(values.type):
+            bad = _count_true(pc.or_(pc.is_nan(values), pc.is_inf(values)))
+        elif pa.types.is_string(values.type):
+            bad = _count_true(pc.match_substring(values, "\x00"))
+        else:
+            continue
+        if bad:
+            counts = stats.non_finite if pa.types.is_floating(values.type) else stats.nul_bytes
+            counts[name] = counts.get(name, 0) + bad
 
 
 def transform(

@@ -116,12 +116,44 @@ def skip_unless_selected(color: str, colors: list[str]) -> None:
 @contextmanager
 def fail_fast_on_bad_input() -> Iterator[None]:
     """Bad input (missing file, HTML page, truncated gzip, changed header, wrong types, failed
-    checks) fails the task without retries: retrying cannot fix the source. Other errors (network,
-    database) propagate as they are, and the task's retries take them."""
-    from taxi_flows.core.download import SourceError
+    checks, a value PostgreSQL refuses) fails the task without retries: retrying cannot fix the
+    source. A source unavailable this time is logged with what happens next (the task's next try,
+    or none left) and retried by Airflow; other errors (database, network) propagate as they are."""
+    from taxi_flows.core.download import SourceError, SourceUnavailable
     from taxi_flows.core.quality import DataQualityError
 
     try:
         yield
     except (SourceError, DataQualityError) as e:
         raise fail(str(e)) from e
+    except SourceUnavailable as e:
+        log.error("%s; %s", e, next_try())
+        raise
+    except Exception as e:
+        if _is_data_error(e):
+            raise fail(f"PostgreSQL refused a value of the source: {e}".strip()) from e
+        raise
+
+
+def _is_data_error(e: Exception) -> bool:
+    """A value PostgreSQL cannot store (psycopg's DataError: a NUL byte in text, a number out of range):
+    the file's fault, not the connection's."""
+    try:
+        from psycopg import DataError
+    except ImportError:  # a worker without psycopg loads no PostgreSQL
+        return False
+    return isinstance(e, DataError)
+
+
+def next_try() -> str:
+    """What Airflow does next with the running task: "retrying, try 2 of 4", or "no tries left"."""
+    try:
+        from taxi_flows.orchestration.compat import get_current_context
+
+        ti = get_current_context()["ti"]
+        current, tries = int(ti.try_number), int(ti.max_tries) + 1
+    except Exception:  # outside a task (a test, a script): nothing to say
+        return "retrying if the task has retries left"
+    if current < tries:
+        return f"retrying, try {current + 1} of {tries}"
+    return f"no tries left (try {current} of {tries})"

@@ -40,11 +40,20 @@ def load_trips_to_postgres(
 
 
 def load_zones_to_postgres(base_url: str) -> int:
+    """The zone lookup, checked, replaces its table in one transaction; a lookup that is not the
+    TLC's fails the task at once, and the run's trip loads, which need it, do not start."""
+    from taxi_flows.core.download import SourceError
     from taxi_flows.postgres.connection import postgres_connection
     from taxi_flows.postgres.web_to_postgres import web_to_postgres_zones
 
     with fail_fast_on_bad_input(), postgres_connection() as conn:
-        return web_to_postgres_zones(conn, hide_secrets_of(base_url), POSTGRES_SCHEMA)
+        try:
+            return web_to_postgres_zones(conn, hide_secrets_of(base_url), POSTGRES_SCHEMA)
+        except SourceError as e:
+            raise SourceError(
+                f"{e}. The table keeps its rows, and this run's load_trips do not start: they check every "
+                "location id against the lookup"
+            ) from e
 
 
 # taxi_web_to_gcs

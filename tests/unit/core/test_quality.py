@@ -22,7 +22,8 @@ def test_the_raw_files_normal_oddities_pass():
 
 def test_a_real_months_odd_rows_pass_the_plausibility_checks():
     # Meters left running and clocks set wrong: a real month has a few of these (TLC 2019-2021).
-    odd = {"times_at_midnight": 1, "dropoff_before_pickup": 2, "longer_than_a_day": 9, "too_long_distance": 4}
+    odd = {"pickup_at_midnight": 1, "dropoff_before_pickup": 2, "longer_than_a_day": 9, "too_long_distance": 4}
+    odd["negative_fares"] = 8  # refunds
     assert quality.problems(stats(**odd), rows_written=1000) == []
 
 
@@ -36,12 +37,12 @@ def test_a_real_months_odd_rows_pass_the_plausibility_checks():
         ({"rows_read": 0, "rows_clean": 0}, 0, None, "header and no rows"),
         ({}, 999, None, "999 rows were written but the file has 1,000"),
         ({}, 1000, 897, "897 written rows pass the course's cleaning but 900 of the file's do"),
-        (
-            {"times_at_midnight": 11},
-            1000,
-            None,
-            r"both at exactly 00:00:00 in 11 of 1,000 rows \(1.10%; maximum 1.0%\)",
-        ),
+        ({"pickup_at_midnight": 11}, 1000, None, r"a pickup at exactly 00:00:00 in 11 of 1,000 rows \(1.10%; maximum"),
+        ({"dropoff_at_midnight": 11}, 1000, None, r"a dropoff at exactly 00:00:00 in 11 of 1,000 rows"),
+        ({"negative_fares": 51}, 1000, None, r"a negative fare_amount in 51 of 1,000 rows \(5.10%; maximum 5.0%\)"),
+        ({"non_finite": {"fare_amount": 2}}, 1000, None, "fare_amount: 2 values that are NaN or infinite"),
+        ({"nul_bytes": {"store_and_fwd_flag": 1}}, 1000, None, "store_and_fwd_flag: a NUL byte in 1 values"),
+        ({"future_times": 3}, 1000, None, r"3 rows picked up or dropped off after this load \(.* UTC\)"),
         ({"dropoff_before_pickup": 11}, 1000, None, "a dropoff before the pickup in 11 of 1,000"),
         ({"longer_than_a_day": 21}, 1000, None, "more than 24 hours after the pickup in 21 of 1,000"),
         ({"too_long_distance": 6}, 1000, None, r"trip_distance above 1,000 miles in 6 of 1,000 rows \(0.60%"),

@@ -17,3 +17,11 @@ def test_the_base_url_template_defaults_to_the_releases():
         "{{ hide_secrets_of(var.value.get('taxi_source_base_url', "
         "'https://github.com/DataTalksClub/nyc-tlc-data/releases/download')) }}"
     )
+
+
+def test_a_signed_base_url_keeps_its_query_at_the_end():
+    base = "https://files.example/good/?token=s3cr3t&exp=1"
+    assert source.trip_url(base, "green", dt.date(2020, 4, 1)) == (
+        "https://files.example/good/green/green_tripdata_2020-04.csv.gz?token=s3cr3t&exp=1"
+    )
+    assert source.zones_url(base) == "https://files.example/good/misc/taxi_zone_lookup.csv?token=s3cr3t&exp=1"

@@ -114,7 +114,9 @@ def test_plausibility_counts_on_every_row():
     assert stats.rows_clean == 9
     counts = {k: v for k, v in stats.summary().items() if k in {f for f, _, _ in quality.PLAUSIBILITY}}
     assert counts == {
-        "times_at_midnight": 1,
+        "pickup_at_midnight": 1,
+        "dropoff_at_midnight": 1,
+        "negative_fares": 0,
         "dropoff_before_pickup": 2,
         "longer_than_a_day": 1,
         "too_many_passengers": 1,
@@ -127,3 +129,25 @@ def test_plausibility_counts_on_every_row():
 def test_a_header_only_file_has_its_own_message():
     with pytest.raises(SourceError, match=r"^yellow 2021-01: the file has a header line and no rows$"):
         run([])
+
+
+def test_values_no_meter_writes_are_counted_by_column():
+    def trip(pickup="2021-01-05 10:00:00", dropoff="2021-01-05 10:20:00", fare="8", distance="2.5", flag="N") -> str:
+        return f"1,{pickup},{dropoff},1,{distance},1,{flag},142,43,2,{fare},3,0.5,0,0,0.3,11.8,2.5"
+
+    _, stats = run(
+        [
+            trip(),
+            trip(fare="nan"),
+            trip(fare="inf", distance="-inf"),
+            trip(fare="-8"),  # a refund: data, counted
+            trip(dropoff="2099-01-05 10:20:00"),  # the future
+            trip(pickup="2021-01-05 00:00:00"),  # a pickup alone at midnight
+            trip(flag="N\x00"),
+        ]
+    )
+    assert stats.non_finite == {"fare_amount": 2, "trip_distance": 1}
+    assert stats.nul_bytes == {"store_and_fwd_flag": 1}
+    assert stats.future_times == 1
+    assert stats.negative_fares == 1
+    assert (stats.pickup_at_midnight, stats.dropoff_at_midnight) == (1, 0)
