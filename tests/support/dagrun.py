@@ -166,6 +166,40 @@ def _swapped_times(header, rows):
     return gz_csv(header, rows)
 
 
+def _set(name: str, value, every: int = 1, first: int = 0):
+    """Every `every`-th row (from `first`) gets value in column name."""
+
+    def make(header, rows):
+        i = header.index(name)
+        for r in rows[first::every]:
+            r[i] = value
+        return gz_csv(header, rows)
+
+    return make
+
+
+def _pickups_without_times(header, rows):
+    """The pickups lose their time of day; the dropoffs keep theirs."""
+    i = header.index("tpep_pickup_datetime")
+    for r in rows:
+        r[i] = r[i].date()
+    return gz_csv(header, rows)
+
+
+def _negative_fares(header, rows):
+    i = header.index("fare_amount")
+    for r in rows:
+        r[i] = -abs(r[i] or 1.0) or -1.0
+    return gz_csv(header, rows)
+
+
+def _nul_in_text(header, rows):
+    """A NUL byte in a text field (store_and_fwd_flag) of one row."""
+    i = header.index("store_and_fwd_flag")
+    next(r for r in rows[1000:] if r[i] == "N")[i] = "N\x00"
+    return gz_csv(header, rows)
+
+
 def _absurd_value(name: str):
     def make(header, rows):
         clean = [r for r in rows[1200:] if expected_clean([r], header)]  # a row the course's cleaning keeps
@@ -184,14 +218,38 @@ BAD_INPUTS = {
     "wrong types": (_wrong_type, "does not parse with the yellow schema's types.*'two'"),
     "failed quality checks": (_unknown_vendors, "fails its data-quality checks: .* vendor_id other than 1, 2, 6, 7"),
     "header only": (lambda h, r: gz_csv(h, []), "yellow 2021-03: the file has a header line and no rows"),
-    "dates without times": (_dates_only, "pickup and dropoff both at exactly 00:00:00 in [0-9,]+ of"),
+    "dates without times": (_dates_only, "a pickup at exactly 00:00:00 in [0-9,]+ of"),
     "dropoff before pickup": (_swapped_times, "a dropoff before the pickup in [0-9,]+ of"),
     "absurd passenger_count": (
         _absurd_value("passenger_count"),
         r"passenger_count above 9 in 1 of [0-9,]+ rows \(.*; a real month has none\)",
     ),
     "zone id not in the lookup": (_absurd_value("PULocationID"), "not in the zone lookup in 1 of"),
-    "404": (None, r"yellow 2021-03: the source file does not exist \(404 Not Found\): http.*/no-such-release/"),
+    "NaN fares": (_set("fare_amount", "nan", every=500), r"fare_amount: 6 values that are NaN or infinite"),
+    "infinite distances": (
+        _set("trip_distance", "inf", every=1000),
+        r"trip_distance: 3 values that are NaN or infinite",
+    ),
+    "dropoffs in 2099": (
+        _set("tpep_dropoff_datetime", dt.datetime(2099, 3, 1, 12), every=1000),
+        r"3 rows picked up or dropped off after this load \(.* UTC\): times in the future",
+    ),
+    "pickups without times": (_pickups_without_times, r"a pickup at exactly 00:00:00 in 3,000 of 3,000 rows"),
+    "every fare negative": (
+        _negative_fares,
+        r"a negative fare_amount in 3,000 of 3,000 rows \(100.00%; maximum 5.0%\)",
+    ),
+    "a NUL byte in text": (_nul_in_text, r"store_and_fwd_flag: a NUL byte in 1 of its values"),
+    "a line that never ends": (
+        lambda h, r: gzip.compress(b",".join(x.encode() for x in h) + b"\n1," + b"9" * (3 << 20)),
+        r"a line is longer than 1 MiB",
+    ),
+    "no line at all": (lambda h, r: gzip.compress(b"V" * (3 << 20)), r"the first line is longer than 64 KiB"),
+    # The whole release is missing: the month's file (GCS) or, first, the zone lookup (PostgreSQL).
+    "404": (
+        None,
+        r"(yellow 2021-03|taxi zone lookup): the source file does not exist \(404 Not Found\): http.*/no-such-release/",
+    ),
 }
 
 

@@ -84,16 +84,19 @@ class Progress(io.RawIOBase):
         return True
 
     def readinto(self, buffer) -> int:  # type: ignore[override]
-        n = self.raw.readinto(buffer) or 0
+        # One read of the socket at a time (read1): what has arrived, so a trickle is seen as one.
+        data = self.raw.read1(len(buffer)) if hasattr(self.raw, "read1") else self.raw.read(len(buffer))
+        n = len(data)
+        buffer[:n] = data
         self.bytes += n
         now = time.monotonic()
         started, at_start = self._window
         if now - started >= STALL_SECONDS:
             if self.bytes - at_start < STALL_MIN_BYTES and n:
                 raise SourceUnavailable(
-                    f"{self.what}: the server sent {self.bytes - at_start:,} bytes in {now - started:.0f} s after "
-                    f"{self.bytes / 1e6:.1f} MB (at least {STALL_MIN_BYTES // 1024} KiB every {STALL_SECONDS:.0f} s "
-                    "are needed to finish)"
+                    f"{self.what}: too slow: the server sent {self.bytes - at_start:,} bytes in the last "
+                    f"{now - started:.0f} s ({self.bytes / 1e6:.1f} MB received in all; a try needs at least "
+                    f"{STALL_MIN_BYTES // 1024} KiB every {STALL_SECONDS:.0f} s)"
                 )
             self._window = (now, self.bytes)
         if now >= self._next_log:

@@ -95,9 +95,9 @@ def _get(http: requests.Session, url: str, what: str, shown: str) -> requests.Re
             response = http.get(url, stream=True, timeout=TIMEOUT)
         except requests.TooManyRedirects as e:
             raise SourceError(f"{what}: redirect loop after {MAX_REDIRECTS} hops at {shown}") from e
-        except requests.Timeout as e:
-            raise SourceUnavailable(f"{what}: {shown} did not answer within {TIMEOUT[1]} s ({tries} tries)") from e
-        except requests.ConnectionError as e:
+        except (requests.Timeout, requests.ConnectionError) as e:
+            if isinstance(e, requests.Timeout) or "timed out" in _reason(e):
+                raise SourceUnavailable(f"{what}: {shown} did not answer within {TIMEOUT[1]} s ({tries} tries)") from e
             raise SourceUnavailable(f"{what}: could not reach {shown} ({tries} tries): {_reason(e)}") from e
         status, reason = response.status_code, response.reason
         if status != 429 and not (status == 503 and response.headers.get("Retry-After")):

@@ -79,7 +79,7 @@ def problems(stats: TripStats, rows_written: int | None = None, rows_clean_writt
     for column, n in sorted(stats.non_finite.items()):
         found.append(f"{column}: {n:,} values that are NaN or infinite (a meter writes numbers)")
     for column, n in sorted(stats.nul_bytes.items()):
-        found.append(f"{column}: a NUL byte in {n:,} values")
+        found.append(f"{column}: a NUL byte in {n:,} of its values")
     if stats.future_times:
         found.append(
             f"{stats.future_times:,} rows picked up or dropped off after this load ({stats.loaded_at[:16]} UTC): "

@@ -118,6 +118,11 @@ def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripS
         if bad:
             counts = stats.non_finite if pa.types.is_floating(values.type) else stats.nul_bytes
             counts[name] = counts.get(name, 0) + bad
+    if stats.nul_bytes:  # at once: no target stores one (PostgreSQL's COPY would refuse the row)
+        from taxi_flows.core.quality import DataQualityError
+
+        found = "; ".join(f"{c}: a NUL byte in {n:,} of its values" for c, n in sorted(stats.nul_bytes.items()))
+        raise DataQualityError(f"{stats.color} {stats.month} fails its data-quality checks: {found}")
 
 
 def transform(

@@ -217,6 +217,11 @@ def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
         "dates without times",
         "absurd passenger_count",
         "zone id not in the lookup",
+        "NaN fares",
+        "dropoffs in 2099",
+        "pickups without times",
+        "every fare negative",
+        "a line that never ends",
         "404",
     ],
 )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import gzip
+import re
 import subprocess
 
 import pytest
@@ -13,6 +14,7 @@ from support.dagrun import (
     good_then_bad,
     gz_csv,
     load_dag,
+    log_messages,
     raw_quirks,
     run,
     sample_rows,
@@ -143,8 +145,84 @@ def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(dag, pg
 
     assert bad_run.run.state == "failed"
     assert bad_run.logged_the_error(), f"the task log names the problem: {bad_run.messages}"
-    assert bad_run.states[("load_trips", "yellow")] == ("failed", 1)  # no retries: retrying cannot fix the source
+    if bad == "404":  # the zone lookup fails first, and the trips, which need it, do not start
+        assert bad_run.states[("load_zone_lookup", -1)] == ("failed", 1)
+        trips = {state for (task, _), (state, _) in bad_run.states.items() if task == "load_trips"}
+        assert trips == {"upstream_failed"}, bad_run.states  # not labelled: they never rendered
+    else:
+        assert bad_run.states[("load_trips", "yellow")] == ("failed", 1)  # no retries: retrying cannot fix it
     assert fingerprint(pg, "yellow") == bad_run.before
+
+
+def zone_table(pg) -> tuple:
+    """The zone table's rows and a digest of their content."""
+    return pg.execute(
+        "SELECT count(*), md5(string_agg(z::text, '|' ORDER BY z::text)) FROM ny_taxi.taxi_zone_lookup z"
+    ).fetchone()
+
+
+def _edit_zones(lines: list[str], bad: str) -> list[str]:
+    if bad == "a zone missing":
+        return [line for line in lines if not line.startswith("200,")]
+    if bad == "a LocationID repeated":
+        return [*lines, lines[7]]
+    if bad == "an unknown borough":
+        return [lines[0], lines[1].replace('"EWR"', '"Newark"', 1), *lines[2:]]
+    if bad == "a zone beyond 265":
+        return [*lines, '266,"Queens","Somewhere new","Boro Zone"']
+    if bad == "a NUL byte in a name":
+        return [lines[0], lines[1].replace("Newark", "New\x00ark"), *lines[2:]]
+    raise AssertionError(bad)
+
+
+ZONE_ERRORS = {
+    "a zone missing": r"LocationID missing: 200 \(expected 1 … 265\)",
+    "a LocationID repeated": r"LocationID repeated: 7",
+    "an unknown borough": r"unknown borough\(s\) Newark \(known: Bronx",
+    "a zone beyond 265": r"LocationID not in 1 … 265: 266",
+    "a NUL byte in a name": r"a NUL byte in zone of 1 rows",
+}
+
+
+@pytest.mark.depends_on
+@pytest.mark.parametrize("bad", list(ZONE_ERRORS))
+def test_a_lookup_that_is_not_the_tlcs_replaces_nothing_and_stops_the_trips(dag, pg, serve, files, bad):
+    from taxi_dev import sample_data
+
+    header, rows = sample_rows("yellow", "2021-03", 2000)
+    serve("yellow", "2021-03", gz_csv(header, rows))
+    assert run(dag, "2021-03", ["yellow"])[0].state == "success"
+    zones, trips = zone_table(pg), fingerprint(pg, "yellow")
+    path = files / "misc" / "taxi_zone_lookup.csv"
+    lines = sample_data.write_zones(path).read_text().splitlines()
+    path.write_text("\n".join(_edit_zones(lines, bad)) + "\n")
+    try:
+        with log_messages() as messages:
+            dr, states = run(dag, "2021-03", ["yellow"])
+    finally:
+        path.unlink()  # the file server makes the good one again
+    assert dr.state == "failed"
+    assert states[("load_zone_lookup", -1)] == ("failed", 1)  # at once: no retry fixes the file
+    assert {state for (task, _), (state, _) in states.items() if task == "load_trips"} == {"upstream_failed"}
+    said = [m for m in messages if m.startswith("taxi zone lookup: it is not the TLC's lookup")]
+    assert said, messages
+    assert re.search(ZONE_ERRORS[bad], said[0]), said[0]
+    assert "this run's load_trips do not start" in said[0]
+    assert zone_table(pg) == zones  # the old, good lookup, row for row
+    assert fingerprint(pg, "yellow") == trips
+
+
+@pytest.mark.depends_on
+def test_a_signed_base_url_loads(dag, pg, serve, monkeypatch, stack):
+    """A base URL with a query string (a signed URL): the file's path goes before the query."""
+    header, rows = sample_rows("green", "2021-03", 1000)
+    serve("green", "2021-03", gz_csv(header, rows))
+    monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/?token=s3cr3t-value")
+    with log_messages() as messages:
+        dr, states = run(dag, "2021-03", ["green"])
+    assert dr.state == "success", states
+    assert counts(pg, "green") == {"2021-03": len(rows)}
+    assert not [m for m in messages if "s3cr3t-value" in m]
 
 
 def test_airflow_dags_test_from_the_readme_loads_january_2021(stack, pg):

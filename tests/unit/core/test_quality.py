@@ -41,7 +41,7 @@ def test_a_real_months_odd_rows_pass_the_plausibility_checks():
         ({"dropoff_at_midnight": 11}, 1000, None, r"a dropoff at exactly 00:00:00 in 11 of 1,000 rows"),
         ({"negative_fares": 51}, 1000, None, r"a negative fare_amount in 51 of 1,000 rows \(5.10%; maximum 5.0%\)"),
         ({"non_finite": {"fare_amount": 2}}, 1000, None, "fare_amount: 2 values that are NaN or infinite"),
-        ({"nul_bytes": {"store_and_fwd_flag": 1}}, 1000, None, "store_and_fwd_flag: a NUL byte in 1 values"),
+        ({"nul_bytes": {"store_and_fwd_flag": 1}}, 1000, None, "store_and_fwd_flag: a NUL byte in 1 of its values"),
         ({"future_times": 3}, 1000, None, r"3 rows picked up or dropped off after this load \(.* UTC\)"),
         ({"dropoff_before_pickup": 11}, 1000, None, "a dropoff before the pickup in 11 of 1,000"),
         ({"longer_than_a_day": 21}, 1000, None, "more than 24 hours after the pickup in 21 of 1,000"),

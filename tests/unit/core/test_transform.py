@@ -143,11 +143,14 @@ def test_values_no_meter_writes_are_counted_by_column():
             trip(fare="-8"),  # a refund: data, counted
             trip(dropoff="2099-01-05 10:20:00"),  # the future
             trip(pickup="2021-01-05 00:00:00"),  # a pickup alone at midnight
-            trip(flag="N\x00"),
         ]
     )
     assert stats.non_finite == {"fare_amount": 2, "trip_distance": 1}
-    assert stats.nul_bytes == {"store_and_fwd_flag": 1}
     assert stats.future_times == 1
     assert stats.negative_fares == 1
     assert (stats.pickup_at_midnight, stats.dropoff_at_midnight) == (1, 0)
+
+
+def test_a_nul_byte_in_text_fails_at_once_naming_the_column():
+    with pytest.raises(quality.DataQualityError, match=r"yellow 2021-01 .*store_and_fwd_flag: a NUL byte in 1 of its"):
+        run([row(), row(flag="N\x00")])
