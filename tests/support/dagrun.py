@@ -253,6 +253,28 @@ BAD_INPUTS = {
 }
 
 
+# The cases of the second fault campaign exercise the parse and the checks (the bundle's code and
+# pyarrow): they run on the legs where pyarrow differs, the first campaign's on every leg.
+ROUND_2 = (
+    "NaN fares",
+    "infinite distances",
+    "dropoffs in 2099",
+    "pickups without times",
+    "every fare negative",
+    "a NUL byte in text",
+    "a line that never ends",
+    "no line at all",
+)
+
+
+def bad_input_params(names: list[str] | None = None) -> list:
+    """BAD_INPUTS names (all by default) as pytest parameters, ROUND_2's marked depends_on("arrow")."""
+    import pytest
+
+    names = list(BAD_INPUTS) if names is None else names
+    return [pytest.param(n, marks=pytest.mark.depends_on("arrow")) if n in ROUND_2 else n for n in names]
+
+
 @dataclass
 class BadRun:
     """A good month loaded, then the same month run again on bad input."""

@@ -9,7 +9,7 @@ import logging
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
-from support.dagrun import good_then_bad, gz_csv, load_dag, log_messages, raw_quirks, run, sample_rows
+from support.dagrun import bad_input_params, good_then_bad, gz_csv, load_dag, log_messages, raw_quirks, run, sample_rows
 
 from taxi_dev import airflow_meta
 from taxi_flows.core.schema import trip_schema
@@ -208,22 +208,24 @@ def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
 
 @pytest.mark.parametrize(
     "bad",
-    [
-        "truncated gzip",
-        "html page",
-        "changed header",
-        "failed quality checks",
-        "header only",
-        "dates without times",
-        "absurd passenger_count",
-        "zone id not in the lookup",
-        "NaN fares",
-        "dropoffs in 2099",
-        "pickups without times",
-        "every fare negative",
-        "a line that never ends",
-        "404",
-    ],
+    bad_input_params(
+        [
+            "truncated gzip",
+            "html page",
+            "changed header",
+            "failed quality checks",
+            "header only",
+            "dates without times",
+            "absurd passenger_count",
+            "zone id not in the lookup",
+            "NaN fares",
+            "dropoffs in 2099",
+            "pickups without times",
+            "every fare negative",
+            "a line that never ends",
+            "404",
+        ]
+    ),
 )
 def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
     client, name = bucket

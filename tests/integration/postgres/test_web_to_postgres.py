@@ -9,7 +9,7 @@ import subprocess
 
 import pytest
 from support.dagrun import (
-    BAD_INPUTS,
+    bad_input_params,
     expected_clean,
     good_then_bad,
     gz_csv,
@@ -139,7 +139,7 @@ def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, p
     assert fingerprint(pg, "yellow") == before
 
 
-@pytest.mark.parametrize("bad", list(BAD_INPUTS))
+@pytest.mark.parametrize("bad", bad_input_params())
 def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(dag, pg, serve, monkeypatch, stack, bad):
     bad_run = good_then_bad(dag, serve, monkeypatch, stack.s.source_base_url, bad, lambda: fingerprint(pg, "yellow"))
 
