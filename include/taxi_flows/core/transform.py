@@ -31,6 +31,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from taxi_flows.core.body import SourceError
 from taxi_flows.core.csv_reader import typed_batches
 from taxi_flows.core.months import next_month
 from taxi_flows.core.schema import TripSchema
@@ -110,7 +111,7 @@ def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripS
     stats.unknown_store_and_fwd_flag += _count_true(pc.and_(pc.is_valid(flag), pc.invert(known)))
     for name, values in rows.items():
         if pa.types.is_floating(values.type):
-            bad = _count_true(pc.or_(pc.is_nan(values), pc.is_inf(values)))
+            bad = _count_true(pc.invert(pc.is_finite(values)))  # NaN or ±Inf (a null is neither)
         elif pa.types.is_string(values.type):
             bad = _count_true(pc.match_substring(values, "\x00"))
         else:
@@ -119,10 +120,8 @@ def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripS
             counts = stats.non_finite if pa.types.is_floating(values.type) else stats.nul_bytes
             counts[name] = counts.get(name, 0) + bad
     if stats.nul_bytes:  # at once: no target stores one (PostgreSQL's COPY would refuse the row)
-        from taxi_flows.core.quality import DataQualityError
-
         found = "; ".join(f"{c}: a NUL byte in {n:,} of its values" for c, n in sorted(stats.nul_bytes.items()))
-        raise DataQualityError(f"{stats.color} {stats.month} fails its data-quality checks: {found}")
+        raise SourceError(f"{stats.color} {stats.month} fails its data-quality checks: {found}")
 
 
 def transform(

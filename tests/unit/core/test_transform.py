@@ -152,5 +152,5 @@ def test_values_no_meter_writes_are_counted_by_column():
 
 
 def test_a_nul_byte_in_text_fails_at_once_naming_the_column():
-    with pytest.raises(quality.DataQualityError, match=r"yellow 2021-01 .*store_and_fwd_flag: a NUL byte in 1 of its"):
+    with pytest.raises(SourceError, match=r"yellow 2021-01 .*store_and_fwd_flag: a NUL byte in 1 of its"):
         run([row(), row(flag="N\x00")])
