@@ -52,8 +52,9 @@ def published(months: list[dt.date]) -> list[dt.date]:
 
 
 def quarter_of(month: dt.date) -> list[dt.date]:
+    """The months of month's quarter that the source publishes (2021-Q3: 2021-07 only)."""
     first = dt.date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
-    return months_between(first, dt.date(first.year, first.month + 2, 1))
+    return published(months_between(first, dt.date(first.year, first.month + 2, 1)))
 
 
 def year_of(month: dt.date) -> list[dt.date]:
