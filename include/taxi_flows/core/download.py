@@ -70,8 +70,13 @@ def session(retries: int = 4, backoff: float = 1.0) -> requests.Session:
     s.mount("https://", adapter)
     s.max_redirects = MAX_REDIRECTS
     s.headers["User-Agent"] = "taxi-flows (Apache Airflow DAG bundle)"
-    s.taxi_retries = retries  # type: ignore[attr-defined]  # for the messages: "after 5 tries"
     return s
+
+
+def _tries(http: requests.Session, url: str) -> int:
+    """How many tries the session's adapter makes of a request (for the messages: "after 5 tries")."""
+    retries = getattr(http.get_adapter(url), "max_retries", None)
+    return (getattr(retries, "total", None) or 0) + 1
 
 
 def retry_after(value: str | None, default: float) -> float:
@@ -89,7 +94,7 @@ def retry_after(value: str | None, default: float) -> float:
 
 def _get(http: requests.Session, url: str, what: str, shown: str) -> requests.Response:
     """The response of a GET that is worth reading: waits out a 429 as asked, fails in words otherwise."""
-    tries = getattr(http, "taxi_retries", 4) + 1
+    tries = _tries(http, url)
     for throttled in range(THROTTLED_TRIES + 1):
         try:
             response = http.get(url, stream=True, timeout=TIMEOUT)
@@ -153,7 +158,7 @@ def open_source(
     facts = facts if facts is not None else SourceFacts()
     facts.url = shown
     with _get(http, url, what, shown) as response:
-        _check_status(response, what, shown, getattr(http, "taxi_retries", 4) + 1)
+        _check_status(response, what, shown, _tries(http, url))
         if response.history:
             log.info("%s: %s redirected to %s", what, shown, redact(response.url))
         content_type = response.headers.get("Content-Type", "")
