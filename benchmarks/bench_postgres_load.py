@@ -36,7 +36,7 @@ sys.path[:0] = [str(REPO / "include"), str(REPO)]
 from taxi_dev import sample_data  # noqa: E402
 from taxi_dev.settings import StackSettings  # noqa: E402
 from taxi_dev.stack import Stack  # noqa: E402
-from taxi_flows.core import schema, source  # noqa: E402
+from taxi_flows.core import layouts, schema, source  # noqa: E402
 
 MONTH = dt.date(2021, 1, 1)  # the full-size month
 BIG_MONTH = dt.date(2021, 2, 1)  # three times larger
@@ -96,7 +96,8 @@ def main() -> None:
             shutil.copyfileobj(src, dst, 1 << 20)
         print(f"file: {rows:,} rows, {gz.stat().st_size / 1e6:.1f} MB gzipped, {plain.stat().st_size / 1e6:.1f} MB CSV")
 
-        columns = ", ".join(f'"{c.source}" {c.kind.postgres}' for c in schema.trip_schema("yellow").source_columns)
+        sch, lay = schema.trip_schema("yellow"), layouts.layout_of("yellow", layouts.MIRROR, MONTH)
+        columns = ", ".join(f'"{name}" {sch.kind(target).postgres}' for name, target in lay.columns)
         with psycopg.connect(stack.s.pg_uri(stack.s.target_db), autocommit=True) as conn:
             conn.execute(f"CREATE TABLE bench_plain ({columns})")
 

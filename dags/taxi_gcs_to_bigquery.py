@@ -75,7 +75,7 @@ from taxi_flows.bigquery.tables import (
     trips_table_resource,
     zone_schema_fields,
 )
-from taxi_flows.core.schema import COLORS, ZONE_TABLE
+from taxi_flows.core.schema import COLORS, ZONE_TABLE, trip_schema
 from taxi_flows.gcs.layout import ZONES_OBJECT
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import (
@@ -101,9 +101,7 @@ MONTH_LABEL = (
     doc_md=__doc__,
     description="Monthly Parquet files from GCS into BigQuery, each month replaced atomically by source_month",
     tags=["zoomcamp", "nyc-taxi", "bigquery"],
-    schedule=asset_or_time_schedule(
-        dag_defaults.monthly_timetable(), assets.monthly_parquet("yellow") | assets.monthly_parquet("green")
-    ),
+    schedule=asset_or_time_schedule(dag_defaults.monthly_timetable(), assets.any_monthly_parquet()),
     **dag_defaults.monthly_dag_args(
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
@@ -147,6 +145,9 @@ def taxi_gcs_to_bigquery():
             if_exists="ignore",
             **GCP,
         )
+        create_tables.append(table)
+        if not trip_schema(color).clean_view:  # the course cleans yellow and green only
+            continue
         view = BigQueryCreateTableOperator(
             task_id=f"create_{color}_clean_view",
             dataset_id=settings.DATASET_TEMPLATE,
@@ -156,7 +157,6 @@ def taxi_gcs_to_bigquery():
             **GCP,
         )
         table >> view  # beside the loads: a view needs its table, not its rows
-        create_tables.append(table)
 
     @task
     def check_staged(staging: str, expected_rows: int | None) -> int:

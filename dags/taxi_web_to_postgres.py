@@ -1,7 +1,7 @@
 """
 ### NYC taxi trips from the web into PostgreSQL
 
-The Zoomcamp's `api_to_postgres` pipeline, one run per month and colour.
+The Zoomcamp's `api_to_postgres` pipeline, one run per month and trip type.
 
 **Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
 `airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
@@ -18,18 +18,21 @@ which is 2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any rang
 other than `colors` (`{"month": "2021-02"}`: the month is the logical date) fails the run at once,
 with a message that names the range or the accepted keys.
 
-**Params.** `colors`: which colours to load (default both), e.g. `{"colors": ["green"]}` as the
-run's conf; `load_trips` of a colour not asked for is skipped.
+**Params.** `colors`: which trip types to load: `yellow`, `green` (the default), `fhv` (For-Hire
+Vehicles, the course's module 4), `fhvhv` (High Volume FHVs: Uber, Lyft, Via, Juno; from 2019-02),
+e.g. `{"colors": ["fhv"]}` as the run's conf; `load_trips` of a type not asked for is skipped, and
+one asked for a month its source does not have (fhvhv 2019-01) fails at once, naming its months.
 
-**Steps** (per colour, in one task `load_trips`, mapped over the colours: `load_trips[yellow]`,
-`load_trips[green]`):
+**Steps** (per trip type, in one task `load_trips`, mapped over the types: `load_trips[yellow]`,
+`load_trips[green]`, `load_trips[fhv]`, `load_trips[fhvhv]`):
 1. stream `<taxi_source_base_url>/<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz` (retries with
    back-off on network errors and 5xx; a 404, an HTML page, a non-gzip or truncated body, a changed
    header or values of the wrong type fail the task at once, naming the problem);
 2. parse with the schema's types and transform as the course does, 1 MB of CSV at a time (memory
    does not grow with the file): snake_case names (`VendorID` → `vendor_id`, `RatecodeID` →
    `ratecode_id`, `PULocationID` → `pu_location_id`, `DOLocationID` → `do_location_id`),
-   `tpep_pickup_date`/`lpep_pickup_date`; every row of the file is kept (the course's cleaning is
+   fhv's `dropOff_datetime` → `dropoff_datetime` (each period's layout: `include/taxi_flows/core/layouts.py`),
+   `tpep_pickup_date`/`lpep_pickup_date`/`pickup_date`; every row of the file is kept (the course's cleaning is
    the view below; the log says how many rows each of its rules would remove);
 3. COPY (PostgreSQL's binary format, encoded from Arrow in a background thread) into a table of
    the month's own with `CHECK (source_month = <month>)` and check it, without locking
@@ -68,17 +71,18 @@ codes 4 and 5 turn up in a handful of rows); at most 1 % were picked up outside 
 means an emptied or shifted column).
 
 **Values no meter writes** fail the month whatever their share, naming the column and the count:
-NaN or ±Inf in a numeric column, a NUL byte in a text column, a pickup or dropoff after the moment
-of the load.
+NaN or ±Inf in a numeric column, a NUL byte in a text column.
 
-**Plausibility checks** (format drift that still parses; on every row, each count in the log):
-a pickup at exactly 00:00:00: at most 1.0 %, and a dropoff at exactly 00:00:00: at most 1.0 % (times
-without a time of day; by chance 1 row in 86,400); a dropoff before the pickup: at most 1.0 %; a
-dropoff more than 24 hours after the pickup: at most 2.0 % (meters left running); `trip_distance`
-above 1,000 miles: at most 0.5 % (the dispatch tail has a few; a file in metres has most); a
-negative `fare_amount`: at most 5.0 % (refunds are real, a month of them is not); none allowed:
-`passenger_count` above 9, a location id not in the zone lookup, a `store_and_fwd_flag` other than
-Y or N. A file with a header and no rows fails with "the file has a header line and no rows".
+**Plausibility checks** (format drift that still parses; on every row, each count in the log;
+each on the columns its trip type has): a pickup or dropoff after the moment of the load: at most
+0.1 % (fhv 2019-02 has a dropoff in 3019: kept as it is); a pickup at exactly 00:00:00: at most
+1.0 %, and a dropoff at exactly 00:00:00: at most 1.0 % (times without a time of day; by chance 1
+row in 86,400); a dropoff before the pickup: at most 1.0 %; a dropoff more than 24 hours after the
+pickup: at most 2.0 % (meters left running); `trip_distance` above 1,000 miles: at most 0.5 % (the
+dispatch tail has a few; a file in metres has most); a negative `fare_amount`: at most 5.0 %
+(refunds are real, a month of them is not); none allowed: `passenger_count` above 9, a location id
+not in the zone lookup, a `store_and_fwd_flag` other than Y or N. A file with a header and no rows
+fails with "the file has a header line and no rows".
 
 **Bounded work.** A header line over 64 KiB, a data line over 1 MiB, a body that inflates beyond
 4 GiB or more than 50 times its compressed size fail at once; a download that receives less than
@@ -90,8 +94,9 @@ replaces it in one transaction; a lookup that is not the TLC's fails at once, na
 leaves the table as it was, and the run's `load_trips` do not start (they check every location id
 against it).
 
-**Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata` (every row; one partition per
-month, e.g. `yellow_tripdata_2021_01`; every column commented), and the views
+**Targets.** `ny_taxi.yellow_tripdata`, `ny_taxi.green_tripdata`, `ny_taxi.fhv_tripdata`,
+`ny_taxi.fhvhv_tripdata` (every row; one partition per month, e.g. `yellow_tripdata_2021_01`;
+every column commented), and the views
 `ny_taxi.yellow_tripdata_clean`, `ny_taxi.green_tripdata_clean`: the course's cleaning, the rows
 with `passenger_count > 0 AND trip_distance > 0` (the 2024 homework's "rows after removing
 passenger_count = 0 or trip_distance = 0"), created with the tables. `load_zone_lookup` replaces

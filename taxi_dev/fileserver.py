@@ -26,7 +26,6 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 from taxi_dev import sample_data
-from taxi_flows import settings
 from taxi_flows.core import schema, source
 from taxi_flows.core.months import month_start
 
@@ -61,8 +60,11 @@ class TaxiFileServer(ThreadingHTTPServer):
             match = _TRIP.match(rel)
             if match and match["color"] in schema.COLORS:
                 month = month_start(match["month"])
-                if settings.FIRST_SOURCE_MONTH <= month <= settings.LAST_SOURCE_MONTH:
-                    return sample_data.write_trips(path, match["color"], month, self.rows)
+                try:
+                    source.check_type_month(match["color"], month)  # the mirror's months of the type
+                except ValueError:
+                    return None
+                return sample_data.write_trips(path, match["color"], month, self.rows)
         return None
 
 

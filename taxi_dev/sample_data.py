@@ -1,7 +1,8 @@
-"""Realistic sample taxi files, shaped like the DataTalksClub re-hosted TLC CSVs.
+"""Realistic sample trip files, shaped like the DataTalksClub re-hosted TLC CSVs.
 
-A month file has the colour's real header and the quirks of the real files, in shares close to
-theirs (yellow 2021-01, green 2020-10..12 as measured by the course):
+A month file has the trip type's real header (its layout: taxi_flows.core.layouts) and the quirks
+of the real files, in shares close to theirs (yellow 2021-01, green 2020-10..12 as measured by the
+course; fhv and fhvhv: blank location ids and SR_Flag, base numbers):
 
 - a tail of dispatch rows with blank VendorID, passenger_count, RatecodeID, store_and_fwd_flag
   and payment_type (yellow ~7 % from 2020, green ~40 % from 2020, less in 2019);
@@ -14,7 +15,7 @@ theirs (yellow 2021-01, green 2020-10..12 as measured by the course):
 - congestion_surcharge blank throughout 2019-01 and in ~5 % of the other 2019 rows.
 
 Files are deterministic (seeded by colour, month and size). `full` sizes are the real ones of
-2021-01 (yellow: 1,369,765 rows). Command line:
+2021-01 (yellow: 1,369,765 rows; fhv and fhvhv about theirs). Command line:
 
     python -m taxi_dev.sample_data OUT_DIR --color yellow --month 2021-01 [--rows N | --full]
 """
@@ -33,13 +34,14 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
-from taxi_flows.core import schema, source
+from taxi_flows.core import layouts, schema, source
 from taxi_flows.core.months import month_start, next_month
 
-FULL_ROWS = {"yellow": 1_369_765, "green": 76_518}
+# The real sizes of 2021-01 (yellow, green: exact; fhv, fhvhv: about).
+FULL_ROWS = {"yellow": 1_369_765, "green": 76_518, "fhv": 1_154_000, "fhvhv": 11_908_000}
 SMALL_ROWS = 2_000
 
-_BLANK_IN_TAIL = ("VendorID", "passenger_count", "RatecodeID", "store_and_fwd_flag", "payment_type", "trip_type")
+_BLANK_IN_TAIL = ("vendor_id", "passenger_count", "ratecode_id", "store_and_fwd_flag", "payment_type", "trip_type")
 
 
 def _blank_tail_share(color: str, month: dt.date) -> float:
@@ -53,17 +55,15 @@ def _choice(rng: np.random.Generator, values: list, weights: list[float], n: int
     return rng.choice(np.asarray(values), size=n, p=p / p.sum())
 
 
-def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
-    """The rows of one month file, with source names and types, quirks included."""
-    sch = schema.trip_schema(color)
-    rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
+def _times(rng: np.random.Generator, color: str, month: dt.date, rows: int, tail: int):
+    """Pickup and dropoff times: in the month but for a few out-of-month clocks, roughly in pickup
+    order (the dispatch rows of a blank tail, appended at the end, cover the month again), and a
+    few meters left running or set wrong."""
     n = rows
     start = dt.datetime(month.year, month.month, 1)
     end = dt.datetime.combine(next_month(month), dt.time())
     seconds = int((end - start).total_seconds())
-
     pickup = np.datetime64(start, "s") + rng.integers(0, seconds, n).astype("timedelta64[s]")
-    # Out-of-month pickups: the meter clock of a few cabs is wrong.
     odd = rng.random(n) < 0.0003
     odd_days = np.array(
         [
@@ -76,9 +76,6 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     pickup[odd] = rng.choice(odd_days, odd.sum()).astype("datetime64[s]") + rng.integers(0, 86_400, odd.sum()).astype(
         "timedelta64[s]"
     )
-    # The files are roughly in pickup order; the dispatch rows of the blank tail (appended at the
-    # end) cover the whole month again.
-    tail = int(n * _blank_tail_share(color, month))
     pickup[: n - tail].sort()
     pickup[n - tail :].sort()
     dropoff = pickup + (rng.exponential(700, n) + 60).astype("timedelta64[s]")
@@ -87,7 +84,14 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     dropoff[meter < 0.0002] = pickup[meter < 0.0002] - np.timedelta64(300, "s")
     over_a_day = (meter >= 0.0002) & (meter < 0.0012)
     dropoff[over_a_day] += np.timedelta64(86_400, "s")
+    return pickup, dropoff
 
+
+def _taxi_values(rng: np.random.Generator, color: str, month: dt.date, n: int) -> tuple[dict, dict]:
+    """A yellow or green month's values and NULL masks, by target column."""
+    sch = schema.trip_schema(color)
+    tail = int(n * _blank_tail_share(color, month))
+    pickup, dropoff = _times(rng, color, month, n, tail)
     zero_distance = 0.015 if color == "yellow" else 0.05
     distance = np.round(rng.lognormal(0.6, 0.9, n), 2)
     distance[rng.random(n) < zero_distance] = 0.0
@@ -102,15 +106,15 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     total = np.round(fare + extra + mta_tax + tip + tolls + improvement + congestion, 2)
 
     values = {
-        "VendorID": _choice(rng, [2, 1, 4, 5, 6], [69.7, 30.0, 0.2, 0.05, 0.05], n),
-        f"{sch.prefix}_pickup_datetime": pickup,
-        f"{sch.prefix}_dropoff_datetime": dropoff,
+        "vendor_id": _choice(rng, [2, 1, 4, 5, 6], [69.7, 30.0, 0.2, 0.05, 0.05], n),
+        sch.pickup_datetime: pickup,
+        sch.dropoff_datetime: dropoff,
         "passenger_count": _choice(rng, [1, 2, 3, 4, 5, 6, 0], [70, 14, 4, 2, 5, 3, 2], n),
         "trip_distance": distance,
-        "RatecodeID": _choice(rng, [1, 2, 3, 4, 5, 99], [96.5, 2, 0.3, 0.2, 0.9, 0.1], n),
+        "ratecode_id": _choice(rng, [1, 2, 3, 4, 5, 99], [96.5, 2, 0.3, 0.2, 0.9, 0.1], n),
         "store_and_fwd_flag": _choice(rng, ["N", "Y"], [99, 1], n),
-        "PULocationID": rng.integers(1, 266, n),
-        "DOLocationID": rng.integers(1, 266, n),
+        "pu_location_id": rng.integers(1, 266, n),
+        "do_location_id": rng.integers(1, 266, n),
         "payment_type": payment,
         "fare_amount": fare,
         "extra": extra,
@@ -131,18 +135,56 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     masks["store_and_fwd_flag"] |= rng.random(n) < 0.001
     if month.year == 2019:
         masks["congestion_surcharge"] |= True if month.month == 1 else rng.random(n) < 0.05
+    return values, masks
 
+
+def _bases(rng: np.random.Generator, n: int) -> np.ndarray:
+    return np.char.add("B0", rng.integers(2000, 3300, n).astype(str))
+
+
+def _for_hire_values(rng: np.random.Generator, color: str, month: dt.date, n: int) -> tuple[dict, dict]:
+    """An fhv or fhvhv month's values and NULL masks, by target column (the mirror's columns)."""
+    pickup, dropoff = _times(rng, color, month, n, 0)
+    values = {
+        "dispatching_base_num": _bases(rng, n),
+        "pickup_datetime": pickup,
+        "dropoff_datetime": dropoff,
+        "pu_location_id": rng.integers(1, 266, n),
+        "do_location_id": rng.integers(1, 266, n),
+        "sr_flag": np.ones(n, dtype=np.int64),
+    }
+    masks = {name: np.zeros(n, dtype=bool) for name in values}
+    if color == "fhv":  # location ids are often blank in fhv files; SR_Flag mostly
+        values["affiliated_base_number"] = _bases(rng, n)
+        masks["affiliated_base_number"] = rng.random(n) < 0.05
+        masks["pu_location_id"] = rng.random(n) < 0.3
+        masks["do_location_id"] = rng.random(n) < 0.2
+        masks["sr_flag"] = rng.random(n) < 0.99
+    else:
+        values["hvfhs_license_num"] = _choice(rng, ["HV0003", "HV0005", "HV0004", "HV0002"], [70, 22, 3, 5], n)
+        masks["hvfhs_license_num"] = np.zeros(n, dtype=bool)
+        masks["sr_flag"] = rng.random(n) < 0.9
+    return values, masks
+
+
+def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
+    """The rows of one month file of the mirror, with its names and types, quirks included."""
+    sch = schema.trip_schema(color)
+    layout = layouts.layout_of(color, layouts.MIRROR, month)
+    rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
+    make = _taxi_values if sch.clean_condition else _for_hire_values
+    values, masks = make(rng, color, month, rows)
     # Exact duplicates: copy a few rows over their successors.
-    dup = np.flatnonzero(rng.random(n - 1) < 0.0005)
+    dup = np.flatnonzero(rng.random(rows - 1) < 0.0005)
     for name in values:
         values[name][dup + 1] = values[name][dup]
         masks[name][dup + 1] = masks[name][dup]
 
-    types = sch.source_arrow_types()
     columns = {}
-    for name in sch.source_names:
-        typ = pa.timestamp("s") if types[name] == pa.timestamp("us") else types[name]
-        columns[name] = pa.array(values[name], type=typ, mask=masks[name])
+    for name, target in layout.columns:
+        typ = sch.kind(target).arrow()
+        typ = pa.timestamp("s") if typ == pa.timestamp("us") else typ
+        columns[name] = pa.array(values[target], type=typ, mask=masks[target])
     return pa.table(columns)
 
 
@@ -190,13 +232,13 @@ def write_zones(path: Path) -> Path:
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("out_dir", type=Path, help="folder laid out like the releases: <color>/<file>")
-    parser.add_argument("--color", choices=schema.COLORS, action="append", help="default: both")
+    parser.add_argument("--color", choices=schema.COLORS, action="append", help="default: yellow and green")
     parser.add_argument("--month", action="append", required=True, help="YYYY-MM (repeatable)")
     size = parser.add_mutually_exclusive_group()
     size.add_argument("--rows", type=int, default=SMALL_ROWS)
     size.add_argument("--full", action="store_true", help="the real size of a month")
     args = parser.parse_args(argv)
-    for color in args.color or schema.COLORS:
+    for color in args.color or schema.DEFAULT_COLORS:
         for m in args.month:
             month = month_start(m)
             rows = FULL_ROWS[color] if args.full else args.rows

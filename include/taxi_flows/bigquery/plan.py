@@ -10,7 +10,8 @@ arguments of each month's mapped task group. A pure function: no client, no Airf
   could never succeed. A month seen twice is loaded once; a month reloaded again is harmless (the
   load replaces it).
 - A time-scheduled, manual or backfill run loads the month of its logical date for the colours of
-  params.colors; a month the source does not publish fails the run, naming the range.
+  params.colors; a month the source does not publish (of a type asked for: fhvhv starts in 2019-02)
+  fails the run, naming the range.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from taxi_flows.bigquery.queries import replace_month_sql
 from taxi_flows.bigquery.tables import staging_table, trip_schema_fields, trips_table
 from taxi_flows.core.months import month_start
 from taxi_flows.core.schema import COLORS, select_colors
-from taxi_flows.core.source import check_published
+from taxi_flows.core.source import check_published, check_type_month
 from taxi_flows.gcs.layout import monthly_object
 
 log = logging.getLogger(__name__)
@@ -73,7 +74,10 @@ def months_to_load(
     if logical_month is None:
         raise ValueError("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
     check_published(logical_month)  # ValueError naming the range
-    return {(color, f"{logical_month:%Y-%m}"): {} for color in select_colors(colors)}
+    selected = select_colors(colors)
+    for color in selected:
+        check_type_month(color, logical_month)  # ValueError naming the type's months
+    return {(color, f"{logical_month:%Y-%m}"): {} for color in selected}
 
 
 def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: str, dataset: str) -> list[dict]:

@@ -1,11 +1,11 @@
 """The BigQuery tables: names, schema fields and the final tables' resource.
 
 Final tables ``<dataset>.<color>_tripdata`` are partitioned by day on the pickup date column
-(``tpep_pickup_date`` / ``lpep_pickup_date``) and clustered on what the workflows and typical
+(``tpep_pickup_date`` / ``lpep_pickup_date`` / ``pickup_date``) and clustered on what the workflows and typical
 queries filter by (``source_month``, then the pickup zone); their columns carry the descriptions
 of taxi_flows.core.schema; they hold every row of each file. The views
-``<dataset>.<color>_tripdata_clean`` are the course's cleaning of them (the rows with
-passenger_count > 0 and trip_distance > 0, as the PostgreSQL views). A month is staged in
+``<dataset>.<color>_tripdata_clean`` are the course's cleaning of the yellow and green ones (the
+rows with passenger_count > 0 and trip_distance > 0, as the PostgreSQL views). A month is staged in
 ``_staging_<color>_tripdata_<YYYYMM>`` first.
 """
 
@@ -14,7 +14,7 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Iterable
 
-from taxi_flows.core.schema import CLEAN_CONDITION, ZONE_COLUMNS, Column, trip_schema
+from taxi_flows.core.schema import ZONE_COLUMNS, Column, trip_schema
 
 CLUSTER_BY = ("source_month", "pu_location_id")
 
@@ -50,7 +50,7 @@ def trips_table_resource(color: str) -> dict:
     """The REST resource of a final table, as BigQueryCreateTableOperator takes it (the operator adds
     the table reference: the connection's project, the dataset, the table id)."""
     return {
-        "description": f"NYC TLC {color} taxi trips, replaced by source month (taxi-flows).",
+        "description": f"{trip_schema(color).description}, replaced by source month (taxi-flows).",
         "schema": {"fields": trip_schema_fields(color)},
         "timePartitioning": {"type": "DAY", "field": trip_schema(color).pickup_date},
         "clustering": {"fields": list(CLUSTER_BY)},
@@ -61,8 +61,9 @@ def clean_view_resource(color: str, dataset: str) -> dict:
     """The REST resource of a colour's clean view (BigQueryCreateTableOperator adds its reference).
     A view's query names its tables with their dataset (BigQuery wants that; the project is the
     view's own); dataset may be a template, as the operator renders its table_resource."""
-    query = f"SELECT * FROM `{dataset}.{trips_table(color)}` WHERE {CLEAN_CONDITION}"
+    condition = trip_schema(color).clean_condition
+    query = f"SELECT * FROM `{dataset}.{trips_table(color)}` WHERE {condition}"
     return {
-        "description": f"The course's cleaning of {trips_table(color)}: the rows with {CLEAN_CONDITION} (taxi-flows).",
+        "description": f"The course's cleaning of {trips_table(color)}: the rows with {condition} (taxi-flows).",
         "view": {"query": query, "useLegacySql": False},
     }

@@ -16,7 +16,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
-from taxi_flows.core import quality, schema, source
+from taxi_flows.core import layouts, quality, schema, source
 from taxi_flows.core.download import SourceFacts, open_source
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.transform import TripStats, trip_batches
@@ -32,6 +32,10 @@ SOURCE_SENTENCE = (
     "{source_url}: {source_bytes:,} bytes, {source_uncompressed_bytes:,} uncompressed, {rows_read:,} data rows "
     "(Last-Modified {source_last_modified}, ETag {source_etag})"
 )
+FOR_HIRE_SENTENCE = (
+    "every one of the {rows_read:,} rows is loaded (the course does not clean for-hire trips); "
+    "{out_of_month_pickups:,} picked up outside the month"
+)
 RULES_SENTENCE = (
     "every one of the {rows_read:,} rows is loaded; the course's cleaning (the views <color>_tripdata_clean) "
     "would remove {cleaning_removes_passenger_count:,} with passenger_count blank or not > 0 and "
@@ -46,7 +50,7 @@ PLAUSIBILITY_SENTENCE = "plausibility of the rows: " + "; ".join(
 
 
 class MonthFile:
-    """One colour's month file on the web: its transformed batches, streamed once, and the checks
+    """One trip type's month file on the web: its transformed batches, streamed once, and the checks
     on what was seen (the statistics of every batch that went by)."""
 
     def __init__(self, base_url: str, color: str, month: dt.date, http: requests.Session | None = None):
@@ -55,6 +59,7 @@ class MonthFile:
         self.what = f"{color} {month:%Y-%m}"
         self.base_url = base_url
         self.url = source.trip_url(base_url, color, month)
+        self.layout = layouts.layout_of(color, layouts.MIRROR, month)
         self.stats = TripStats(color=color, month=f"{month:%Y-%m}")
         self.source = SourceFacts()
         self.http = http
@@ -65,7 +70,7 @@ class MonthFile:
         month file answered, so a missing month names the month's URL."""
         with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
             zone_ids = web_zones(self.base_url, self.http).column("location_id").combine_chunks().drop_null()
-            yield trip_batches(stream, self.sch, self.month, self.stats, self.what, zone_ids)
+            yield trip_batches(stream, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
 
     def summary(self) -> dict:
         """What the load saw: TripStats.summary() and the source file's facts (source_*)."""
@@ -77,6 +82,6 @@ class MonthFile:
         target counted it) the rows of the course's cleaning."""
         summary = self.summary()
         log_summary(log, self.what, SOURCE_SENTENCE, summary)
-        log_summary(log, self.what, RULES_SENTENCE, summary)
+        log_summary(log, self.what, RULES_SENTENCE if self.sch.clean_condition else FOR_HIRE_SENTENCE, summary)
         log_summary(log, self.what, PLAUSIBILITY_SENTENCE, summary)
         quality.check(self.stats, rows_written, rows_clean_written)

@@ -1,7 +1,9 @@
-"""Where the source files are: the URL of a colour's month file and of the zone lookup.
+"""Where the source files are: the URL of a trip type's month file and of the zone lookup.
 
 The base URL is the Variable taxi_source_base_url (default: the DataTalksClub releases, see
-taxi_flows.settings); the months it publishes are settings.FIRST_SOURCE_MONTH … LAST_SOURCE_MONTH.
+taxi_flows.settings); the months the monthly DAGs run are settings.FIRST_SOURCE_MONTH …
+LAST_SOURCE_MONTH, and the months of each trip type are its layouts' (taxi_flows.core.layouts):
+fhvhv starts in 2019-02.
 """
 
 from __future__ import annotations
@@ -43,6 +45,17 @@ def check_published(month: dt.date) -> dt.date:
         f"{month:%Y-%m} is outside the source's months, {FIRST_SOURCE_MONTH:%Y-%m} … {LAST_SOURCE_MONTH:%Y-%m}: "
         f"pick a logical date from {FIRST_SOURCE_MONTH} to {LAST_SOURCE_MONTH} (YYYY-MM-01 loads month YYYY-MM)"
     )
+
+
+def check_type_month(color: str, month: dt.date) -> dt.date:
+    """month, if the source has the trip type's file of it; else ValueError naming the type's months."""
+    from taxi_flows.core.layouts import MIRROR, layout_of
+
+    try:
+        layout_of(color, MIRROR, month)
+    except ValueError as e:
+        raise ValueError(f"{e}: pick a month in them, or leave {color} out of params.colors") from e
+    return month
 
 
 def check_published_day(day: dt.date) -> dt.date:

@@ -20,12 +20,13 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass, field
 
+from taxi_flows.core.layouts import MIRROR, layout_of
 from taxi_flows.core.months import month_start, months_between
-from taxi_flows.core.schema import COLORS, snake_case, trip_schema
+from taxi_flows.core.schema import trip_schema
 from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, POSTGRES_SCHEMA
 
 LOADING_DAG = "taxi_web_to_postgres"
-MODULE_4_YEARS = (2019, 2020)
+MODULE_4_YEARS = {"yellow": (2019, 2020), "green": (2019, 2020), "fhv": (2019,)}  # the years each type loads
 
 
 @dataclass
@@ -122,7 +123,7 @@ def week_2_2024(fig: Figures, color: str, month: dt.date) -> Section:
         color,
         months,
     )
-    renamed = [(c.source, c.name) for c in sch.source_columns if c.source != snake_case(c.source)]
+    renamed = [(name, target) for name, target in layout_of(color, MIRROR, month).columns if name != target]
     ids = ", ".join("blank" if v is None else str(v) for (v,) in clean_ids) or "—"
     return Section(
         f"Week 2, 2024 cohort (Mage): {color} {quarter}",
@@ -167,13 +168,12 @@ def week_2_2025(fig: Figures, color: str, month: dt.date) -> Section:
 
 
 def module_4(fig: Figures) -> Section:
-    first, last = dt.date(MODULE_4_YEARS[0], 1, 1), dt.date(MODULE_4_YEARS[-1], 12, 1)
-    months = published(months_between(first, last))
-    span = f"{MODULE_4_YEARS[0]}–{MODULE_4_YEARS[-1]}"
-    return Section(
-        f"Module 4 (dbt): rows per colour, {span}",
-        [fig.total(f"{color} rows, {span}", color, months) for color in COLORS],
-    )
+    answers = []
+    for color, years in MODULE_4_YEARS.items():
+        months = published(months_between(dt.date(years[0], 1, 1), dt.date(years[-1], 12, 1)))
+        span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
+        answers.append(fig.total(f"{color} rows, {span}", color, months))
+    return Section("Module 4 (dbt): rows per trip type, yellow and green 2019–2020, fhv 2019", answers)
 
 
 def sections(conn, loads: dict[tuple[str, str], dict], color: str, month: dt.date) -> list[Section]:

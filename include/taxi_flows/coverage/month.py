@@ -24,10 +24,14 @@ def checks(summary: dict) -> list[tuple[str, str, str]]:
     from taxi_flows.core import quality
 
     read = summary.get("rows_read") or 0
-    clean = summary.get("rows_clean", summary.get("rows_kept")) or 0
-    share = clean / read if read else 0.0
-    verdict = "pass" if share >= quality.MIN_CLEAN_SHARE else "fail"
-    out = [("rows the course's cleaning keeps", f"{share:.1%} (at least {quality.MIN_CLEAN_SHARE:.0%})", verdict)]
+    out = []
+    if summary.get("rows_clean", summary.get("rows_kept", 0)) is not None:  # None: fhv, fhvhv (not cleaned)
+        clean = summary.get("rows_clean", summary.get("rows_kept")) or 0
+        share = clean / read if read else 0.0
+        verdict = "pass" if share >= quality.MIN_CLEAN_SHARE else "fail"
+        out.append(
+            ("rows the course's cleaning keeps", f"{share:.1%} (at least {quality.MIN_CLEAN_SHARE:.0%})", verdict)
+        )
     for field, what, limit in (
         ("unknown_vendor", f"a vendor_id other than {quality.VENDOR_CODES} or blank", quality.MAX_UNKNOWN_VENDOR_SHARE),
         ("out_of_month_pickups", "a pickup outside the file's month", quality.MAX_OUT_OF_MONTH_SHARE),

@@ -71,7 +71,7 @@ def grid_html(counts: list[store.Count], run_id: str | None, checked_at) -> str:
 def homework_html(conn, color: str | None = None, month: str | None = None, quarter: str | None = None) -> str:
     """The course's questions for a colour and month (or the first month of a quarter), answered
     from what is loaded; without them, for the latest month loaded."""
-    from taxi_flows.core.schema import COLORS
+    from taxi_flows.core.schema import DEFAULT_COLORS as COLORS  # week 2's homework asks of yellow and green
     from taxi_flows.coverage import homework
 
     loads = store.read_loads(conn)

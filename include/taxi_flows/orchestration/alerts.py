@@ -64,7 +64,7 @@ def _color(task: str, context) -> str:
     params = context.get("params") or {}
     colors = params.get("colors") if hasattr(params, "get") else None
     if found:
-        return found[0]
+        return max(found, key=len)  # fhvhv_to_gcs is fhvhv's, not fhv's
     return "/".join(colors) if colors else "n/a"
 
 

@@ -1,4 +1,4 @@
-"""The Airflow Assets the bundle produces: one per colour and output.
+"""The Airflow Assets the bundle produces: one per trip type and output.
 
 Assets are named, not addressed by a gs:// URI: the bucket is an Airflow Variable, read at run
 time, and DAG files must not read Variables at parse time. On Airflow 2 they are Datasets whose
@@ -18,6 +18,15 @@ GROUP = "taxi-flows"
 def monthly_parquet(color: str) -> Any:
     """<color>/<color>_tripdata_<YYYY>-<MM>.parquet: one event per month written."""
     return asset(f"taxi_flows.{color}_tripdata.monthly_parquet", GROUP)
+
+
+def any_monthly_parquet() -> Any:
+    """An event of any trip type's monthly Parquet file (what triggers taxi_gcs_to_bigquery)."""
+    from functools import reduce
+
+    from taxi_flows.core.schema import COLORS
+
+    return reduce(lambda a, b: a | b, (monthly_parquet(color) for color in COLORS))
 
 
 def pickup_date_dataset(color: str) -> Any:

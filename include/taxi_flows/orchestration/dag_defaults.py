@@ -27,16 +27,17 @@ APPROVED_TAGS = frozenset({"zoomcamp", "nyc-taxi", "postgres", "gcs", "bigquery"
 
 
 def colors_param():
-    """The `colors` param every DAG takes: which taxi colours a run handles."""
-    from taxi_flows.core.schema import COLORS
+    """The `colors` param every DAG takes: which trip types a run handles (yellow and green unless
+    it says otherwise)."""
+    from taxi_flows.core.schema import COLORS, DEFAULT_COLORS
     from taxi_flows.orchestration.compat import Param
 
     return Param(
-        list(COLORS),
+        list(DEFAULT_COLORS),
         type="array",
         items={"type": "string", "enum": list(COLORS)},
         minItems=1,
-        description="Taxi colours to handle.",
+        description="Trip types to handle: yellow, green, fhv (For-Hire Vehicles), fhvhv (High Volume FHVs).",
     )
 
 

@@ -22,12 +22,13 @@ def fail(message: str) -> Exception:
     return AirflowFailException(message)
 
 
-def month_of(logical_date: dt.datetime | None) -> dt.date:
+def month_of(logical_date: dt.datetime | None, color: str | None = None) -> dt.date:
     """The month a run handles: the month of its logical date (YYYY-MM-01 -> YYYY-MM), one the
-    source publishes; else the task fails, naming the range. `airflow dags test DAG 2021-01-01`,
-    a manual run, a backfill and a scheduled run name the month alike (dag_defaults.monthly_timetable).
+    source publishes (of the trip type `color`, when given: fhvhv starts in 2019-02); else the task
+    fails, naming the range. `airflow dags test DAG 2021-01-01`, a manual run, a backfill and a
+    scheduled run name the month alike (dag_defaults.monthly_timetable).
     """
-    from taxi_flows.core.source import check_published
+    from taxi_flows.core.source import check_published, check_type_month
 
     if logical_date is None:
         raise fail("this run has no logical date: trigger it with one (YYYY-MM-01 loads month YYYY-MM)")
@@ -36,6 +37,11 @@ def month_of(logical_date: dt.datetime | None) -> dt.date:
     except ValueError as e:
         raise fail(str(e)) from e
     _check_period_start(logical_date, dt.datetime.combine(month, dt.time(), dt.UTC), f"{month:%Y-%m}")
+    if color is not None:
+        try:
+            check_type_month(color, month)
+        except ValueError as e:
+            raise fail(str(e)) from e
     return month
 
 

@@ -28,7 +28,7 @@ def load_trips_to_postgres(
     from taxi_flows.postgres.connection import postgres_connection
     from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
-    month = month_of(logical_date)
+    month = month_of(logical_date, color)
     with fail_fast_on_bad_input(), postgres_connection() as conn:
         summary = web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA)
         if run is not None:
@@ -62,7 +62,7 @@ def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.dateti
     from taxi_flows.gcs import storage
     from taxi_flows.gcs.web_to_gcs import web_to_gcs
 
-    month = month_of(logical_date)
+    month = month_of(logical_date, color)
     with fail_fast_on_bad_input():
         summary = web_to_gcs(storage.client(), bucket, hide_secrets_of(base_url), color, month)
     event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}

@@ -59,7 +59,7 @@ def replace_month(
     sch: TripSchema,
     month: dt.date,
     batches: Iterable[pa.RecordBatch],
-    check: Callable[[int, int], None],
+    check: Callable[[int, int | None], None],
 ) -> dict:
     """Replace the rows of source_month = month with batches, atomically. check(rows_written,
     rows_clean) runs before the swap and raises to abandon the load."""
@@ -72,6 +72,9 @@ def replace_month(
         "partition_name": sql.Identifier(part),
         "loading": loading,
         "month": sql.Literal(month),
+        "rows_clean": sql.SQL(
+            f"count(*) FILTER (WHERE {sch.clean_condition})" if sch.clean_condition else "NULL::bigint"
+        ),
     }
     key = [f"{pg_schema}.{sch.table}", month.toordinal()]
     conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
@@ -101,7 +104,7 @@ def replace_month(
     table = f"{pg_schema}.{sch.table}"
     return {
         "table": table,
-        "clean_view": f"{pg_schema}.{sch.clean_view}",
+        "clean_view": f"{pg_schema}.{sch.clean_view}" if sch.clean_view else None,
         "partition": part,
         "rows_written": rows_written,
         "rows_replaced": replaced,

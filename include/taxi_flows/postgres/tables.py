@@ -3,7 +3,7 @@ partition of a month, and their creation.
 
 ``<schema>.<color>_tripdata`` is partitioned by LIST (source_month), one partition a source file
 (``yellow_tripdata_2021_01``), and holds every row of each file; the view
-``<schema>.<color>_tripdata_clean`` is the course's cleaning of it (CLEAN_CONDITION);
+``<schema>.<color>_tripdata_clean`` is the course's cleaning of it (yellow and green: CLEAN_CONDITION);
 ``<schema>.taxi_zone_lookup`` is a plain table.
 """
 
@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING
 
 from taxi_flows.core import schema
-from taxi_flows.core.schema import CLEAN_CONDITION, SOURCE_MONTH, ZONE_COLUMNS, ZONE_TABLE, TripSchema
+from taxi_flows.core.schema import SOURCE_MONTH, ZONE_COLUMNS, ZONE_TABLE, TripSchema
 from taxi_flows.postgres.locks import under_lock_timeout
 
 if TYPE_CHECKING:
@@ -36,20 +36,23 @@ def trips_ddl(sch: TripSchema, pg_schema: str) -> list[str]:
     Idempotent: re-running them adds columns the schema gained and refreshes the comments.
     """
     table = f"{pg_schema}.{sch.table}"
-    view = f"{pg_schema}.{sch.clean_view}"
     cols = column_definitions(sch)
-    comment = f"NYC TLC {sch.color} taxi trips, every row of each source file, one partition per source month."
-    view_comment = f"The course's cleaning of {table}: the rows with {CLEAN_CONDITION}."
-    return [
+    comment = f"{sch.description}, every row of each source file, one partition per source month."
+    statements = [
         f"CREATE SCHEMA IF NOT EXISTS {pg_schema}",
         f"CREATE TABLE IF NOT EXISTS {table} (\n  {cols}\n) PARTITION BY LIST (source_month)",
         *(f"ALTER TABLE {table} ADD COLUMN IF NOT EXISTS {c.name} {c.kind.postgres}" for c in sch.columns),
         f"COMMENT ON TABLE {table} IS {_sql_literal(comment)}",
         *(f"COMMENT ON COLUMN {table}.{c.name} IS {_sql_literal(c.description)}" for c in sch.columns),
-        # After the columns: a column the table gains is added to the view (at its end, as in the table).
-        f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table} WHERE {CLEAN_CONDITION}",
-        f"COMMENT ON VIEW {view} IS {_sql_literal(view_comment)}",
     ]
+    if sch.clean_view:  # after the columns: a column the table gains is added to the view (at its end)
+        view = f"{pg_schema}.{sch.clean_view}"
+        view_comment = f"The course's cleaning of {table}: the rows with {sch.clean_condition}."
+        statements += [
+            f"CREATE OR REPLACE VIEW {view} AS SELECT * FROM {table} WHERE {sch.clean_condition}",
+            f"COMMENT ON VIEW {view} IS {_sql_literal(view_comment)}",
+        ]
+    return statements
 
 
 def zones_ddl(pg_schema: str) -> list[str]:
@@ -101,7 +104,8 @@ def ensure_tables(conn: Connection, pg_schema: str, colors: Iterable[str]) -> No
                 "(this bundle replaces months by swapping partitions)"
             )
         expected = {c.name: c.kind.postgres for c in sch.columns}
-        if columns != expected or _columns(conn, pg_schema, sch.clean_view)[1] != expected:
+        view_differs = sch.clean_view is not None and _columns(conn, pg_schema, sch.clean_view)[1] != expected
+        if columns != expected or view_differs:
             statements += trips_ddl(sch, pg_schema)
     kind, columns = _columns(conn, pg_schema, ZONE_TABLE)
     if columns != {c.name: c.kind.postgres for c in ZONE_COLUMNS}:

@@ -42,12 +42,12 @@ def web_to_postgres(
     with src.batches() as batches:
         result = load.replace_month(conn, pg_schema, src.sch, month, batches, src.check)
     summary = {**src.summary(), **result, "seconds": round(time.monotonic() - started, 2)}
+    clean = "; {rows_clean:,} of them in {clean_view}" if src.sch.clean_view else ""
     log_summary(
         log,
         src.what,
         "wrote {rows_written:,} rows, every row of the file, to {table} (partition {partition}), replacing "
-        "{rows_replaced:,}, in {seconds:.1f} s; {rows_clean:,} of them in {clean_view}; pickup dates "
-        "{pickup_date_min} … {pickup_date_max}",
+        "{rows_replaced:,}, in {seconds:.1f} s" + clean + "; pickup dates {pickup_date_min} … {pickup_date_max}",
         summary,
     )
     return summary

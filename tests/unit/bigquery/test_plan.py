@@ -76,7 +76,7 @@ def test_a_month_seen_twice_is_loaded_once_with_its_latest_event():
 
 def test_events_without_a_known_colour_and_month_fall_back_to_the_logical_date():
     triggered = [
-        Event({"color": "fhv", "month": "2021-05"}, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
+        Event({"color": "blue", "month": "2021-05"}, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
         Event({}, dt.datetime(2026, 1, 1, tzinfo=dt.UTC)),
     ]
     assert months(triggered, logical_month=dt.date(2021, 6, 1), colors=["yellow"]) == [("yellow", "2021-06")]
@@ -91,7 +91,16 @@ def test_a_run_with_no_events_and_no_logical_date_fails_with_what_to_do():
 
 def test_params_colors_must_be_known():
     with pytest.raises(ValueError, match=r"params\.colors must be a non-empty subset"):
-        months(logical_month=dt.date(2021, 1, 1), colors=["fhv"])
+        months(logical_month=dt.date(2021, 1, 1), colors=["blue"])
+
+
+def test_a_trip_type_before_its_first_month_fails_naming_its_months():
+    assert months(logical_month=dt.date(2019, 2, 1), colors=["fhvhv", "fhv"]) == [
+        ("fhv", "2019-02"),
+        ("fhvhv", "2019-02"),
+    ]
+    with pytest.raises(ValueError, match=r"fhvhv 2019-01 is not in the datatalksclub source's fhvhv months \(2019-02"):
+        months(logical_month=dt.date(2019, 1, 1), colors=["yellow", "fhvhv"])
 
 
 def test_month_arguments_name_the_tables_and_carry_the_merge_and_the_schema():

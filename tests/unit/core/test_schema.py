@@ -1,7 +1,9 @@
+import datetime as dt
+
 import pyarrow as pa
 import pytest
 
-from taxi_flows.core import schema
+from taxi_flows.core import layouts, schema
 
 
 @pytest.mark.parametrize(
@@ -20,15 +22,25 @@ def test_snake_case_matches_the_course(source, target):
     assert schema.snake_case(source) == target
 
 
-@pytest.mark.parametrize(("color", "n_source", "prefix"), [("yellow", 18, "tpep"), ("green", 20, "lpep")])
-def test_columns_of_each_colour(color, n_source, prefix):
+@pytest.mark.parametrize(
+    ("color", "n_trip", "pickup"),
+    [("yellow", 18, "tpep_pickup"), ("green", 20, "lpep_pickup"), ("fhv", 7, "pickup"), ("fhvhv", 25, "pickup")],
+)
+def test_columns_of_each_trip_type(color, n_trip, pickup):
     sch = schema.trip_schema(color)
-    assert len(sch.source_columns) == n_source
-    assert sch.names[-2:] == [f"{prefix}_pickup_date", "source_month"]
-    assert sch.pickup_date == f"{prefix}_pickup_date"
-    assert sch.pickup_datetime == f"{prefix}_pickup_datetime"
+    assert len(sch.trip_columns) == n_trip
+    assert sch.names[-2:] == [f"{pickup}_date", "source_month"]
+    assert sch.pickup_date == f"{pickup}_date"
+    assert sch.pickup_datetime == f"{pickup}_datetime"
     assert len(set(sch.names)) == len(sch.names)
     assert all(c.description for c in sch.columns)
+    assert {"pu_location_id", "do_location_id"} <= set(sch.names)
+
+
+def test_only_the_taxi_colours_have_the_courses_cleaning():
+    assert schema.trip_schema("yellow").clean_view == "yellow_tripdata_clean"
+    assert schema.trip_schema("fhv").clean_view is None
+    assert schema.trip_schema("fhvhv").clean_condition is None
 
 
 def test_arrow_schema_types():
@@ -42,22 +54,25 @@ def test_arrow_schema_types():
     assert sch.field("trip_distance").metadata[b"description"]
 
 
-def test_source_types_for_parsing_use_source_names():
-    types = schema.trip_schema("yellow").source_arrow_types()
-    assert types["VendorID"] == pa.int64()
-    assert types["tpep_pickup_datetime"] == pa.timestamp("us")
+def test_the_mirrors_layouts_map_the_files_names():
+    fhv = layouts.layout_of("fhv", layouts.MIRROR, dt.date(2019, 1, 1)).targets
+    assert fhv["dropOff_datetime"] == "dropoff_datetime"
+    assert fhv["PUlocationID"] == "pu_location_id"
+    yellow = layouts.layout_of("yellow", layouts.MIRROR, dt.date(2021, 7, 1)).targets
+    assert yellow["VendorID"] == "vendor_id"
+    assert yellow["RatecodeID"] == "ratecode_id"
+    with pytest.raises(ValueError, match=r"fhvhv 2019-01 is not in the datatalksclub source's fhvhv months \(2019-02"):
+        layouts.layout_of("fhvhv", layouts.MIRROR, dt.date(2019, 1, 1))
 
 
-def test_unknown_colour():
-    with pytest.raises(ValueError, match="unknown taxi colour 'fhv'"):
-        schema.trip_schema("fhv")
+def test_unknown_trip_type():
+    with pytest.raises(ValueError, match="unknown trip type 'taxi'"):
+        schema.trip_schema("taxi")
 
 
 def test_selected_colours_come_in_order_and_must_be_known():
-    assert schema.select_colors(["green", "yellow", "green"]) == ["yellow", "green"]
-    with pytest.raises(
-        ValueError, match=r"params.colors must be a non-empty subset of \['yellow', 'green'\], got \[\]"
-    ):
+    assert schema.select_colors(["fhvhv", "green", "yellow", "green"]) == ["yellow", "green", "fhvhv"]
+    with pytest.raises(ValueError, match=r"params.colors must be a non-empty subset of \['yellow', 'green', 'fhv'"):
         schema.select_colors([])
-    with pytest.raises(ValueError, match="got \\['fhv'\\]"):
-        schema.select_colors(["fhv"])
+    with pytest.raises(ValueError, match=r"got \['blue'\]"):
+        schema.select_colors(["blue"])

@@ -5,12 +5,13 @@ import io
 import pyarrow as pa
 import pytest
 
-from taxi_flows.core import csv_reader, quality, schema, transform
+from taxi_flows.core import csv_reader, layouts, quality, schema, transform
 from taxi_flows.core.download import SourceError
 
 YELLOW = schema.trip_schema("yellow")
-HEADER = ",".join(YELLOW.source_names)
 MONTH = dt.date(2021, 1, 1)
+LAYOUT = layouts.layout_of("yellow", layouts.MIRROR, MONTH)
+HEADER = ",".join(LAYOUT.source_names)
 
 
 def row(vendor="1", pickup="2021-01-05 10:00:00", passengers="1", distance="2.5", flag="N") -> str:
@@ -20,7 +21,7 @@ def row(vendor="1", pickup="2021-01-05 10:00:00", passengers="1", distance="2.5"
 def run(lines: list[str], header: str = HEADER) -> tuple[pa.Table, transform.TripStats]:
     stream = io.BytesIO(("\n".join([header, *lines]) + "\n").encode())
     stats = transform.TripStats(color="yellow", month="2021-01")
-    batches = list(transform.trip_batches(stream, YELLOW, MONTH, stats, "yellow 2021-01"))
+    batches = list(transform.trip_batches(stream, LAYOUT, YELLOW, MONTH, stats, "yellow 2021-01"))
     return pa.Table.from_batches(batches, schema=YELLOW.arrow_schema), stats
 
 
@@ -68,7 +69,7 @@ def test_a_changed_header_names_the_columns():
 
 
 def test_columns_out_of_order():
-    names = YELLOW.source_names
+    names = LAYOUT.source_names
     header = ",".join([names[1], names[0], *names[2:]])
     with pytest.raises(SourceError, match="columns out of order"):
         run([row()], header=header)
@@ -84,7 +85,9 @@ def test_memory_is_one_block_at_a_time(monkeypatch):
     lines = [row() for _ in range(2000)]
     stream = io.BytesIO(gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode()))
     stats = transform.TripStats(color="yellow", month="2021-01")
-    sizes = [b.num_rows for b in transform.trip_batches(gzip.GzipFile(fileobj=stream), YELLOW, MONTH, stats, "x")]
+    sizes = [
+        b.num_rows for b in transform.trip_batches(gzip.GzipFile(fileobj=stream), LAYOUT, YELLOW, MONTH, stats, "x")
+    ]
     assert sum(sizes) == 2000
     assert len(sizes) > 20
     assert max(sizes) < 100
@@ -109,11 +112,12 @@ def test_plausibility_counts_on_every_row():
     stream = io.BytesIO(("\n".join([HEADER, *lines]) + "\n").encode())
     stats = transform.TripStats(color="yellow", month="2021-01")
     zone_ids = pa.array(range(1, 266), pa.int64())
-    list(transform.trip_batches(stream, YELLOW, MONTH, stats, "yellow 2021-01", zone_ids))
+    list(transform.trip_batches(stream, LAYOUT, YELLOW, MONTH, stats, "yellow 2021-01", zone_ids))
     assert stats.rows_read == 10
     assert stats.rows_clean == 9
     counts = {k: v for k, v in stats.summary().items() if k in {f for f, _, _ in quality.PLAUSIBILITY}}
     assert counts == {
+        "future_times": 0,
         "pickup_at_midnight": 1,
         "dropoff_at_midnight": 1,
         "negative_fares": 0,

@@ -34,7 +34,9 @@ def test_every_month_of_the_range_exists_and_others_do_not(server):
     url, files = server
     assert requests.head(f"{url}/yellow/yellow_tripdata_2019-01.csv.gz", timeout=10).status_code == 302
     assert requests.head(f"{url}/yellow/yellow_tripdata_2021-07.csv.gz", timeout=10).status_code == 302
-    for missing in ("yellow/yellow_tripdata_2021-08.csv.gz", "fhv/fhv_tripdata_2019-01.csv.gz", "../etc/passwd"):
+    assert requests.head(f"{url}/fhv/fhv_tripdata_2019-01.csv.gz", timeout=10).status_code == 302
+    assert requests.head(f"{url}/fhvhv/fhvhv_tripdata_2019-02.csv.gz", timeout=10).status_code == 302
+    for missing in ("yellow/yellow_tripdata_2021-08.csv.gz", "fhvhv/fhvhv_tripdata_2019-01.csv.gz", "../etc/passwd"):
         assert requests.get(f"{url}/{missing}", timeout=10).status_code == 404
     assert (files / "yellow" / "yellow_tripdata_2019-01.csv.gz").exists()
 

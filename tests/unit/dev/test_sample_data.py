@@ -5,7 +5,11 @@ import gzip
 import pytest
 
 from taxi_dev import sample_data
-from taxi_flows.core import schema
+from taxi_flows.core import layouts
+
+
+def header_of(color: str) -> list[str]:
+    return layouts.layout_of(color, layouts.MIRROR, dt.date(2021, 1, 1)).source_names
 
 
 def read(path):
@@ -26,7 +30,7 @@ def share(rows, predicate) -> float:
 
 def test_real_header_and_size(yellow):
     header, rows = yellow
-    assert header == schema.trip_schema("yellow").source_names
+    assert header == header_of("yellow")
     assert len(rows) == 20_000
 
 
@@ -54,7 +58,7 @@ def test_quirks_in_realistic_shares(yellow):
 
 def test_green_ehail_fee_is_always_empty(tmp_path):
     header, rows = read(sample_data.write_trips(tmp_path / "g.csv.gz", "green", dt.date(2020, 10, 1), 5000))
-    assert header == schema.trip_schema("green").source_names
+    assert header == header_of("green")
     assert {r[header.index("ehail_fee")] for r in rows} == {""}
     assert 0.3 < share(rows, lambda r: r[0] == "") < 0.5  # green's long blank tail from 2020
 
@@ -77,3 +81,16 @@ def test_zones(tmp_path):
     assert len(rows) == 266
     assert rows[1] == ["1", "EWR", "Newark Airport", "EWR"]
     assert rows[-1] == ["265", "Unknown", "NA", "N/A"]
+
+
+@pytest.mark.parametrize("color", ["fhv", "fhvhv"])
+def test_for_hire_files_have_the_mirrors_header(tmp_path, color):
+    header, rows = read(sample_data.write_trips(tmp_path / "f.csv.gz", color, dt.date(2019, 2, 1), 3000))
+    assert header == header_of(color)
+    assert len(rows) == 3000
+    ids = header.index("PUlocationID" if color == "fhv" else "PULocationID")
+    blank_ids = share(rows, lambda r: r[ids] == "")
+    assert 0.2 < blank_ids < 0.4 if color == "fhv" else blank_ids == 0
+    months = {r[header.index("pickup_datetime")][:7] for r in rows}
+    assert "2019-02" in months
+    assert months <= {"2019-02", "2019-01", "2019-03", "2008-12", "2009-01"}

@@ -1,0 +1,138 @@
+"""How each source file's columns map onto the trip type's table (taxi_flows.core.schema): one
+table of layouts, by trip type, source and period, that a newcomer can read and extend.
+
+A layout lists a file's columns in the file's order, each with the target column it fills; a
+target column no column of the layout fills is NULL in that period's rows. A file whose columns
+are not its layout's (a column the bundle does not know, one missing) fails its load naming the
+column and this table: a period the TLC changes is a new layout here, never a silent drop.
+
+Sources: the DataTalksClub mirror (``datatalksclub``: the course's CSVs, gzipped, 2019-2021) and the
+TLC's own Parquet files (``tlc``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from taxi_flows.core.schema import COLORS, snake_case, trip_schema
+
+MIRROR = "datatalksclub"
+TLC = "tlc"
+SOURCES = (MIRROR, TLC)
+
+
+@dataclass(frozen=True)
+class Layout:
+    color: str
+    source: str
+    first: dt.date  # the first month in this layout
+    last: dt.date | None  # the last (None: the current layout)
+    columns: tuple[tuple[str, str], ...]  # (name in the file, target column), in the file's order
+
+    @property
+    def source_names(self) -> list[str]:
+        return [name for name, _ in self.columns]
+
+    @property
+    def targets(self) -> dict[str, str]:
+        """Target column by the file's column name."""
+        return dict(self.columns)
+
+    def covers(self, month: dt.date) -> bool:
+        return self.first <= month and (self.last is None or month <= self.last)
+
+    @property
+    def period(self) -> str:
+        return f"{self.first:%Y-%m} … {self.last:%Y-%m}" if self.last else f"{self.first:%Y-%m} on"
+
+
+def _layout(color: str, source: str, first: str, last: str | None, names: str, **renames: str) -> Layout:
+    """A layout from the file's column names: each fills its snake_case target unless renamed."""
+    columns = tuple((name, renames.get(name, snake_case(name))) for name in names.split())
+    month = dt.date.fromisoformat(f"{first}-01")
+    return Layout(color, source, month, dt.date.fromisoformat(f"{last}-01") if last else None, columns)
+
+
+_FHV_IDS = {"dropOff_datetime": "dropoff_datetime", "PUlocationID": "pu_location_id", "DOlocationID": "do_location_id"}
+
+LAYOUTS = (
+    # The DataTalksClub mirror: the TLC's CSVs as the course downloads them (csv.gz).
+    _layout(
+        "yellow",
+        MIRROR,
+        "2019-01",
+        "2021-07",
+        """
+        VendorID tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance RatecodeID
+        store_and_fwd_flag PULocationID DOLocationID payment_type fare_amount extra mta_tax tip_amount
+        tolls_amount improvement_surcharge total_amount congestion_surcharge""",
+    ),
+    _layout(
+        "green",
+        MIRROR,
+        "2019-01",
+        "2021-07",
+        """
+        VendorID lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag RatecodeID PULocationID
+        DOLocationID passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount
+        ehail_fee improvement_surcharge total_amount payment_type trip_type congestion_surcharge""",
+    ),
+    _layout(
+        "fhv",
+        MIRROR,
+        "2019-01",
+        "2021-07",
+        """
+        dispatching_base_num pickup_datetime dropOff_datetime PUlocationID DOlocationID SR_Flag
+        Affiliated_base_number""",
+        **_FHV_IDS,
+    ),
+    # The mirror's High Volume files are the TLC's first CSV layout (7 columns; the later columns NULL).
+    _layout(
+        "fhvhv",
+        MIRROR,
+        "2019-02",
+        "2021-07",
+        """
+        hvfhs_license_num dispatching_base_num pickup_datetime dropoff_datetime PULocationID DOLocationID
+        SR_Flag""",
+    ),
+)
+
+
+def layouts(color: str, source: str) -> list[Layout]:
+    return [lay for lay in LAYOUTS if lay.color == color and lay.source == source]
+
+
+def months_of(color: str, source: str) -> tuple[dt.date, dt.date | None] | None:
+    """The first and last month a source has of a trip type (last None: up to the latest published);
+    None if it has none."""
+    found = layouts(color, source)
+    if not found:
+        return None
+    lasts = [lay.last for lay in found]
+    return min(lay.first for lay in found), None if None in lasts else max(lasts)
+
+
+def layout_of(color: str, source: str, month: dt.date) -> Layout:
+    """The layout of a month's file; ValueError naming the source's months of the type."""
+    for lay in layouts(color, source):
+        if lay.covers(month):
+            return lay
+    span = months_of(color, source)
+    has = f"{span[0]:%Y-%m} … {span[1]:%Y-%m}" if span and span[1] else f"from {span[0]:%Y-%m}" if span else "none"
+    raise ValueError(f"{color} {month:%Y-%m} is not in the {source} source's {color} months ({has})")
+
+
+def _check() -> None:
+    """Every layout fills columns of its type's table, each once (run at import: a typo fails the tests)."""
+    for lay in LAYOUTS:
+        names = set(trip_schema(lay.color).names)
+        targets = [target for _, target in lay.columns]
+        unknown = sorted(set(targets) - names)
+        if lay.color not in COLORS or unknown or len(set(targets)) != len(targets):
+            raise ValueError(f"layout {lay.color} {lay.period}: unknown columns {unknown} or a column filled twice")
+
+
+_check()
