@@ -52,7 +52,7 @@ from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 def taxi_daily_trips_to_gcs():
     @task
     def daily_trips(color: str, bucket: str, logical_date=None, params=None, outlet_events=None, dag_run=None):
-        check_conf(dag_run)
+        check_conf(dag_run, params)
         skip_unless_selected(color, params["colors"])
         return tasks.daily_trips_to_gcs(color, bucket, logical_date, outlet_events)
 

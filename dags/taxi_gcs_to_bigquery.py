@@ -20,12 +20,14 @@ for `params.colors`:
    the monthly Parquet assets since the last successful run started (an event that lands while
    the scheduler turns earlier events into a run can miss the queue: it is caught here); or, for a
    time-scheduled run, from the logical date.
-2. `create_dataset`, `create_<color>_table`, `create_<color>_clean_view`: the dataset (Variable
-   `taxi_bq_dataset`), the final tables `<color>_tripdata` if missing (every row of each file;
-   partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`, clustered on
-   `source_month, pu_location_id`, every column described) and their views
-   `<color>_tripdata_clean`: the course's cleaning, the rows with `passenger_count > 0 AND
-   trip_distance > 0` (the 2024 homework's figures; the later modules count every row).
+2. `create_dataset`, `create_<type>_table`, `add_<type>_columns`, `create_<color>_clean_view`: the
+   dataset (Variable `taxi_bq_dataset`), the final tables `<type>_tripdata` of the four trip types if
+   missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date` /
+   `pickup_date`, clustered on `source_month, pu_location_id`, every column described), the columns
+   the schema gained since a table was created (`airport_fee`, `cbd_congestion_fee`: `ALTER TABLE …
+   ADD COLUMN IF NOT EXISTS`), and the yellow and green views `<color>_tripdata_clean`, replaced
+   each run: the course's cleaning, the rows with `passenger_count > 0 AND trip_distance > 0` (the
+   2024 homework's figures; the later modules count every row).
 3. `load_month` (mapped, one group per month, independent of the others):
    - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
      URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
@@ -69,8 +71,8 @@ from airflow.providers.google.cloud.operators.bigquery import (
 
 from taxi_flows import settings
 from taxi_flows.bigquery.tables import (
-    clean_view,
-    clean_view_resource,
+    add_columns_sql,
+    clean_view_sql,
     trips_table,
     trips_table_resource,
     zone_schema_fields,
@@ -91,6 +93,13 @@ from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
 from taxi_flows.orchestration.runs import check_conf
 
 GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
+
+
+def ddl(statement: str) -> dict:
+    """A query job's configuration for a DDL statement (standard SQL)."""
+    return {"query": {"query": statement, "useLegacySql": False}}
+
+
 MONTH_LABEL = (
     "{% set m = (ti.xcom_pull(task_ids='plan_months') or [])[ti.map_index] %}{{ m['color'] }} {{ m['month'] }}"
 )
@@ -103,6 +112,7 @@ MONTH_LABEL = (
     tags=["zoomcamp", "nyc-taxi", "bigquery"],
     schedule=asset_or_time_schedule(dag_defaults.monthly_timetable(), assets.any_monthly_parquet()),
     **dag_defaults.monthly_dag_args(
+        params={"colors": dag_defaults.colors_param()},  # the months come from GCS: no source to pick
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
     ),
@@ -118,7 +128,7 @@ def taxi_gcs_to_bigquery():
         prev_start_date_success=None,
         dag_run=None,
     ):
-        check_conf(dag_run)
+        check_conf(dag_run, params)
         return tasks.bigquery_plan(
             bucket,
             dataset,
@@ -145,18 +155,24 @@ def taxi_gcs_to_bigquery():
             if_exists="ignore",
             **GCP,
         )
-        create_tables.append(table)
-        if not trip_schema(color).clean_view:  # the course cleans yellow and green only
-            continue
-        view = BigQueryCreateTableOperator(
-            task_id=f"create_{color}_clean_view",
-            dataset_id=settings.DATASET_TEMPLATE,
-            table_id=clean_view(color),
-            table_resource=clean_view_resource(color, settings.DATASET_TEMPLATE),
-            if_exists="ignore",
+        # A table created by an older version gains the columns the schema added since (DDL: no bytes billed).
+        columns = BigQueryInsertJobOperator(
+            task_id=f"add_{color}_columns",
+            configuration={
+                "query": {"query": add_columns_sql(color, settings.DATASET_TEMPLATE), "useLegacySql": False}
+            },
             **GCP,
         )
-        table >> view  # beside the loads: a view needs its table, not its rows
+        table >> columns
+        create_tables.append(columns)
+        if not trip_schema(color).clean_view:  # the course cleans yellow and green only
+            continue
+        view = BigQueryInsertJobOperator(
+            task_id=f"create_{color}_clean_view",
+            configuration=ddl(clean_view_sql(color, settings.DATASET_TEMPLATE)),
+            **GCP,
+        )
+        columns >> view  # beside the loads: a view needs its table's columns, not its rows
 
     @task
     def check_staged(staging: str, expected_rows: int | None) -> int:

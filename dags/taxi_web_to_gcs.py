@@ -64,17 +64,25 @@ from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 def taxi_web_to_gcs():
     @task(max_active_tis_per_dag=settings.HEAVY_TASKS_PER_DAG)
     def month_to_gcs(
-        color: str, bucket: str, base_url: str, logical_date=None, params=None, outlet_events=None, dag_run=None
+        color: str,
+        bucket: str,
+        base_url: str,
+        tlc_base_url: str,
+        logical_date=None,
+        params=None,
+        outlet_events=None,
+        dag_run=None,
     ):
-        check_conf(dag_run)
+        check_conf(dag_run, params)
         skip_unless_selected(color, params["colors"])
-        return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events)
+        source = params.get("source")
+        return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events, tlc_base_url, source)
 
     for color in COLORS:
         month_to_gcs.override(
             task_id=f"{color}_to_gcs",
             outlets=[assets.monthly_parquet(color), assets.pickup_date_dataset(color)],
-        )(color, settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE)
+        )(color, settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE, settings.TLC_BASE_URL_TEMPLATE)
 
 
 taxi_web_to_gcs()

@@ -147,17 +147,21 @@ def taxi_web_to_postgres():
         map_index_template="{{ color }}",
         outlets=[assets.postgres_trips()],
     )
-    def load_trips(color: str, base_url: str, logical_date=None, params=None, dag_run=None, outlet_events=None) -> dict:
-        check_conf(dag_run)
+    def load_trips(
+        color: str, base_url: str, tlc_base_url: str, logical_date=None, params=None, dag_run=None, outlet_events=None
+    ) -> dict:
+        check_conf(dag_run, params)
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
         skip_unless_selected(color, params["colors"])
-        return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run)
+        source = params.get("source")
+        return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run, tlc_base_url, source)
 
     # Mapped over the colours as a literal list: the run's task instances exist from its start
     # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
     # After the zone lookup: the trips' location ids are checked against it, a bad one stops them.
     zones = load_zone_lookup(settings.BASE_URL_TEMPLATE)
-    zones >> load_trips.partial(base_url=settings.BASE_URL_TEMPLATE).expand(color=list(COLORS))
+    urls = {"base_url": settings.BASE_URL_TEMPLATE, "tlc_base_url": settings.TLC_BASE_URL_TEMPLATE}
+    zones >> load_trips.partial(**urls).expand(color=list(COLORS))
 
 
 taxi_web_to_postgres()

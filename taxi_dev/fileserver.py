@@ -1,15 +1,19 @@
-"""A local stand-in for the DataTalksClub release downloads, over real HTTP.
+"""A local stand-in for the DataTalksClub release downloads and the TLC's CloudFront, over real HTTP.
 
-Like GitHub, it answers the release paths with a redirect to where the bytes are:
+Like GitHub, it answers the release paths with a redirect to where the bytes are; like CloudFront,
+it serves the TLC's Parquet files at once:
 
-    GET /<color>/<color>_tripdata_<YYYY>-<MM>.csv.gz  ->  302  /assets/<color>/<file>
+    GET /<type>/<type>_tripdata_<YYYY>-<MM>.csv.gz    ->  302  /assets/<type>/<file>
     GET /misc/taxi_zone_lookup.csv                     ->  302  /assets/misc/taxi_zone_lookup.csv
     GET /assets/<path>                                 ->  200  the bytes (Content-Length,
                                                                 Last-Modified and ETag set)
+    GET /trip-data/<type>_tripdata_<YYYY>-<MM>.parquet ->  200  the bytes; 403 for a month the TLC
+                                                                has not published (the last two)
 
-Files come from the data folder. A yellow or green month of 2019-01 … 2021-07 (and the zone
-lookup) that is not there is generated on first request (small, deterministic sample), so every
-month of the range exists and an unpaused DAG can catch up. Other paths get a 404, as GitHub's.
+Files come from the data folder. A month of the mirror (yellow, green, fhv 2019-01 … 2021-07,
+fhvhv from 2019-02) or of the TLC (taxi_dev.tlc_files: each period's layout) and the zone lookup
+that is not there is generated on first request (small, deterministic sample), so every month
+exists and an unpaused DAG can catch up. Other paths get a 404, as GitHub's.
 
     python -m taxi_dev.fileserver --port 28088 --data-dir .local/files [--rows 2000]
 """
@@ -17,6 +21,7 @@ month of the range exists and an unpaused DAG can catch up. Other paths get a 40
 from __future__ import annotations
 
 import argparse
+import datetime as dt
 import re
 import shutil
 import threading
@@ -25,9 +30,20 @@ from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from taxi_dev import sample_data
-from taxi_flows.core import schema, source
+from taxi_dev import sample_data, tlc_files
+from taxi_flows.core import layouts, schema, source
 from taxi_flows.core.months import month_start
+
+_TLC = re.compile(r"^trip-data/(?P<color>[a-z]+)_tripdata_(?P<month>\d{4}-\d{2})\.parquet$")
+ACCESS_DENIED = b'<?xml version="1.0" encoding="UTF-8"?><Error><Code>AccessDenied</Code></Error>'
+PUBLICATION_DELAY_MONTHS = 2  # the TLC publishes a month about two months after it ends
+
+
+def published(month: dt.date, today: dt.date | None = None) -> bool:
+    """Whether the TLC has published the month by today: it has, once two months have passed since."""
+    today = today or dt.datetime.now(dt.UTC).date()
+    return (today.year * 12 + today.month) - (month.year * 12 + month.month) > PUBLICATION_DELAY_MONTHS
+
 
 _TRIP = re.compile(r"^(?P<color>[a-z]+)/(?P=color)_tripdata_(?P<month>\d{4}-\d{2})\.csv\.gz$")
 ASSETS = "/assets/"
@@ -57,11 +73,19 @@ class TaxiFileServer(ThreadingHTTPServer):
                 return path
             if rel == source.ZONES_PATH:
                 return sample_data.write_zones(path)
+            tlc = _TLC.match(rel)
+            if tlc and tlc["color"] in schema.COLORS:
+                month = month_start(tlc["month"])
+                try:
+                    layouts.layout_of(tlc["color"], layouts.TLC, month)
+                except ValueError:
+                    return None
+                return tlc_files.write_tlc(path, tlc["color"], month, self.rows)
             match = _TRIP.match(rel)
             if match and match["color"] in schema.COLORS:
                 month = month_start(match["month"])
                 try:
-                    source.check_type_month(match["color"], month)  # the mirror's months of the type
+                    layouts.layout_of(match["color"], layouts.MIRROR, month)  # the mirror's months of the type
                 except ValueError:
                     return None
                 return sample_data.write_trips(path, match["color"], month, self.rows)
@@ -82,8 +106,11 @@ class Handler(BaseHTTPRequestHandler):
         path = self.path.split("?", 1)[0]
         if path == "/healthz":
             return self._send(HTTPStatus.OK, b"ok\n", "text/plain", body)
-        if path.startswith(ASSETS):
-            file = self.server.locate(path[len(ASSETS) :])
+        tlc = _TLC.match(path.lstrip("/"))
+        if tlc and not published(month_start(tlc["month"])):
+            return self._send(HTTPStatus.FORBIDDEN, ACCESS_DENIED, "application/xml", body)
+        if path.startswith(ASSETS) or tlc:
+            file = self.server.locate(path[len(ASSETS) :] if not tlc else path.lstrip("/"))
             if file is None:
                 return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)
             stat = file.stat()

@@ -23,7 +23,6 @@ Files are deterministic (seeded by colour, month and size). `full` sizes are the
 from __future__ import annotations
 
 import argparse
-import csv
 import datetime as dt
 import gzip
 import os
@@ -34,6 +33,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from taxi_dev.sample_zones import write_zones
 from taxi_flows.core import layouts, schema, source
 from taxi_flows.core.months import month_start, next_month
 
@@ -167,10 +167,10 @@ def _for_hire_values(rng: np.random.Generator, color: str, month: dt.date, n: in
     return values, masks
 
 
-def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
-    """The rows of one month file of the mirror, with its names and types, quirks included."""
+def trip_values(color: str, month: dt.date, rows: int) -> tuple[dict, dict]:
+    """A month's trips, by target column: values and NULL masks (the same trips in the mirror's
+    file and the TLC's, taxi_dev.tlc_files)."""
     sch = schema.trip_schema(color)
-    layout = layouts.layout_of(color, layouts.MIRROR, month)
     rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
     make = _taxi_values if sch.clean_condition else _for_hire_values
     values, masks = make(rng, color, month, rows)
@@ -179,6 +179,14 @@ def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
     for name in values:
         values[name][dup + 1] = values[name][dup]
         masks[name][dup + 1] = masks[name][dup]
+    return values, masks
+
+
+def trips_table(color: str, month: dt.date, rows: int) -> pa.Table:
+    """The rows of one month file of the mirror, with its names and types, quirks included."""
+    sch = schema.trip_schema(color)
+    layout = layouts.layout_of(color, layouts.MIRROR, month)
+    values, masks = trip_values(color, month, rows)
 
     columns = {}
     for name, target in layout.columns:
@@ -197,34 +205,6 @@ def write_trips(path: Path, color: str, month: dt.date, rows: int) -> Path:
         out.write((",".join(table.column_names) + "\n").encode())
         options = pacsv.WriteOptions(include_header=False, quoting_style="none", batch_size=65_536)
         pacsv.write_csv(table, out, options)
-    tmp.replace(path)
-    return path
-
-
-_BOROUGHS = ["Manhattan", "Queens", "Brooklyn", "Bronx", "Staten Island"]
-_NAMED = {
-    1: ("EWR", "Newark Airport", "EWR"),
-    132: ("Queens", "JFK Airport", "Airports"),
-    138: ("Queens", "LaGuardia Airport", "Airports"),
-    161: ("Manhattan", "Midtown Center", "Yellow Zone"),
-    236: ("Manhattan", "Upper East Side North", "Yellow Zone"),
-    237: ("Manhattan", "Upper East Side South", "Yellow Zone"),
-    264: ("Unknown", "NV", "N/A"),
-    265: ("Unknown", "NA", "N/A"),
-}
-
-
-def write_zones(path: Path) -> Path:
-    """The zone lookup: 265 zones, quoted like the real file."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    with open(tmp, "w", newline="") as out:
-        writer = csv.writer(out, quoting=csv.QUOTE_NONNUMERIC, lineterminator="\n")
-        writer.writerow([c.source for c in schema.ZONE_COLUMNS])
-        for zone_id in range(1, 266):
-            borough = _BOROUGHS[zone_id % len(_BOROUGHS)]
-            service = "Yellow Zone" if borough == "Manhattan" else "Boro Zone"
-            writer.writerow([zone_id, *_NAMED.get(zone_id, (borough, f"{borough} zone {zone_id}", service))])
     tmp.replace(path)
     return path
 

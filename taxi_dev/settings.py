@@ -116,6 +116,11 @@ class StackSettings:
         return f"http://127.0.0.1:{self.http_port}"
 
     @property
+    def tlc_base_url(self) -> str:
+        """The file server's copy of the TLC's CloudFront layout: /trip-data/<type>_tripdata_YYYY-MM.parquet."""
+        return f"{self.source_base_url}/trip-data"
+
+    @property
     def gcs_url(self) -> str:
         return f"http://127.0.0.1:{self.gcs_port}"
 
@@ -155,6 +160,7 @@ class StackSettings:
             # Connections and variables of the bundle, as Airflow reads them from the environment.
             "AIRFLOW_CONN_TAXI_POSTGRES": self.pg_uri(self.target_db),
             "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL": self.source_base_url,
+            "AIRFLOW_VAR_TAXI_TLC_BASE_URL": self.tlc_base_url,
             # GCS: the emulator, through the google provider's own connection type. The client
             # libraries send every request to STORAGE_EMULATOR_HOST; anonymous credentials carry no
             # project, so the connection names one.

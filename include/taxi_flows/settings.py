@@ -24,6 +24,13 @@ DEFAULT_BASE_URL = "https://github.com/DataTalksClub/nyc-tlc-data/releases/downl
 MASK_MACRO = "hide_secrets_of"
 BASE_URL_TEMPLATE = "{{ " + MASK_MACRO + "(var.value.get('" + BASE_URL_VARIABLE + "', '" + DEFAULT_BASE_URL + "')) }}"
 
+# The TLC's own Parquet files (every month of every trip type; the mirror has 2019-2021 only).
+TLC_BASE_URL_VARIABLE = "taxi_tlc_base_url"
+DEFAULT_TLC_BASE_URL = "https://d37ci6vzurychx.cloudfront.net/trip-data"
+TLC_BASE_URL_TEMPLATE = (
+    "{{ " + MASK_MACRO + "(var.value.get('" + TLC_BASE_URL_VARIABLE + "', '" + DEFAULT_TLC_BASE_URL + "')) }}"
+)
+
 BUCKET_VARIABLE = "taxi_gcs_bucket"
 BUCKET_TEMPLATE = "{{ var.value." + BUCKET_VARIABLE + " }}"
 

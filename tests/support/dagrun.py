@@ -88,7 +88,10 @@ def run(dag, date: str | None, colors=("yellow", "green"), **conf):
     if date is not None:
         day = dt.date.fromisoformat(date if len(date) > 7 else f"{date}-01")
         logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
-    dr = dag_test(dag, logical_date, {"colors": list(colors), **conf})
+    # Every param the DAG takes is in the conf: dag.test() reuses one DAG object, and a value a
+    # previous run's conf gave would otherwise stay.
+    defaults = {"source": None} if "source" in dag.params else {}
+    dr = dag_test(dag, logical_date, {"colors": list(colors), **defaults, **conf})
     states = {}
     for ti in dr.get_task_instances():
         index = ti.rendered_map_index  # the colour for load_trips; digits for a mapped task group

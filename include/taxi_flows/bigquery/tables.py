@@ -57,6 +57,31 @@ def trips_table_resource(color: str) -> dict:
     }
 
 
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
+
+
+def add_columns_sql(color: str, dataset: str) -> str:
+    """DDL that adds the columns the schema gained since a final table was created (airport_fee,
+    cbd_congestion_fee, ...), with their descriptions; a no-op for an up-to-date table. A query job
+    runs it; dataset may be a template."""
+    adds = ",\n".join(
+        f"ADD COLUMN IF NOT EXISTS {c.name} {c.kind.bigquery} OPTIONS(description={_string_literal(c.description)})"
+        for c in trip_schema(color).columns
+    )
+    return f"ALTER TABLE `{dataset}.{trips_table(color)}`\n{adds}"
+
+
+def clean_view_sql(color: str, dataset: str) -> str:
+    """DDL that creates or replaces a colour's clean view: replaced on every run, so a column the
+    table gained shows in the view too (a BigQuery view keeps the columns of its creation)."""
+    resource = clean_view_resource(color, dataset)
+    return (
+        f"CREATE OR REPLACE VIEW `{dataset}.{clean_view(color)}`\n"
+        f"OPTIONS(description={_string_literal(resource['description'])})\nAS {resource['view']['query']}"
+    )
+
+
 def clean_view_resource(color: str, dataset: str) -> dict:
     """The REST resource of a colour's clean view (BigQueryCreateTableOperator adds its reference).
     A view's query names its tables with their dataset (BigQuery wants that; the project is the

@@ -104,6 +104,8 @@ def taxi_columns(p: str) -> dict[str, Column]:
         col("total_amount", _F, f"Total charged to the passenger, cash tips excluded, {_USD}."),
         col("congestion_surcharge", _F, f"New York State congestion surcharge, {_USD}; blank before February 2019."),
         col("ehail_fee", _F, f"E-hail fee, {_USD}; empty in every 2019-2021 file."),
+        col("airport_fee", _F, f"Fee for a pickup at LaGuardia or JFK airport, {_USD}; from 2021 (NULL before)."),
+        col("cbd_congestion_fee", _F, f"MTA Congestion Relief Zone toll, from January 2025, {_USD}."),
         col("trip_type", _I, "1 = street hail, 2 = dispatch."),
     ]
     return {c.name: c for c in cols}
@@ -113,10 +115,10 @@ def taxi_columns(p: str) -> dict[str, Column]:
 TAXI_ORDER = {
     "yellow": """vendor_id tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance ratecode_id
         store_and_fwd_flag pu_location_id do_location_id payment_type fare_amount extra mta_tax tip_amount
-        tolls_amount improvement_surcharge total_amount congestion_surcharge""",
+        tolls_amount improvement_surcharge total_amount congestion_surcharge airport_fee cbd_congestion_fee""",
     "green": """vendor_id lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag ratecode_id pu_location_id
         do_location_id passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount ehail_fee
-        improvement_surcharge total_amount payment_type trip_type congestion_surcharge""",
+        improvement_surcharge total_amount payment_type trip_type congestion_surcharge cbd_congestion_fee""",
 }
 
 
@@ -159,5 +161,6 @@ FHVHV = [
     col("access_a_ride_flag", _S, "Y = administered on behalf of the MTA's Access-A-Ride, N = not."),
     col("wav_request_flag", _S, "Y = the passenger requested a wheelchair-accessible vehicle, N = not."),
     col("wav_match_flag", _S, "Y = the trip was in a wheelchair-accessible vehicle, N = not."),
+    col("cbd_congestion_fee", _F, f"MTA Congestion Relief Zone toll, from January 2025, {_USD}."),
     col("sr_flag", _I, "1 = a shared ride; the mirror's older layout has it in place of the shared_* flags."),
 ]

@@ -29,6 +29,7 @@ class Layout:
     first: dt.date  # the first month in this layout
     last: dt.date | None  # the last (None: the current layout)
     columns: tuple[tuple[str, str], ...]  # (name in the file, target column), in the file's order
+    dropped: tuple[str, ...] = ()  # columns of some files that are not trip data: left out, and logged
 
     @property
     def source_names(self) -> list[str]:
@@ -47,47 +48,33 @@ class Layout:
         return f"{self.first:%Y-%m} … {self.last:%Y-%m}" if self.last else f"{self.first:%Y-%m} on"
 
 
-def _layout(color: str, source: str, first: str, last: str | None, names: str, **renames: str) -> Layout:
+def _layout(
+    color: str, source: str, first: str, last: str | None, names: str, dropped: tuple[str, ...] = (), **renames: str
+) -> Layout:
     """A layout from the file's column names: each fills its snake_case target unless renamed."""
     columns = tuple((name, renames.get(name, snake_case(name))) for name in names.split())
     month = dt.date.fromisoformat(f"{first}-01")
-    return Layout(color, source, month, dt.date.fromisoformat(f"{last}-01") if last else None, columns)
+    return Layout(color, source, month, dt.date.fromisoformat(f"{last}-01") if last else None, columns, dropped)
 
 
+_YELLOW = """VendorID tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance RatecodeID
+    store_and_fwd_flag PULocationID DOLocationID payment_type fare_amount extra mta_tax tip_amount tolls_amount
+    improvement_surcharge total_amount congestion_surcharge"""
+_GREEN = """VendorID lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag RatecodeID PULocationID
+    DOLocationID passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount ehail_fee
+    improvement_surcharge total_amount payment_type trip_type congestion_surcharge"""
+_FHV = "dispatching_base_num pickup_datetime dropOff_datetime PUlocationID DOlocationID SR_Flag Affiliated_base_number"
+_FHVHV = """hvfhs_license_num dispatching_base_num originating_base_num request_datetime on_scene_datetime
+    pickup_datetime dropoff_datetime PULocationID DOLocationID trip_miles trip_time base_passenger_fare tolls bcf
+    sales_tax congestion_surcharge airport_fee tips driver_pay shared_request_flag shared_match_flag
+    access_a_ride_flag wav_request_flag wav_match_flag"""
 _FHV_IDS = {"dropOff_datetime": "dropoff_datetime", "PUlocationID": "pu_location_id", "DOlocationID": "do_location_id"}
 
 LAYOUTS = (
-    # The DataTalksClub mirror: the TLC's CSVs as the course downloads them (csv.gz).
-    _layout(
-        "yellow",
-        MIRROR,
-        "2019-01",
-        "2021-07",
-        """
-        VendorID tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance RatecodeID
-        store_and_fwd_flag PULocationID DOLocationID payment_type fare_amount extra mta_tax tip_amount
-        tolls_amount improvement_surcharge total_amount congestion_surcharge""",
-    ),
-    _layout(
-        "green",
-        MIRROR,
-        "2019-01",
-        "2021-07",
-        """
-        VendorID lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag RatecodeID PULocationID
-        DOLocationID passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount
-        ehail_fee improvement_surcharge total_amount payment_type trip_type congestion_surcharge""",
-    ),
-    _layout(
-        "fhv",
-        MIRROR,
-        "2019-01",
-        "2021-07",
-        """
-        dispatching_base_num pickup_datetime dropOff_datetime PUlocationID DOlocationID SR_Flag
-        Affiliated_base_number""",
-        **_FHV_IDS,
-    ),
+    # The DataTalksClub mirror: the TLC's CSVs as the course downloads them (csv.gz), 2019-2021.
+    _layout("yellow", MIRROR, "2019-01", "2021-07", _YELLOW),
+    _layout("green", MIRROR, "2019-01", "2021-07", _GREEN),
+    _layout("fhv", MIRROR, "2019-01", "2021-07", _FHV, **_FHV_IDS),
     # The mirror's High Volume files are the TLC's first CSV layout (7 columns; the later columns NULL).
     _layout(
         "fhvhv",
@@ -98,6 +85,17 @@ LAYOUTS = (
         hvfhs_license_num dispatching_base_num pickup_datetime dropoff_datetime PULocationID DOLocationID
         SR_Flag""",
     ),
+    # The TLC's Parquet files (<type>_tripdata_YYYY-MM.parquet). Physical types drift within a layout
+    # (double counts and codes until 2023-01, int32 ids from 2023-02, columns typed null for a month):
+    # taxi_flows.core.parquet_reader.fit takes each to its column's type, or fails naming the value.
+    _layout("yellow", TLC, "2011-01", "2023-01", _YELLOW + " airport_fee"),
+    _layout("yellow", TLC, "2023-02", "2024-12", _YELLOW + " Airport_fee"),
+    _layout("yellow", TLC, "2025-01", None, _YELLOW + " Airport_fee cbd_congestion_fee"),
+    _layout("green", TLC, "2014-01", "2024-12", _GREEN),
+    _layout("green", TLC, "2025-01", None, _GREEN + " cbd_congestion_fee"),
+    _layout("fhv", TLC, "2015-01", None, _FHV, **_FHV_IDS),
+    _layout("fhvhv", TLC, "2019-02", "2024-12", _FHVHV),
+    _layout("fhvhv", TLC, "2025-01", None, _FHVHV + " cbd_congestion_fee"),
 )
 
 

@@ -12,15 +12,19 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import shutil
+import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxi_flows.core import layouts, quality, schema, source
 from taxi_flows.core.download import SourceFacts, open_source
 from taxi_flows.core.report import log_summary
-from taxi_flows.core.transform import TripStats, trip_batches
+from taxi_flows.core.transform import TripStats, transformed, trip_batches
 from taxi_flows.core.zones import web_zones
+from taxi_flows.settings import DEFAULT_TLC_BASE_URL
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -29,8 +33,8 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 SOURCE_SENTENCE = (
-    "{source_url}: {source_bytes:,} bytes, {source_uncompressed_bytes:,} uncompressed, {rows_read:,} data rows "
-    "(Last-Modified {source_last_modified}, ETag {source_etag})"
+    "{source_name} ({source_layout} layout) {source_url}: {source_bytes:,} bytes, {source_uncompressed_bytes:,} "
+    "uncompressed, {rows_read:,} data rows (Last-Modified {source_last_modified}, ETag {source_etag})"
 )
 FOR_HIRE_SENTENCE = (
     "every one of the {rows_read:,} rows is loaded (the course does not clean for-hire trips); "
@@ -53,13 +57,27 @@ class MonthFile:
     """One trip type's month file on the web: its transformed batches, streamed once, and the checks
     on what was seen (the statistics of every batch that went by)."""
 
-    def __init__(self, base_url: str, color: str, month: dt.date, http: requests.Session | None = None):
+    def __init__(
+        self,
+        base_url: str,
+        color: str,
+        month: dt.date,
+        http: requests.Session | None = None,
+        tlc_base_url: str = DEFAULT_TLC_BASE_URL,
+        source_name: str | None = None,
+    ):
+        """base_url: the mirror's (and the zone lookup's); tlc_base_url: the TLC's Parquet files;
+        source_name: the run's conf key source (None: the mirror where it has the month, else the TLC)."""
         self.sch = schema.trip_schema(color)
         self.month = month
         self.what = f"{color} {month:%Y-%m}"
         self.base_url = base_url
-        self.url = source.trip_url(base_url, color, month)
-        self.layout = layouts.layout_of(color, layouts.MIRROR, month)
+        self.source_name = source.choose(color, month, source_name)
+        self.layout = layouts.layout_of(color, self.source_name, month)
+        if self.source_name == layouts.MIRROR:
+            self.url = source.trip_url(base_url, color, month)
+        else:
+            self.url = source.tlc_trip_url(tlc_base_url, color, month)
         self.stats = TripStats(color=color, month=f"{month:%Y-%m}")
         self.source = SourceFacts()
         self.http = http
@@ -67,14 +85,36 @@ class MonthFile:
     @contextmanager
     def batches(self) -> Iterator[Iterator[pa.RecordBatch]]:
         """The transformed batches. The zone lookup (for the location id check) is read once the
-        month file answered, so a missing month names the month's URL."""
-        with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
-            zone_ids = web_zones(self.base_url, self.http).column("location_id").combine_chunks().drop_null()
-            yield trip_batches(stream, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+        month file answered, so a missing month names the month's URL. A Parquet file is downloaded
+        to a temporary file first (it is read from its footer), then read a row group at a time."""
+        if self.source_name == layouts.MIRROR:
+            with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
+                zone_ids = self._zone_ids()
+                yield trip_batches(stream, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+            return
+        from taxi_flows.core import parquet_reader
+
+        with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+            path = Path(tmp) / "month.parquet"
+            opened = open_source(self.url, self.what, gzipped=False, http=self.http, facts=self.source)
+            with opened as stream, open(path, "wb") as out:
+                shutil.copyfileobj(stream, out, 1 << 20)
+            file = parquet_reader.open_parquet(path, self.what, self.source.url)
+            meta = file.metadata
+            rows = f"{meta.num_rows:,}"
+            log.info("%s: %s rows in %d row groups (%s)", self.what, rows, meta.num_row_groups, self.layout.period)
+            parsed = parquet_reader.parquet_batches(file, self.layout, self.sch, self.what)
+            zone_ids = self._zone_ids()
+            yield transformed(parsed, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+
+    def _zone_ids(self):
+        return web_zones(self.base_url, self.http).column("location_id").combine_chunks().drop_null()
 
     def summary(self) -> dict:
         """What the load saw: TripStats.summary() and the source file's facts (source_*)."""
-        return {**self.stats.summary(), **self.source.measure().summary()}
+        layout = f"{self.source_name} {self.layout.period}"
+        origin = {"source_name": self.source_name, "source_layout": layout}
+        return {**self.stats.summary(), **self.source.measure().summary(), **origin}
 
     def check(self, rows_written: int, rows_clean_written: int | None = None) -> None:
         """Log the source's facts and the counts, then run the data-quality checks

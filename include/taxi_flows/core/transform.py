@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Iterable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import BinaryIO
 
@@ -200,10 +201,24 @@ def trip_batches(
     what: str,
     zone_ids: pa.Array | None = None,
 ):
-    """The transformed batches of a month file in `layout`, logging progress as rows go by."""
+    """The transformed batches of a CSV month file in `layout`."""
     types = {name: sch.kind(target).arrow() for name, target in layout.columns}
+    parsed = typed_batches(stream, layout.source_names, types, what, sch.color)
+    return transformed(parsed, layout, sch, month, stats, what, zone_ids)
+
+
+def transformed(
+    parsed: Iterable[pa.RecordBatch],
+    layout: Layout,
+    sch: TripSchema,
+    month: dt.date,
+    stats: TripStats,
+    what: str,
+    zone_ids: pa.Array | None = None,
+) -> Iterator[pa.RecordBatch]:
+    """Parsed batches (the file's names, the table's types) transformed, logging progress as rows go by."""
     next_log = 250_000
-    for batch in typed_batches(stream, layout.source_names, types, what, sch.color):
+    for batch in parsed:
         yield transform(to_target(batch, layout, sch), sch, month, stats, zone_ids)
         if stats.rows_read >= next_log:
             log.info("%s: %s rows read", what, f"{stats.rows_read:,}")

@@ -19,6 +19,7 @@ from taxi_flows.core.streams import prefetch
 from taxi_flows.core.zones import web_zones
 from taxi_flows.gcs import layout, manifest, storage
 from taxi_flows.gcs.parquet import PartitionedWriter, RowGroupWriter
+from taxi_flows.settings import DEFAULT_TLC_BASE_URL
 
 if TYPE_CHECKING:
     import requests
@@ -34,6 +35,8 @@ def web_to_gcs(
     color: str,
     month: dt.date,
     http: requests.Session | None = None,
+    tlc_base_url: str = DEFAULT_TLC_BASE_URL,
+    source_name: str | None = None,
 ) -> dict:
     """Stream one month file once into the monthly Parquet object and the pickup-date dataset,
     every row of the file in each.
@@ -45,7 +48,7 @@ def web_to_gcs(
     even in the same date partitions, are never touched.
     """
     started = time.monotonic()
-    src = MonthFile(base_url, color, month, http)
+    src = MonthFile(base_url, color, month, http, tlc_base_url, source_name)
     sch = src.sch
     load_id = layout.new_load_id()
     file_name = layout.partition_file_name(month, load_id)

@@ -41,6 +41,20 @@ def colors_param():
     )
 
 
+def source_param():
+    """The `source` param of the monthly loads: which source a month is read from."""
+    from taxi_flows.core.layouts import SOURCES
+    from taxi_flows.orchestration.compat import Param
+
+    return Param(
+        None,
+        type=["null", "string"],
+        enum=[None, *SOURCES],
+        description="Where to read the month: datatalksclub (the course's mirror, 2019-2021) or tlc (the TLC's "
+        "Parquet files, every month); empty: the mirror where it has the month, the TLC otherwise.",
+    )
+
+
 # The DAGs' start_date: before any date a run may name. The range is the timetable's; a start_date
 # or end_date at its ends would leave a run outside them (`airflow dags test` of a month the source
 # does not publish, a manual run before 2019) with no task instance, green and empty. With this
@@ -82,7 +96,7 @@ def monthly_dag_args(**overrides) -> dict:
         "catchup": CATCHUP,
         "max_active_runs": 3,
         "default_args": DEFAULT_ARGS,
-        "params": {"colors": colors_param()},
+        "params": {"colors": colors_param(), "source": source_param()},
         # settings.BASE_URL_TEMPLATE masks the Variable's secrets as it renders.
         "user_defined_macros": {MASK_MACRO: hide_secrets_of},
         **overrides,

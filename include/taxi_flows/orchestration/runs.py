@@ -22,7 +22,7 @@ def fail(message: str) -> Exception:
     return AirflowFailException(message)
 
 
-def month_of(logical_date: dt.datetime | None, color: str | None = None) -> dt.date:
+def month_of(logical_date: dt.datetime | None, color: str | None = None, source: str | None = None) -> dt.date:
     """The month a run handles: the month of its logical date (YYYY-MM-01 -> YYYY-MM), one the
     source publishes (of the trip type `color`, when given: fhvhv starts in 2019-02); else the task
     fails, naming the range. `airflow dags test DAG 2021-01-01`, a manual run, a backfill and a
@@ -39,7 +39,7 @@ def month_of(logical_date: dt.datetime | None, color: str | None = None) -> dt.d
     _check_period_start(logical_date, dt.datetime.combine(month, dt.time(), dt.UTC), f"{month:%Y-%m}")
     if color is not None:
         try:
-            check_type_month(color, month)
+            check_type_month(color, month, source)
         except ValueError as e:
             raise fail(str(e)) from e
     return month
@@ -95,18 +95,20 @@ def check_colors(colors: list[str]) -> list[str]:
         raise fail(str(e)) from e
 
 
-# The conf keys a run may carry: the params every DAG of the bundle takes (dag_defaults).
-ACCEPTED_CONF_KEYS = ("colors",)
+# The conf keys a run may carry: the params the bundle's DAGs take (dag_defaults; the monthly
+# loads take source besides colors).
+ACCEPTED_CONF_KEYS = ("colors", "source")
 
 
-def check_conf(dag_run) -> None:
-    """A key of the run's conf that is not a param would be ignored by Airflow (a month in the
-    conf, a typo): the task fails instead, listing the accepted keys."""
+def check_conf(dag_run, params=None) -> None:
+    """A key of the run's conf that is not one of the DAG's params would be ignored by Airflow (a
+    month in the conf, a typo): the task fails instead, listing the accepted keys."""
     conf = getattr(dag_run, "conf", None) or {}
-    unknown = sorted(set(conf) - set(ACCEPTED_CONF_KEYS))
+    accepted = [key for key in ACCEPTED_CONF_KEYS if params is None or key in params]
+    unknown = sorted(set(conf) - set(accepted))
     if unknown:
         raise fail(
-            f"unknown key(s) {unknown} in the run's conf: the accepted keys are {list(ACCEPTED_CONF_KEYS)} "
+            f"unknown key(s) {unknown} in the run's conf: the accepted keys are {accepted} "
             "(the month or day is the run's logical date: YYYY-MM-01 loads month YYYY-MM)"
         )
 

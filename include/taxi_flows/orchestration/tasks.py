@@ -13,14 +13,20 @@ import logging
 
 from taxi_flows.orchestration import assets
 from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of, month_of
-from taxi_flows.settings import GCP_CONN_ID, POSTGRES_SCHEMA
+from taxi_flows.settings import DEFAULT_TLC_BASE_URL, GCP_CONN_ID, POSTGRES_SCHEMA
 
 log = logging.getLogger(__name__)
 
 
 # taxi_web_to_postgres
 def load_trips_to_postgres(
-    color: str, base_url: str, logical_date: dt.datetime | None, outlet_events=None, run=None
+    color: str,
+    base_url: str,
+    logical_date: dt.datetime | None,
+    outlet_events=None,
+    run=None,
+    tlc_base_url: str = DEFAULT_TLC_BASE_URL,
+    source: str | None = None,
 ) -> dict:
     """web -> PostgreSQL for one colour and month; the load's summary is recorded for the coverage
     page (coverage.store) and carried by the Asset event."""
@@ -28,14 +34,14 @@ def load_trips_to_postgres(
     from taxi_flows.postgres.connection import postgres_connection
     from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
-    month = month_of(logical_date, color)
+    month = month_of(logical_date, color, source)
+    urls = {"tlc_base_url": hide_secrets_of(tlc_base_url), "source_name": source}
     with fail_fast_on_bad_input(), postgres_connection() as conn:
-        summary = web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA)
+        summary = web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA, **urls)
         if run is not None:
             store.record_load(conn, color, month, summary, run.dag_id, run.run_id)
     if outlet_events is not None:
-        event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
-        outlet_events[assets.postgres_trips()].extra = event
+        outlet_events[assets.postgres_trips()].extra = _event(color, month, summary)
     return summary
 
 
@@ -57,15 +63,24 @@ def load_zones_to_postgres(base_url: str) -> int:
 
 
 # taxi_web_to_gcs
-def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.datetime | None, outlet_events) -> dict:
-    """web -> GCS for one colour and month; the Asset events carry what was written."""
+def month_to_gcs(
+    color: str,
+    bucket: str,
+    base_url: str,
+    logical_date: dt.datetime | None,
+    outlet_events,
+    tlc_base_url: str = DEFAULT_TLC_BASE_URL,
+    source: str | None = None,
+) -> dict:
+    """web -> GCS for one trip type and month; the Asset events carry what was written."""
     from taxi_flows.gcs import storage
     from taxi_flows.gcs.web_to_gcs import web_to_gcs
 
-    month = month_of(logical_date, color)
+    month = month_of(logical_date, color, source)
+    urls = {"tlc_base_url": hide_secrets_of(tlc_base_url), "source_name": source}
     with fail_fast_on_bad_input():
-        summary = web_to_gcs(storage.client(), bucket, hide_secrets_of(base_url), color, month)
-    event = {"color": color, "month": f"{month:%Y-%m}", "rows": summary["rows_written"]}
+        summary = web_to_gcs(storage.client(), bucket, hide_secrets_of(base_url), color, month, **urls)
+    event = _event(color, month, summary)
     outlet_events[assets.monthly_parquet(color)].extra = {**event, "uri": summary["monthly_uri"]}
     outlet_events[assets.pickup_date_dataset(color)].extra = {
         **event,
@@ -73,6 +88,17 @@ def month_to_gcs(color: str, bucket: str, base_url: str, logical_date: dt.dateti
         "partitions": summary["partitions"],
     }
     return summary
+
+
+def _event(color: str, month: dt.date, summary: dict) -> dict:
+    """An Asset event's extra for a month loaded: what, how many rows, and from which source file."""
+    return {
+        "color": color,
+        "month": f"{month:%Y-%m}",
+        "rows": summary["rows_written"],
+        "source": summary["source_name"],
+        "source_url": summary["source_url"],
+    }
 
 
 # taxi_daily_trips_to_gcs

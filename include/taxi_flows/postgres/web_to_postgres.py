@@ -18,6 +18,7 @@ from taxi_flows.core.zones import WHAT as ZONES
 from taxi_flows.core.zones import web_zones
 from taxi_flows.postgres import load
 from taxi_flows.postgres.tables import ensure_tables
+from taxi_flows.settings import DEFAULT_TLC_BASE_URL
 
 if TYPE_CHECKING:
     import requests
@@ -33,11 +34,13 @@ def web_to_postgres(
     month: dt.date,
     pg_schema: str,
     http: requests.Session | None = None,
+    tlc_base_url: str = DEFAULT_TLC_BASE_URL,
+    source_name: str | None = None,
 ) -> dict:
     """Load every row of one month file into <pg_schema>.<color>_tripdata, replacing that
     source_month (the view <color>_tripdata_clean shows the course's cleaning of it)."""
     started = time.monotonic()
-    src = MonthFile(base_url, color, month, http)
+    src = MonthFile(base_url, color, month, http, tlc_base_url, source_name)
     ensure_tables(conn, pg_schema, [color])
     with src.batches() as batches:
         result = load.replace_month(conn, pg_schema, src.sch, month, batches, src.check)

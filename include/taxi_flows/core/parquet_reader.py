@@ -1,0 +1,155 @@
+"""The TLC's Parquet files: downloaded to a local temporary file (a Parquet file is read from its
+footer), then read a row group's batch at a time, each column fitted to its table's type.
+
+The file's columns are checked against its period's layout (taxi_flows.core.layouts) by name: a
+column the bundle does not know, or one the layout expects and the file lacks, fails the load,
+naming it and where to map it. A column the layout drops (``__index_level_0__``, pandas' index in
+some 2010 files) is left out, and the log says so.
+
+Physical types drift from month to month; fit() takes each to its column's type, exactly or not at
+all: an integer type of any width, or a double holding whole numbers (the counts and codes of the
+files up to 2023-01), to bigint; a column typed null (airport_fee in 2020-10, ehail_fee 2019-09 …
+2023-01, fhv's SR_Flag) to NULLs of the column's type; timestamps of any unit, or text in
+``YYYY-MM-DD HH:MM:SS`` (2009), to microseconds. A value that does not fit (a fractional passenger
+count, 1e19 in a bigint, a time finer than a microsecond, text that is not a time) fails the load
+naming the column, the month and the value: never rounded, wrapped or dropped in silence.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from taxi_flows.core.body import SourceError
+from taxi_flows.core.layouts import Layout
+from taxi_flows.core.schema import Kind, TripSchema
+
+log = logging.getLogger(__name__)
+
+BATCH_ROWS = 131_072  # rows per batch: a row group is read in slices of this size
+MAGIC = b"PAR1"
+_INT64_LIMIT = 2.0**63  # the first double beyond bigint
+_EXACT_DOUBLE = 2**53  # integers beyond it do not all have a double
+
+
+def open_parquet(path: Path, what: str, url: str) -> pq.ParquetFile:
+    """The file's reader; SourceError for a file that is not Parquet or is cut short."""
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        head = f.read(4)
+        f.seek(max(size - 4, 0))
+        tail = f.read(4)
+    if head != MAGIC:
+        raise SourceError(f"{what}: {url} is not a Parquet file (it starts with {head!r})")
+    if size < 12 or tail != MAGIC:
+        raise SourceError(f"{what}: {url} is a truncated Parquet file ({size:,} bytes and no footer)")
+    try:
+        return pq.ParquetFile(path)
+    except (pa.ArrowInvalid, OSError) as e:
+        raise SourceError(f"{what}: {url} is not a readable Parquet file ({e})") from e
+
+
+def check_columns(found: list[str], layout: Layout, what: str) -> list[str]:
+    """The file's columns to read (in the layout's order); SourceError for an unknown or missing one."""
+    expected, dropped = layout.source_names, set(layout.dropped)
+    unknown = [name for name in found if name not in expected and name not in dropped]
+    missing = [name for name in expected if name not in found]
+    where = f"the {layout.color} layout of {layout.period} in include/taxi_flows/core/layouts.py"
+    if unknown:
+        raise SourceError(
+            f"{what}: the file has columns the bundle does not know: {unknown}. Nothing is dropped in silence: "
+            f"map each onto a column of the {layout.color} table in {where} (a new column goes into "
+            "include/taxi_flows/core/dictionary.py first)"
+        )
+    if missing:
+        raise SourceError(f"{what}: the file lacks columns of {where}: {missing}")
+    left_out = [name for name in found if name in dropped]
+    if left_out:
+        log.info("%s: left out %s, which %s drops (not trip data)", what, left_out, where)
+    return expected
+
+
+def fit(column: pa.Array, kind: Kind, name: str, what: str) -> pa.Array:
+    """column as the Arrow type of kind, exactly; SourceError naming the first value that does not fit."""
+    typ, target = column.type, kind.arrow()
+    if pa.types.is_null(typ):
+        return pa.nulls(len(column), target)
+    if typ == target:
+        return column
+    try:
+        if kind is Kind.INT and pa.types.is_floating(typ):
+            _whole_numbers(column, name, what)
+        if kind is Kind.FLOAT and pa.types.is_integer(typ):
+            _bounded(column, _EXACT_DOUBLE, name, what, "exactly as a double")
+        if kind is Kind.TIMESTAMP and (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+            return _parsed_times(column, name, what)
+        if _compatible(typ, kind):
+            return pc.cast(column, target, safe=True)
+    except pa.ArrowInvalid as e:
+        raise SourceError(f"{what}: {name} ({typ}) does not fit the table's {kind.postgres} column: {e}") from e
+    raise SourceError(f"{what}: {name} is {typ} in the file, which the table's {kind.postgres} column cannot hold")
+
+
+def _compatible(typ: pa.DataType, kind: Kind) -> bool:
+    if kind is Kind.INT:
+        return pa.types.is_integer(typ) or pa.types.is_floating(typ)
+    if kind is Kind.FLOAT:
+        return pa.types.is_integer(typ) or pa.types.is_floating(typ)
+    if kind is Kind.STRING:
+        return pa.types.is_string(typ) or pa.types.is_large_string(typ) or pa.types.is_dictionary(typ)
+    if kind is Kind.TIMESTAMP:
+        return (pa.types.is_timestamp(typ) and typ.tz is None) or pa.types.is_date(typ)
+    return kind is Kind.DATE and (pa.types.is_date(typ) or pa.types.is_timestamp(typ))
+
+
+def _first(column: pa.Array, mask: pa.Array):
+    return column.filter(mask)[0].as_py()
+
+
+def _whole_numbers(column: pa.Array, name: str, what: str) -> None:
+    """A double column for a bigint: every value a whole number within bigint's range."""
+    finite = pc.is_finite(column)
+    if not pc.all(pc.fill_null(finite, True)).as_py():
+        bad = pc.invert(pc.fill_null(finite, True))
+        raise SourceError(f"{what}: {name} has {_first(column, bad)!r}, which a bigint column cannot hold")
+    fractional = pc.fill_null(pc.not_equal(pc.floor(column), column), False)
+    if pc.any(fractional).as_py():
+        value = _first(column, fractional)
+        raise SourceError(
+            f"{what}: {name} has {value!r}, which is not a whole number: the table's column is bigint and the "
+            "load does not round"
+        )
+    _bounded(column, _INT64_LIMIT, name, what, "as a bigint")
+
+
+def _bounded(column: pa.Array, limit: float, name: str, what: str, how: str) -> None:
+    big = pc.fill_null(pc.greater_equal(pc.abs(column), limit), False)
+    if pc.any(big).as_py():
+        raise SourceError(f"{what}: {name} has {_first(column, big)!r}, which cannot be stored {how}")
+
+
+def _parsed_times(column: pa.Array, name: str, what: str) -> pa.Array:
+    """Text times (yellow 2009) to timestamps: YYYY-MM-DD HH:MM:SS, NULL for a blank."""
+    text = pc.cast(column, pa.string())
+    blank = pc.fill_null(pc.equal(pc.utf8_trim_whitespace(text), ""), False)
+    text = pc.if_else(blank, pa.scalar(None, pa.string()), text)
+    parsed = pc.strptime(text, format="%Y-%m-%d %H:%M:%S", unit="us", error_is_null=True)
+    failed = pc.and_(pc.is_valid(text), pc.is_null(parsed))
+    if pc.any(failed).as_py():
+        raise SourceError(f"{what}: {name} has {_first(text, failed)!r}, which is not a time (YYYY-MM-DD HH:MM:SS)")
+    return parsed
+
+
+def parquet_batches(file: pq.ParquetFile, layout: Layout, sch: TripSchema, what: str) -> Iterator[pa.RecordBatch]:
+    """The file's batches, a row group's slice at a time: the layout's columns, under the file's
+    names, each fitted to its table column's type."""
+    names = check_columns(file.schema_arrow.names, layout, what)
+    targets = layout.targets
+    for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=names, use_threads=True):
+        columns = [fit(batch.column(name), sch.kind(targets[name]), name, what) for name in names]
+        yield pa.RecordBatch.from_arrays(columns, names=names)

@@ -1,0 +1,124 @@
+"""The TLC's Parquet files through taxi_web_to_postgres and taxi_web_to_gcs (dag.test), one case per
+period layout (and per drift of physical types within one), from the file server's copy of the
+TLC's CloudFront: every row reaches both targets, the load names its source; a month the mirror
+also has reads the same rows from either source; the conf key source picks one."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from support.dagrun import load_dag, log_messages, run
+
+from taxi_dev import airflow_meta, fileserver
+from taxi_flows.core import layouts
+from taxi_flows.gcs import layout, storage
+from taxi_flows.orchestration import assets
+from taxi_flows.orchestration.compat import asset_name
+
+pytestmark = [pytest.mark.integration, pytest.mark.depends_on("arrow", "psycopg", "google-clients")]
+
+# Each TLC layout, and the months whose physical types drift within one (taxi_dev.tlc_files.physical).
+PERIODS = [
+    ("yellow", "2011-01"),
+    ("yellow", "2020-10"),  # airport_fee typed null (the mirror has the month: source=tlc)
+    ("yellow", "2024-01"),  # int32 ids, Airport_fee, large_string flags
+    ("yellow", "2025-11"),  # cbd_congestion_fee
+    ("green", "2014-01"),
+    ("green", "2019-09"),  # ehail_fee typed null
+    ("green", "2025-01"),
+    ("fhv", "2015-01"),
+    ("fhv", "2019-05"),  # location ids as double
+    ("fhv", "2023-02"),  # SR_Flag int64
+    ("fhvhv", "2020-02"),  # airport_fee typed null
+    ("fhvhv", "2025-01"),
+]
+
+
+@pytest.fixture(scope="module")
+def dags(stack):
+    return {d: load_dag(stack, d) for d in ("taxi_web_to_postgres", "taxi_web_to_gcs")}
+
+
+def served_rows(stack, color: str, month: str) -> int:
+    path = stack.s.files_dir / "trip-data" / f"{color}_tripdata_{month}.parquet"
+    return pq.ParquetFile(path).metadata.num_rows
+
+
+@pytest.mark.parametrize(("color", "month"), PERIODS)
+def test_every_period_layout_reaches_postgres_and_gcs(stack, pg, bucket, dags, color, month):
+    day = dt.date.fromisoformat(f"{month}-01")
+    mirror = layouts.months_of(color, layouts.MIRROR)
+    forced = {"source": "tlc"} if mirror and mirror[0] <= day <= mirror[1] else {}
+    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
+        dr, states = run(dags[dag_id], month, [color], **forced)
+        assert dr.state == "success", (dag_id, states)
+    rows = served_rows(stack, color, month)
+    n, source = pg.execute(
+        "SELECT (summary->>'rows_written')::bigint, summary->>'source_name' FROM ny_taxi.taxi_loads "
+        "WHERE color = %s AND source_month = %s",
+        [color, day],
+    ).fetchone()
+    assert (n, source) == (rows, "tlc")
+    assert pg.execute(f"SELECT count(*) FROM ny_taxi.{color}_tripdata WHERE source_month = %s", [day]).fetchone() == (
+        rows,
+    )
+    client, name = bucket
+    monthly = pq.read_table(pa.BufferReader(storage.download(client, name, layout.monthly_object(color, day))))
+    assert monthly.num_rows == rows
+    extra = airflow_meta.latest_event_extra(asset_name(assets.monthly_parquet(color)))
+    assert extra["source"] == "tlc"
+    assert extra["source_url"].endswith(f"/trip-data/{color}_tripdata_{month}.parquet")
+
+
+def test_a_month_reads_the_same_rows_from_the_mirror_and_from_the_tlc(stack, pg, dags):
+    common = "vendor_id, tpep_pickup_datetime, tpep_dropoff_datetime, passenger_count, trip_distance, total_amount"
+    digest = f"SELECT count(*), md5(string_agg(row({common})::text, '|' ORDER BY row({common})::text)) "
+    digest += "FROM ny_taxi.yellow_tripdata WHERE source_month = '2021-02-01'"
+    dr, _ = run(dags["taxi_web_to_postgres"], "2021-02", ["yellow"])  # the mirror has it: the mirror's file
+    assert dr.state == "success"
+    from_mirror = pg.execute(digest).fetchone()
+    loaded_from = (
+        "SELECT summary->>'source_name' FROM ny_taxi.taxi_loads WHERE color = 'yellow' AND source_month = '2021-02-01'"
+    )
+    assert pg.execute(loaded_from).fetchone() == ("datatalksclub",)
+    dr, _ = run(dags["taxi_web_to_postgres"], "2021-02", ["yellow"], source="tlc")
+    assert dr.state == "success"
+    assert pg.execute(loaded_from).fetchone() == ("tlc",)
+    assert pg.execute(digest).fetchone() == from_mirror
+    assert pg.execute("SELECT count(airport_fee) > 0 FROM ny_taxi.yellow_tripdata").fetchone() == (True,)
+
+
+def test_the_source_key_and_a_month_the_tlc_has_not_published(dags):
+    with log_messages() as messages:
+        dr, states = run(dags["taxi_web_to_postgres"], "2014-01", ["yellow"], source="datatalksclub")
+    assert dr.state == "failed"
+    assert any("yellow 2014-01 is not in the datatalksclub source's yellow months" in m for m in messages)
+    last = dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1)  # ended, not published yet
+    assert not fileserver.published(last.replace(day=1))
+    with log_messages() as messages:
+        dr, states = run(dags["taxi_web_to_postgres"], f"{last:%Y-%m}", ["fhv"])
+    assert dr.state == "failed"
+    assert states[("load_trips", "fhv")][0] == "failed"
+    assert any("403" in m and f"fhv_tripdata_{last:%Y-%m}.parquet" in m for m in messages), messages
+
+
+@pytest.mark.timeout(600)
+def test_tlc_months_reach_bigquery_with_the_new_columns(stack, bucket, dags):
+    from taxi_flows import settings
+    from taxi_flows.bigquery import queries
+
+    to_bq = load_dag(stack, "taxi_gcs_to_bigquery")
+    bq = queries.client(settings.GCP_CONN_ID)
+    for color, month in (("yellow", "2025-11"), ("fhvhv", "2025-01")):
+        dr, states = run(dags["taxi_web_to_gcs"], month, [color])
+        assert dr.state == "success", states
+        dr, states = run(to_bq, month, [color])
+        assert dr.state == "success", states
+        table = f"{bq.project}.{stack.s.bq_dataset}.{color}_tripdata"
+        fee = next(iter(bq.query(f"SELECT COUNT(cbd_congestion_fee) AS n FROM `{table}`").result()))["n"]
+        assert fee > 0
+        day = dt.date.fromisoformat(f"{month}-01")
+        assert queries.month_rows(bq, table, day) == served_rows(stack, color, month)
