@@ -48,7 +48,7 @@ from __future__ import annotations
 
 from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
-from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration import assets, dag_defaults, tasks, waits
 from taxi_flows.orchestration.compat import dag, task
 from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
@@ -78,8 +78,13 @@ def taxi_web_to_gcs():
         source = params.get("source")
         return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events, tlc_base_url, source)
 
+    @task.sensor(**dag_defaults.publication_sensor_args())
+    def wait_until_published(tlc_base_url: str, logical_date=None, params=None) -> bool:
+        return waits.wait_until_published(params["colors"], tlc_base_url, logical_date, params.get("source"))
+
+    published = wait_until_published(settings.TLC_BASE_URL_TEMPLATE)
     for color in COLORS:
-        month_to_gcs.override(
+        published >> month_to_gcs.override(
             task_id=f"{color}_to_gcs",
             outlets=[assets.monthly_parquet(color), assets.pickup_date_dataset(color)],
         )(color, settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE, settings.TLC_BASE_URL_TEMPLATE)

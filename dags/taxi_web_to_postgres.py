@@ -123,7 +123,7 @@ from __future__ import annotations
 
 from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
-from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration import assets, dag_defaults, tasks, waits
 from taxi_flows.orchestration.compat import dag, get_current_context, task
 from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
 
@@ -156,12 +156,18 @@ def taxi_web_to_postgres():
         source = params.get("source")
         return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run, tlc_base_url, source)
 
+    @task.sensor(**dag_defaults.publication_sensor_args())
+    def wait_until_published(tlc_base_url: str, logical_date=None, params=None) -> bool:
+        return waits.wait_until_published(params["colors"], tlc_base_url, logical_date, params.get("source"))
+
     # Mapped over the colours as a literal list: the run's task instances exist from its start
     # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
     # After the zone lookup: the trips' location ids are checked against it, a bad one stops them.
+    # After the TLC published the month (a month of the mirror does not wait).
     zones = load_zone_lookup(settings.BASE_URL_TEMPLATE)
+    published = wait_until_published(settings.TLC_BASE_URL_TEMPLATE)
     urls = {"base_url": settings.BASE_URL_TEMPLATE, "tlc_base_url": settings.TLC_BASE_URL_TEMPLATE}
-    zones >> load_trips.partial(**urls).expand(color=list(COLORS))
+    [published, zones] >> load_trips.partial(**urls).expand(color=list(COLORS))
 
 
 taxi_web_to_postgres()

@@ -59,6 +59,19 @@ class TaxiFileServer(ThreadingHTTPServer):
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
 
+    def refuse_once(self, rel: str) -> bool:
+        """Fault injection for the tests: a file <path>.403 holding N answers 403 to the next N
+        requests of <path> (a month the TLC publishes while a run waits for it)."""
+        marker = (self.data_dir / f"{rel}.403").resolve()
+        with self._guard:
+            if not marker.is_relative_to(self.data_dir) or not marker.is_file():
+                return False
+            left = int(marker.read_text().strip() or 0)
+            if left <= 0:
+                return False
+            marker.write_text(str(left - 1))
+            return True
+
     def locate(self, rel: str) -> Path | None:
         """The file for a release path, generated if it is a sample the server can make; else None."""
         path = (self.data_dir / rel).resolve()
@@ -107,7 +120,7 @@ class Handler(BaseHTTPRequestHandler):
         if path == "/healthz":
             return self._send(HTTPStatus.OK, b"ok\n", "text/plain", body)
         tlc = _TLC.match(path.lstrip("/"))
-        if tlc and not published(month_start(tlc["month"])):
+        if tlc and (not published(month_start(tlc["month"])) or self.server.refuse_once(path.lstrip("/"))):
             return self._send(HTTPStatus.FORBIDDEN, ACCESS_DENIED, "application/xml", body)
         if path.startswith(ASSETS) or tlc:
             file = self.server.locate(path[len(ASSETS) :] if not tlc else path.lstrip("/"))

@@ -45,6 +45,12 @@ def _in(month: dt.date, *months: str) -> bool:
 
 def physical(color: str, month: dt.date) -> dict[str, pa.DataType]:
     """The physical type of each column of the period's files that is not the table's own type."""
+    if color == "yellow" and _before(month, "2011-01"):  # names for codes, 0/1 flags, 2009's times as text
+        names = {"vendor_id": STR, "payment_type": STR, "store_and_fwd_flag": F64, "rate_code": I64}
+        if month.year == 2009:
+            names = {"vendor_name": STR, "Payment_Type": STR, "store_and_forward": F64, "Rate_Code": F64}
+            names.update(Trip_Pickup_DateTime=STR, Trip_Dropoff_DateTime=STR)
+        return names
     old = _before(month, "2023-02")  # counts and codes as double until 2023-01; int32 ids from 2023-02
     if color in ("yellow", "green"):
         out = (
@@ -72,6 +78,10 @@ def _extra_values(rng: np.random.Generator, color: str, values: dict, n: int) ->
     """The TLC's columns the mirror lacks, made up."""
     pickup = values.get("pickup_datetime")
     extra: dict[str, np.ndarray] = {}
+    if color == "yellow":
+        for end, lon, lat in (("pickup", -73.98, 40.75), ("dropoff", -73.97, 40.76)):
+            extra[f"{end}_longitude"] = np.round(lon + rng.normal(0, 0.04, n), 6)
+            extra[f"{end}_latitude"] = np.round(lat + rng.normal(0, 0.04, n), 6)
     if color in ("yellow", "green"):
         extra["airport_fee"] = sample_data._choice(rng, [0.0, 1.75], [92, 8], n)
         extra["cbd_congestion_fee"] = sample_data._choice(rng, [0.75, 0.0], [70, 30], n)
@@ -127,9 +137,34 @@ def tlc_table(color: str, month: dt.date, rows: int) -> pa.Table:
         if pa.types.is_null(typ):
             columns[name] = pa.nulls(rows)
             continue
-        data = values[target]
+        data = _named(values[target], name, layout, month)
+        if pa.types.is_string(typ) and np.issubdtype(np.asarray(data).dtype, np.datetime64):
+            data = np.datetime_as_string(data, unit="s")
+            data = np.char.replace(data.astype(str), "T", " ")  # 2009: "2009-01-04 02:52:00"
         columns[name] = pa.array(data, mask=masks[target]).cast(typ)
+    for name in layout.dropped if _in(month, "2010-02", "2010-03") else ():
+        columns[name] = pa.array(np.arange(rows))  # pandas' index, written as a column
     return pa.table(columns)
+
+
+# How 2009 and 2010 spell the codes (taxi_flows.core.layouts' code tables read them back).
+_SPELLING = {
+    2009: {"Payment_Type": {1: "Credit", 2: "CASH", 3: "No Charge", 4: "Dispute"}},
+    2010: {"payment_type": {1: "CRD", 2: "CSH", 3: "NOC", 4: "DIS"}},
+}
+_VENDOR_NAMES = {1: "CMT", 2: "VTS"}  # and DDS for the sample's other codes
+
+
+def _named(data: np.ndarray, name: str, layout: layouts.Layout, month: dt.date) -> np.ndarray:
+    """The values of a coded column as the period's files write them: names, or 0/1 for a flag."""
+    if not layout.code_table(name):
+        return data
+    if name in ("vendor_name", "vendor_id"):
+        return np.array([_VENDOR_NAMES.get(int(v), "DDS") for v in data])
+    if name in ("store_and_forward", "store_and_fwd_flag"):
+        return (data == "Y").astype(float)
+    spelling = _SPELLING[month.year][name]
+    return np.array([spelling.get(int(v), "UNK") for v in data])
 
 
 def write_tlc(path: Path, color: str, month: dt.date, rows: int) -> Path:

@@ -20,6 +20,11 @@ import shutil
 from pathlib import Path
 
 import pytest
+
+# A run waiting for the TLC to publish a month checks again after a second, not hours (the tests'
+# file server publishes a month on the third request at most). Set before the settings are read.
+os.environ["TAXI_PUBLICATION_POKE_SECONDS"] = "1"
+
 from support import legs
 
 from taxi_dev.settings import StackSettings

@@ -55,6 +55,12 @@ CATCHUP = os.getenv("TAXI_CATCHUP", "true").strip().lower() not in ("false", "0"
 # TAXI_BQ_LOCATION: the BigQuery location of the dataset and the jobs.
 BQ_LOCATION = os.getenv("TAXI_BQ_LOCATION", "US")
 
+# The TLC publishes a month about two months after it ends (until then its URL answers 403). A run
+# of a month not yet published waits (a sensor in reschedule mode: no worker slot held), checking
+# every TAXI_PUBLICATION_POKE_SECONDS, until TAXI_PUBLICATION_WAIT_DAYS after the month ended, then fails.
+PUBLICATION_WAIT_DAYS = int(os.getenv("TAXI_PUBLICATION_WAIT_DAYS", "120"))
+PUBLICATION_POKE_SECONDS = int(os.getenv("TAXI_PUBLICATION_POKE_SECONDS", str(6 * 3600)))
+
 # The months DataTalksClub re-hosts (yellow and green): the range of the monthly DAGs' catchup.
 FIRST_SOURCE_MONTH = dt.date(2019, 1, 1)
 LAST_SOURCE_MONTH = dt.date(2021, 7, 1)

@@ -68,6 +68,7 @@ def col(name: str, kind: Kind, description: str) -> Column:
 
 _ZONE = "TLC Taxi Zone (see taxi_zone_lookup.location_id)"
 _USD = "in US dollars"
+_VENDORS = "1 = Creative Mobile Technologies, 2 = Curb (VeriFone), 6 = Myle, 7 = Helix; 3 = DDS (2009-2010)"
 _RATES = "1 = standard, 2 = JFK, 3 = Newark, 4 = Nassau/Westchester, 5 = negotiated, 6 = group ride, 99 = unknown"
 _PAYMENTS = "0 = flex fare, 1 = credit card, 2 = cash, 3 = no charge, 4 = dispute, 5 = unknown, 6 = voided trip"
 _I, _F, _S, _T = Kind.INT, Kind.FLOAT, Kind.STRING, Kind.TIMESTAMP
@@ -76,7 +77,7 @@ _I, _F, _S, _T = Kind.INT, Kind.FLOAT, Kind.STRING, Kind.TIMESTAMP
 def taxi_columns(p: str) -> dict[str, Column]:
     """The yellow and green columns by name; p is the datetime prefix (tpep for yellow, lpep for green)."""
     cols = [
-        col("vendor_id", _I, "Provider: 1 = Creative Mobile Technologies, 2 = Curb (VeriFone), 6 = Myle, 7 = Helix."),
+        col("vendor_id", _I, f"Provider: {_VENDORS}."),
         col(f"{p}_pickup_datetime", _T, "When the meter was engaged (New York local time)."),
         col(f"{p}_dropoff_datetime", _T, "When the meter was disengaged (New York local time)."),
         col("passenger_count", _I, "Number of passengers, as entered by the driver."),
@@ -107,6 +108,10 @@ def taxi_columns(p: str) -> dict[str, Column]:
         col("airport_fee", _F, f"Fee for a pickup at LaGuardia or JFK airport, {_USD}; from 2021 (NULL before)."),
         col("cbd_congestion_fee", _F, f"MTA Congestion Relief Zone toll, from January 2025, {_USD}."),
         col("trip_type", _I, "1 = street hail, 2 = dispatch."),
+        col("pickup_longitude", _F, "Longitude of the pickup (2009-2010 files, which have no zones)."),
+        col("pickup_latitude", _F, "Latitude of the pickup (2009-2010 files)."),
+        col("dropoff_longitude", _F, "Longitude of the drop-off (2009-2010 files)."),
+        col("dropoff_latitude", _F, "Latitude of the drop-off (2009-2010 files)."),
     ]
     return {c.name: c for c in cols}
 
@@ -115,7 +120,8 @@ def taxi_columns(p: str) -> dict[str, Column]:
 TAXI_ORDER = {
     "yellow": """vendor_id tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance ratecode_id
         store_and_fwd_flag pu_location_id do_location_id payment_type fare_amount extra mta_tax tip_amount
-        tolls_amount improvement_surcharge total_amount congestion_surcharge airport_fee cbd_congestion_fee""",
+        tolls_amount improvement_surcharge total_amount congestion_surcharge airport_fee cbd_congestion_fee
+        pickup_longitude pickup_latitude dropoff_longitude dropoff_latitude""",
     "green": """vendor_id lpep_pickup_datetime lpep_dropoff_datetime store_and_fwd_flag ratecode_id pu_location_id
         do_location_id passenger_count trip_distance fare_amount extra mta_tax tip_amount tolls_amount ehail_fee
         improvement_surcharge total_amount payment_type trip_type congestion_surcharge cbd_congestion_fee""",

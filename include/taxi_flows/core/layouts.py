@@ -30,6 +30,11 @@ class Layout:
     last: dt.date | None  # the last (None: the current layout)
     columns: tuple[tuple[str, str], ...]  # (name in the file, target column), in the file's order
     dropped: tuple[str, ...] = ()  # columns of some files that are not trip data: left out, and logged
+    codes: tuple[tuple[str, tuple[tuple[str, object], ...]], ...] = ()  # file column -> (text, table value)s
+
+    def code_table(self, name: str) -> dict[str, object] | None:
+        """The codes of a column whose file values are names (2009's "CMT", "Cash"): text -> table value."""
+        return dict(dict(self.codes)[name]) if name in dict(self.codes) else None
 
     @property
     def source_names(self) -> list[str]:
@@ -49,12 +54,65 @@ class Layout:
 
 
 def _layout(
-    color: str, source: str, first: str, last: str | None, names: str, dropped: tuple[str, ...] = (), **renames: str
+    color: str,
+    source: str,
+    first: str,
+    last: str | None,
+    names: str,
+    dropped: tuple[str, ...] = (),
+    codes: dict[str, dict[str, object]] | None = None,
+    **renames: str,
 ) -> Layout:
     """A layout from the file's column names: each fills its snake_case target unless renamed."""
     columns = tuple((name, renames.get(name, snake_case(name))) for name in names.split())
     month = dt.date.fromisoformat(f"{first}-01")
-    return Layout(color, source, month, dt.date.fromisoformat(f"{last}-01") if last else None, columns, dropped)
+    last_month = dt.date.fromisoformat(f"{last}-01") if last else None
+    coded = tuple((name, tuple(table.items())) for name, table in (codes or {}).items())
+    return Layout(color, source, month, last_month, columns, dropped, coded)
+
+
+# 2009 and 2010 name what later files number. The codes are the data dictionary's (payment_type 1
+# credit card, 2 cash, 3 no charge, 4 dispute, 5 unknown); DDS (Digital Dispatch Systems), a vendor of
+# those years only, has no code there: it is 3, which no later file uses. Text is matched trimmed,
+# in capitals; a value not in its table fails the load naming it.
+VENDOR_NAMES = {"CMT": 1, "VTS": 2, "DDS": 3}
+PAYMENT_NAMES = {
+    **dict.fromkeys(("CRD", "CRE", "CREDIT"), 1),
+    **dict.fromkeys(("CSH", "CAS", "CASH"), 2),
+    **dict.fromkeys(("NOC", "NO CHARGE", "NO"), 3),
+    **dict.fromkeys(("DIS", "DISPUTE"), 4),
+    "UNK": 5,
+}
+FLAG_NUMBERS = {"0": "N", "1": "Y", "N": "N", "Y": "Y"}  # store_and_forward: 0/1 in 2009-2010
+_2009 = """vendor_name Trip_Pickup_DateTime Trip_Dropoff_DateTime Passenger_Count Trip_Distance Start_Lon Start_Lat
+    Rate_Code store_and_forward End_Lon End_Lat Payment_Type Fare_Amt surcharge mta_tax Tip_Amt Tolls_Amt Total_Amt"""
+_2009_NAMES = {
+    "vendor_name": "vendor_id",
+    "Trip_Pickup_DateTime": "tpep_pickup_datetime",
+    "Trip_Dropoff_DateTime": "tpep_dropoff_datetime",
+    "Start_Lon": "pickup_longitude",
+    "Start_Lat": "pickup_latitude",
+    "Rate_Code": "ratecode_id",
+    "store_and_forward": "store_and_fwd_flag",
+    "End_Lon": "dropoff_longitude",
+    "End_Lat": "dropoff_latitude",
+    "Fare_Amt": "fare_amount",
+    "surcharge": "extra",
+    "Tip_Amt": "tip_amount",
+    "Tolls_Amt": "tolls_amount",
+    "Total_Amt": "total_amount",
+}
+_2009_CODES = {"vendor_name": VENDOR_NAMES, "Payment_Type": PAYMENT_NAMES, "store_and_forward": FLAG_NUMBERS}
+_2010 = """vendor_id pickup_datetime dropoff_datetime passenger_count trip_distance pickup_longitude pickup_latitude
+    rate_code store_and_fwd_flag dropoff_longitude dropoff_latitude payment_type fare_amount surcharge mta_tax
+    tip_amount tolls_amount total_amount"""
+_2010_NAMES = {
+    "pickup_datetime": "tpep_pickup_datetime",
+    "dropoff_datetime": "tpep_dropoff_datetime",
+    "rate_code": "ratecode_id",
+    "surcharge": "extra",
+}
+_2010_CODES = {"vendor_id": VENDOR_NAMES, "payment_type": PAYMENT_NAMES, "store_and_fwd_flag": FLAG_NUMBERS}
 
 
 _YELLOW = """VendorID tpep_pickup_datetime tpep_dropoff_datetime passenger_count trip_distance RatecodeID
@@ -88,6 +146,10 @@ LAYOUTS = (
     # The TLC's Parquet files (<type>_tripdata_YYYY-MM.parquet). Physical types drift within a layout
     # (double counts and codes until 2023-01, int32 ids from 2023-02, columns typed null for a month):
     # taxi_flows.core.parquet_reader.fit takes each to its column's type, or fails naming the value.
+    # 2009 and 2010: coordinates, not zones (the location ids are NULL); names for codes; 2009's
+    # times may be text; pandas' index as a column in some 2010 files (left out).
+    _layout("yellow", TLC, "2009-01", "2009-12", _2009, codes=_2009_CODES, **_2009_NAMES),
+    _layout("yellow", TLC, "2010-01", "2010-12", _2010, ("__index_level_0__",), _2010_CODES, **_2010_NAMES),
     _layout("yellow", TLC, "2011-01", "2023-01", _YELLOW + " airport_fee"),
     _layout("yellow", TLC, "2023-02", "2024-12", _YELLOW + " Airport_fee"),
     _layout("yellow", TLC, "2025-01", None, _YELLOW + " Airport_fee cbd_congestion_fee"),

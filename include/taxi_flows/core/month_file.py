@@ -79,6 +79,8 @@ class MonthFile:
         else:
             self.url = source.tlc_trip_url(tlc_base_url, color, month)
         self.stats = TripStats(color=color, month=f"{month:%Y-%m}")
+        named = self.layout.code_table("vendor_name") or self.layout.code_table("vendor_id") or {}
+        self.stats.known_vendors = tuple(sorted({*self.stats.known_vendors, *named.values()}))
         self.source = SourceFacts()
         self.http = http
 

@@ -10,7 +10,8 @@ Physical types drift from month to month; fit() takes each to its column's type,
 all: an integer type of any width, or a double holding whole numbers (the counts and codes of the
 files up to 2023-01), to bigint; a column typed null (airport_fee in 2020-10, ehail_fee 2019-09 …
 2023-01, fhv's SR_Flag) to NULLs of the column's type; timestamps of any unit, or text in
-``YYYY-MM-DD HH:MM:SS`` (2009), to microseconds. A value that does not fit (a fractional passenger
+``YYYY-MM-DD HH:MM:SS`` (2009), to microseconds; names where later files have codes (2009's vendor
+"CMT", payment "Cash") to the codes, by the layout's code tables. A value that does not fit (a fractional passenger
 count, 1e19 in a bigint, a time finer than a microsecond, text that is not a time) fails the load
 naming the column, the month and the value: never rounded, wrapped or dropped in silence.
 """
@@ -95,6 +96,22 @@ def fit(column: pa.Array, kind: Kind, name: str, what: str) -> pa.Array:
     raise SourceError(f"{what}: {name} is {typ} in the file, which the table's {kind.postgres} column cannot hold")
 
 
+def recode(column: pa.Array, codes: dict[str, object], kind: Kind, name: str, what: str) -> pa.Array:
+    """A column of names (2009's "CMT", "Cash", 0/1 flags) as its table's codes; blank is NULL, a name
+    not in the code table fails naming it."""
+    text = pc.utf8_upper(pc.utf8_trim_whitespace(pc.cast(column, pa.string())))
+    text = pc.if_else(pc.fill_null(pc.equal(text, ""), False), pa.scalar(None, pa.string()), text)
+    keys = list(codes)
+    index = pc.index_in(text, value_set=pa.array(keys))
+    unknown = pc.and_(pc.is_valid(text), pc.is_null(index))
+    if pc.any(unknown).as_py():
+        raise SourceError(
+            f"{what}: {name} has {_first(text, unknown)!r}, which is not in its code table {keys} "
+            "(include/taxi_flows/core/layouts.py): add it there with the code it stands for"
+        )
+    return pc.take(pa.array([codes[key] for key in keys], kind.arrow()), index)
+
+
 def _compatible(typ: pa.DataType, kind: Kind) -> bool:
     if kind is Kind.INT:
         return pa.types.is_integer(typ) or pa.types.is_floating(typ)
@@ -150,6 +167,14 @@ def parquet_batches(file: pq.ParquetFile, layout: Layout, sch: TripSchema, what:
     names, each fitted to its table column's type."""
     names = check_columns(file.schema_arrow.names, layout, what)
     targets = layout.targets
+    codes = {name: layout.code_table(name) for name in names}
     for batch in file.iter_batches(batch_size=BATCH_ROWS, columns=names, use_threads=True):
-        columns = [fit(batch.column(name), sch.kind(targets[name]), name, what) for name in names]
+        columns = []
+        for name in names:
+            kind = sch.kind(targets[name])
+            column = batch.column(name)
+            if codes[name] and not pa.types.is_null(column.type):
+                columns.append(recode(column, codes[name], kind, name, what))
+            else:
+                columns.append(fit(column, kind, name, what))
         yield pa.RecordBatch.from_arrays(columns, names=names)

@@ -62,7 +62,8 @@ class TripStats:
     cleaning_removes_trip_distance: int = 0  # (of the rest) trip_distance blank or not > 0
     # On every row (taxi_flows.core.quality holds the thresholds):
     blank_vendor: int = 0  # VendorID blank: the tail of dispatch rows
-    unknown_vendor: int = 0  # VendorID not blank and not in KNOWN_VENDORS
+    unknown_vendor: int = 0  # VendorID not blank and not in known_vendors
+    known_vendors: tuple[int, ...] = KNOWN_VENDORS  # and the codes of the layout's vendor names (2009-2010)
     out_of_month_pickups: int = 0  # pickup date outside the file's month
     # Values no meter writes (none allowed):
     non_finite: dict[str, int] = field(default_factory=dict)  # NaN or ±Inf, per numeric column
@@ -180,7 +181,9 @@ def transform(
         vendor = rows["vendor_id"]
         blank_vendor = vendor.null_count
         stats.blank_vendor += blank_vendor
-        stats.unknown_vendor += n - blank_vendor - _count_true(pc.is_in(vendor, pa.array(KNOWN_VENDORS)))
+        stats.unknown_vendor += (
+            n - blank_vendor - _count_true(pc.is_in(vendor, pa.array(stats.known_vendors, pa.int64())))
+        )
     in_month = pc.and_(
         pc.greater_equal(pickup_date, pa.scalar(month, pa.date32())),
         pc.less(pickup_date, pa.scalar(next_month(month), pa.date32())),

@@ -8,7 +8,8 @@ PostgreSQL.
   the renamed columns.
 - Week 2, 2025/2026 cohorts (Kestra): the rows of a colour's year and of a month, the uncompressed
   size of a month's file, the file name the course's flow renders for it.
-- Module 4 (dbt): the rows of each colour for 2019-2020.
+- Module 3 (warehouse): yellow 2024-01 … 2024-06, from the TLC's Parquet files (20,332,093 rows).
+- Module 4 (dbt): the rows of yellow and green for 2019-2020 and of fhv for 2019.
 
 A figure over months that are not all loaded says which are missing and the backfill command that
 loads them; a month loaded by an older version of the bundle (which kept only the cleaned rows)
@@ -23,7 +24,7 @@ from dataclasses import dataclass, field
 from taxi_flows.core.layouts import MIRROR, layout_of
 from taxi_flows.core.months import month_start, months_between
 from taxi_flows.core.schema import trip_schema
-from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, POSTGRES_SCHEMA
+from taxi_flows.settings import POSTGRES_SCHEMA
 
 LOADING_DAG = "taxi_web_to_postgres"
 MODULE_4_YEARS = {"yellow": (2019, 2020), "green": (2019, 2020), "fhv": (2019,)}  # the years each type loads
@@ -48,18 +49,27 @@ def every_row(summary: dict) -> bool:
     return "rows_clean" in summary
 
 
-def published(months: list[dt.date]) -> list[dt.date]:
-    return [m for m in months if FIRST_SOURCE_MONTH <= m <= LAST_SOURCE_MONTH]
+def published(months: list[dt.date], color: str = "yellow") -> list[dt.date]:
+    """The months a source has of the trip type (the mirror's or the TLC's), that have ended."""
+    from taxi_flows.core.source import check_published, check_type_month
+
+    out = []
+    for m in months:
+        try:
+            out.append(check_type_month(color, check_published(m)))
+        except ValueError:
+            continue
+    return out
 
 
-def quarter_of(month: dt.date) -> list[dt.date]:
-    """The months of month's quarter that the source publishes (2021-Q3: 2021-07 only)."""
+def quarter_of(month: dt.date, color: str = "yellow") -> list[dt.date]:
+    """The months of month's quarter that a source publishes (green 2013-Q4: none; 2014-Q1: all)."""
     first = dt.date(month.year, 3 * ((month.month - 1) // 3) + 1, 1)
-    return published(months_between(first, dt.date(first.year, first.month + 2, 1)))
+    return published(months_between(first, dt.date(first.year, first.month + 2, 1)), color)
 
 
-def year_of(month: dt.date) -> list[dt.date]:
-    return published(months_between(dt.date(month.year, 1, 1), dt.date(month.year, 12, 1)))
+def year_of(month: dt.date, color: str = "yellow") -> list[dt.date]:
+    return published(months_between(dt.date(month.year, 1, 1), dt.date(month.year, 12, 1)), color)
 
 
 def default_period(loads: dict[tuple[str, str], dict]) -> tuple[str, dt.date]:
@@ -110,7 +120,7 @@ class Figures:
 
 def week_2_2024(fig: Figures, color: str, month: dt.date) -> Section:
     sch = trip_schema(color)
-    months = quarter_of(month)
+    months = quarter_of(month, color)
     quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
     missing = [m for m in months if fig.summary(color, m) is None]
     clean_ids = fig.rows_query(
@@ -154,7 +164,7 @@ def week_2_2025(fig: Figures, color: str, month: dt.date) -> Section:
     return Section(
         "Week 2, 2025 and 2026 cohorts (Kestra)",
         [
-            fig.total(f"rows of {color} {month.year}", color, year_of(month)),
+            fig.total(f"rows of {color} {month.year}", color, year_of(month, color)),
             fig.total(f"rows of {color} {month:%Y-%m}", color, [month]),
             fig.answer(
                 f"uncompressed size of {name}",
@@ -167,10 +177,16 @@ def week_2_2025(fig: Figures, color: str, month: dt.date) -> Section:
     )
 
 
+def module_3(fig: Figures) -> Section:
+    months = months_between(dt.date(2024, 1, 1), dt.date(2024, 6, 1))
+    answer = fig.total("yellow rows, 2024-01 … 2024-06 (the TLC's Parquet files)", "yellow", months)
+    return Section("Module 3 (data warehouse): yellow 2024-01 … 2024-06", [answer])
+
+
 def module_4(fig: Figures) -> Section:
     answers = []
     for color, years in MODULE_4_YEARS.items():
-        months = published(months_between(dt.date(years[0], 1, 1), dt.date(years[-1], 12, 1)))
+        months = published(months_between(dt.date(years[0], 1, 1), dt.date(years[-1], 12, 1)), color)
         span = f"{years[0]}–{years[-1]}" if len(years) > 1 else f"{years[0]}"
         answers.append(fig.total(f"{color} rows, {span}", color, months))
     return Section("Module 4 (dbt): rows per trip type, yellow and green 2019–2020, fhv 2019", answers)
@@ -178,4 +194,4 @@ def module_4(fig: Figures) -> Section:
 
 def sections(conn, loads: dict[tuple[str, str], dict], color: str, month: dt.date) -> list[Section]:
     fig = Figures(conn, loads)
-    return [week_2_2024(fig, color, month), week_2_2025(fig, color, month), module_4(fig)]
+    return [week_2_2024(fig, color, month), week_2_2025(fig, color, month), module_3(fig), module_4(fig)]

@@ -27,7 +27,6 @@ from taxi_flows.coverage.counts import grid
 from taxi_flows.coverage.html import page as _page
 from taxi_flows.coverage.html import run_link as _run_link
 from taxi_flows.coverage.month import month_html
-from taxi_flows.settings import FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH
 
 PREFIX = "/taxi"
 
@@ -91,11 +90,12 @@ def homework_html(conn, color: str | None = None, month: str | None = None, quar
     if color not in COLORS or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
         return _page("Homework", f"{back}{form}<p>Ask for a colour in {list(COLORS)} and a month like 2020-10.</p>")
     first = month_start(month)
-    if not homework.published([first]):
+    if not homework.published([first], color):
         return _page(
             "Homework",
-            f"{back}{form}<p>{escape(month)} is outside the source's months, "
-            f"{FIRST_SOURCE_MONTH:%Y-%m} … {LAST_SOURCE_MONTH:%Y-%m}.</p>",
+            f"{back}{form}<p>{escape(month)} is outside the source's months of {escape(color)}: no source has it "
+            f"(the TLC's {color} starts in {'2009' if color == 'yellow' else '2014'}, and a month is published about "
+            "two months after it ends).</p>",
         )
     parts = [
         back,

@@ -41,6 +41,20 @@ def colors_param():
     )
 
 
+def publication_sensor_args() -> dict:
+    """The monthly loads' wait for the TLC to publish a month: reschedule mode (no worker slot held
+    between pokes), a poke every settings.PUBLICATION_POKE_SECONDS; the poke itself fails the task
+    once settings.PUBLICATION_WAIT_DAYS after the month have passed (the timeout is a backstop)."""
+    from taxi_flows.settings import PUBLICATION_POKE_SECONDS, PUBLICATION_WAIT_DAYS
+
+    return {
+        "mode": "reschedule",
+        "poke_interval": PUBLICATION_POKE_SECONDS,
+        "timeout": (PUBLICATION_WAIT_DAYS + 400) * 86_400,  # a month waited for from its start, or a backfill
+        "retries": 3,
+    }
+
+
 def source_param():
     """The `source` param of the monthly loads: which source a month is read from."""
     from taxi_flows.core.layouts import SOURCES

@@ -127,6 +127,8 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
             "month": "2021-01",
             "rows": table.num_rows,
             "uri": f"gs://{name}/{color}/{color}_tripdata_2021-01.parquet",
+            "source": "datatalksclub",  # the mirror has the month: the course's file
+            "source_url": committed.source["source_url"],
         }
         assert latest_event(assets.pickup_date_dataset(color))["partitions"] == len(by_date)
 

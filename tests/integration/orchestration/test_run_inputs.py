@@ -1,4 +1,4 @@
-"""Nothing succeeds silently: a run for a month or day the source does not publish, a run without
+"""Nothing succeeds silently: a run for a month or day no source publishes (before 2009, not ended), a run without
 a logical date and a run whose conf has a key the DAG does not take each fail, with a message that
 names what was expected. The DAGs have no start_date or end_date (their timetable holds the
 range), so such runs have task instances, and the first one fails."""
@@ -12,7 +12,8 @@ from taxi_flows.orchestration.compat import AIRFLOW_3
 
 pytestmark = pytest.mark.integration
 
-RANGE = r"outside the source's months, 2019-01 … 2021-07: pick a logical date from 2019-01-01 to 2021-07-01"
+FUTURE = "has not ended yet: no source has its trips"
+BEFORE = "is before the first month of any source (2009-01, the TLC's first yellow file)"
 
 
 def failed_with(dag, date, expected: str, colors=("yellow",), **conf) -> dict:
@@ -23,27 +24,36 @@ def failed_with(dag, date, expected: str, colors=("yellow",), **conf) -> dict:
     return states
 
 
-@pytest.mark.parametrize(("date", "month"), [("2021-08", "2021-08"), ("2018-12", "2018-12"), ("2026-11", "2026-11")])
-def test_a_month_the_source_does_not_publish_fails_naming_the_range(stack, date, month):
+@pytest.mark.parametrize(("date", "why"), [("2999-08", FUTURE), ("2008-12", BEFORE)])
+def test_a_month_no_source_publishes_fails_at_once_saying_why(stack, date, why):
     dag = load_dag(stack, "taxi_web_to_postgres")
-    states = failed_with(dag, date, f"{month} is {RANGE.split(': ')[0]}")
+    states = failed_with(dag, date, f"{date} {why}")
     assert states[("load_trips", "yellow")] == ("failed", 1)  # at once: retrying cannot fix the date
 
 
+def test_a_type_before_its_first_month_fails_at_once_naming_its_months(stack):
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    states = failed_with(dag, "2013-12", "green 2013-12 is not in either source's green months", colors=("green",))
+    assert states[("load_trips", "green")] == ("failed", 1)
+
+
 def test_every_monthly_dag_checks_the_range(stack):
-    failed_with(load_dag(stack, "taxi_web_to_gcs"), "2021-08", "2021-08 is outside the source's months")
-    failed_with(load_dag(stack, "taxi_gcs_to_bigquery"), "2021-08", "2021-08 is outside the source's months")
+    failed_with(load_dag(stack, "taxi_web_to_gcs"), "2999-08", f"2999-08 {FUTURE}")
+    failed_with(load_dag(stack, "taxi_gcs_to_bigquery"), "2999-08", f"2999-08 {FUTURE}")
 
 
-def test_a_day_outside_the_source_s_months_fails_naming_the_range(stack):
+def test_a_day_outside_the_sources_months_fails_naming_the_range(stack):
     dag = load_dag(stack, "taxi_daily_trips_to_gcs")
-    failed_with(dag, "2021-08-05", "2021-08-05 is outside the days of the source's months, 2019-01-01 … 2021-07-31")
+    failed_with(dag, "2999-08-05", f"2999-08-05 is outside the days of the sources' months: 2999-08 {FUTURE}")
 
 
 def test_an_unknown_conf_key_fails_listing_the_accepted_keys(stack):
     dag = load_dag(stack, "taxi_web_to_postgres")
     states = failed_with(
-        dag, "2021-01", "unknown key(s) ['month'] in the run's conf: the accepted keys are ['colors']", month="2021-13"
+        dag,
+        "2021-01",
+        "unknown key(s) ['month'] in the run's conf: the accepted keys are ['colors', 'source']",
+        month="2021-13",
     )
     assert states[("load_trips", "yellow")] == ("failed", 1)
 

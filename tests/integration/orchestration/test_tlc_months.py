@@ -12,7 +12,7 @@ import pyarrow.parquet as pq
 import pytest
 from support.dagrun import load_dag, log_messages, run
 
-from taxi_dev import airflow_meta, fileserver
+from taxi_dev import airflow_meta
 from taxi_flows.core import layouts
 from taxi_flows.gcs import layout, storage
 from taxi_flows.orchestration import assets
@@ -22,6 +22,8 @@ pytestmark = [pytest.mark.integration, pytest.mark.depends_on("arrow", "psycopg"
 
 # Each TLC layout, and the months whose physical types drift within one (taxi_dev.tlc_files.physical).
 PERIODS = [
+    ("yellow", "2009-01"),  # names for codes, times as text, coordinates instead of zones
+    ("yellow", "2010-03"),  # pandas' __index_level_0__ as a column
     ("yellow", "2011-01"),
     ("yellow", "2020-10"),  # airport_fee typed null (the mirror has the month: source=tlc)
     ("yellow", "2024-01"),  # int32 ids, Airport_fee, large_string flags
@@ -91,18 +93,12 @@ def test_a_month_reads_the_same_rows_from_the_mirror_and_from_the_tlc(stack, pg,
     assert pg.execute("SELECT count(airport_fee) > 0 FROM ny_taxi.yellow_tripdata").fetchone() == (True,)
 
 
-def test_the_source_key_and_a_month_the_tlc_has_not_published(dags):
+def test_the_source_key_picks_a_source_and_refuses_a_month_it_lacks(dags):
     with log_messages() as messages:
         dr, states = run(dags["taxi_web_to_postgres"], "2014-01", ["yellow"], source="datatalksclub")
     assert dr.state == "failed"
+    assert states[("load_trips", "yellow")] == ("failed", 1)  # at once
     assert any("yellow 2014-01 is not in the datatalksclub source's yellow months" in m for m in messages)
-    last = dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1)  # ended, not published yet
-    assert not fileserver.published(last.replace(day=1))
-    with log_messages() as messages:
-        dr, states = run(dags["taxi_web_to_postgres"], f"{last:%Y-%m}", ["fhv"])
-    assert dr.state == "failed"
-    assert states[("load_trips", "fhv")][0] == "failed"
-    assert any("403" in m and f"fhv_tripdata_{last:%Y-%m}.parquet" in m for m in messages), messages
 
 
 @pytest.mark.timeout(600)
@@ -122,3 +118,51 @@ def test_tlc_months_reach_bigquery_with_the_new_columns(stack, bucket, dags):
         assert fee > 0
         day = dt.date.fromisoformat(f"{month}-01")
         assert queries.month_rows(bq, table, day) == served_rows(stack, color, month)
+
+
+def latest_published() -> str:
+    """The latest month the tests' file server has published: three months back (the TLC's delay)."""
+    today = dt.datetime.now(dt.UTC).date()
+    index = today.year * 12 + today.month - 1 - 3
+    return f"{index // 12}-{index % 12 + 1:02d}"
+
+
+def test_a_month_not_published_yet_waits_without_a_worker_slot_then_loads(stack, pg, dags):
+    """The TLC answers 403 twice (not published yet), then the file: the run's sensor waits in
+    reschedule mode and the month loads."""
+    dag = dags["taxi_web_to_postgres"]
+    sensor = dag.get_task("wait_until_published")
+    assert sensor.mode == "reschedule"
+    assert sensor.poke_interval == 1  # the tests' TAXI_PUBLICATION_POKE_SECONDS (6 hours by default)
+    month = latest_published()
+    marker = stack.s.files_dir / "trip-data" / f"green_tripdata_{month}.parquet.403"
+    marker.parent.mkdir(parents=True, exist_ok=True)
+    marker.write_text("2")
+    try:
+        with log_messages() as messages:
+            dr, states = run(dag, month, ["green"])
+        left = marker.read_text()
+    finally:
+        marker.unlink(missing_ok=True)
+    assert dr.state == "success", states
+    assert left == "0"
+    waited = [m for m in messages if m.startswith("not published yet")]
+    assert len(waited) == 2, messages
+    assert f"green {month}: " in waited[0]
+    assert f"green_tripdata_{month}.parquet answers 403" in waited[0]
+    query = "SELECT count(*) FROM ny_taxi.green_tripdata WHERE source_month = %s"
+    assert pg.execute(query, [dt.date.fromisoformat(f"{month}-01")]).fetchone()[0] == served_rows(stack, "green", month)
+
+
+def test_a_month_still_unpublished_after_the_bound_fails_naming_month_and_url(stack, dags, monkeypatch):
+    from taxi_flows import settings
+
+    monkeypatch.setattr(settings, "PUBLICATION_WAIT_DAYS", 0)  # the bound has passed at once
+    last = dt.datetime.now(dt.UTC).date().replace(day=1) - dt.timedelta(days=1)  # ended, not published yet
+    with log_messages() as messages:
+        dr, states = run(dags["taxi_web_to_gcs"], f"{last:%Y-%m}", ["yellow"])
+    assert dr.state == "failed"
+    assert states[("wait_until_published", -1)][0] == "failed"
+    assert states[("yellow_to_gcs", -1)][0] == "upstream_failed"
+    expected = f"not published 0 days after the month ended ({dt.datetime.now(dt.UTC):%Y-%m}-01): yellow {last:%Y-%m}: "
+    assert any(expected in m and f"yellow_tripdata_{last:%Y-%m}.parquet answers 403" in m for m in messages), messages

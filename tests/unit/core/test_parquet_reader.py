@@ -6,6 +6,7 @@ from __future__ import annotations
 import datetime as dt
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 
@@ -19,6 +20,8 @@ pytestmark = pytest.mark.depends_on("arrow")
 
 # Every TLC layout, and the months whose physical types drift within one.
 PERIODS = [
+    ("yellow", "2009-01"),  # names for codes, times as text, coordinates for zones
+    ("yellow", "2010-02"),  # pandas' __index_level_0__ as a column
     ("yellow", "2011-01"),
     ("yellow", "2020-10"),  # airport_fee typed null
     ("yellow", "2023-01"),  # the last month of doubles
@@ -58,6 +61,10 @@ def test_each_period_reads_into_the_table_exactly(tmp_path, color, month):
         original = source[name]
         if pa.types.is_null(original.type):
             assert table[target].null_count == 3000
+        elif layout.code_table(name):  # a name read back as its code
+            codes = {k.strip().upper(): v for k, v in layout.code_table(name).items()}
+            as_text = pc.utf8_upper(original.cast(pa.string())).to_pylist()
+            assert table[target].to_pylist() == [None if t is None else codes[t] for t in as_text], name
         else:
             assert table[target].to_pylist() == original.cast(sch.kind(target).arrow()).to_pylist(), name
     unfilled = set(sch.names) - {t for _, t in layout.columns} - {sch.pickup_date, "source_month"}

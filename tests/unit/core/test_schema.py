@@ -24,7 +24,7 @@ def test_snake_case_matches_the_course(source, target):
 
 @pytest.mark.parametrize(
     ("color", "n_trip", "pickup"),
-    [("yellow", 20, "tpep_pickup"), ("green", 21, "lpep_pickup"), ("fhv", 7, "pickup"), ("fhvhv", 26, "pickup")],
+    [("yellow", 24, "tpep_pickup"), ("green", 21, "lpep_pickup"), ("fhv", 7, "pickup"), ("fhvhv", 26, "pickup")],
 )
 def test_columns_of_each_trip_type(color, n_trip, pickup):
     sch = schema.trip_schema(color)

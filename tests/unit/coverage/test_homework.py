@@ -20,8 +20,10 @@ def load(rows: int, every_row: bool = True) -> dict:
 @pytest.mark.depends_on
 def test_periods_are_the_sources_months():
     assert homework.quarter_of(dt.date(2020, 11, 1)) == [dt.date(2020, m, 1) for m in (10, 11, 12)]
-    assert homework.quarter_of(dt.date(2021, 7, 1)) == [dt.date(2021, 7, 1)]  # the source ends there
-    assert homework.year_of(dt.date(2021, 3, 1)) == [dt.date(2021, m, 1) for m in range(1, 8)]  # 2021-07 is the last
+    assert homework.quarter_of(dt.date(2021, 7, 1)) == [dt.date(2021, m, 1) for m in (7, 8, 9)]  # the TLC's after 07
+    assert homework.quarter_of(dt.date(2013, 11, 1), "green") == []  # the TLC's green starts in 2014
+    assert homework.quarter_of(dt.date(2999, 1, 1)) == []  # not ended
+    assert homework.year_of(dt.date(2021, 3, 1)) == [dt.date(2021, m, 1) for m in range(1, 13)]
 
 
 @pytest.mark.depends_on
