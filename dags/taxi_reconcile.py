@@ -1,7 +1,7 @@
 """
 ### What is loaded where: count every target, store the counts, fail on a mismatch
 
-For each colour and source month, counts the rows in PostgreSQL (`ny_taxi.<color>_tripdata`), in
+For each trip type and source month, counts the rows in PostgreSQL (`ny_taxi.<color>_tripdata`), in
 the GCS monthly file (its Parquet footer), in the pickup-date dataset (the month's committed
 manifest, with its number of files) and in BigQuery (`<dataset>.<color>_tripdata`), and stores
 them in the table `ny_taxi.taxi_coverage` of the target database (`taxi_postgres`), replacing the
@@ -13,6 +13,11 @@ quality checks) are in `ny_taxi.taxi_loads`, written by `taxi_web_to_postgres` a
 **When.** On every Asset event of the loads (`taxi_web_to_postgres`, `taxi_web_to_gcs`,
 `taxi_gcs_to_bigquery`) and daily at 06:00 UTC. Unpause it to have it run;
 `airflow dags test taxi_reconcile` runs it once.
+
+**A source replaced since its load fails the run too.** The TLC sometimes replaces a month's file at
+the same URL: for every month in `ny_taxi.taxi_loads`, a HEAD request compares the file's `ETag`
+and `Last-Modified` with the load's; a month whose file changed is named ("fhv 2019-02: … changed
+since its load …: run the month again to load the new file").
 
 **A mismatch fails the run**, naming each month and its targets' numbers, e.g. `green 2021-02:
 PostgreSQL rows 1,190, rows in the GCS monthly file 1,200, …`; the failure alert goes to

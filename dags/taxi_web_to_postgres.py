@@ -3,6 +3,16 @@
 
 The Zoomcamp's `api_to_postgres` pipeline, one run per month and trip type.
 
+**Trip types and sources.** `params.colors`: `yellow`, `green` (default), `fhv`, `fhvhv`. A month comes
+from the DataTalksClub mirror where it has it (2019-01 … 2021-07; fhvhv from 2019-02), from the TLC's
+Parquet files (Variable `taxi_tlc_base_url`) otherwise, any month from 2009-01 (green 2014, fhv 2015,
+fhvhv 2019-02) to the latest published; `{"source": "tlc"}` or `{"source": "datatalksclub"}` in the
+conf forces one. Each period's file layout maps onto the type's table through the table in
+`include/taxi_flows/core/layouts.py`: a column it does not know fails the load naming it; a value
+that does not fit its column fails naming column, month and value. `wait_until_published` waits (a
+sensor in reschedule mode, no worker slot held) while the TLC answers 403 for a month it has not
+published, up to `TAXI_PUBLICATION_WAIT_DAYS` (120) after the month ended, then fails naming the URL.
+
 **Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
 `airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
 run per month DataTalksClub re-hosts (2019-01 … 2021-07), and none after: its logical date is
@@ -13,10 +23,10 @@ which is 2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any rang
 `airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
 (January to March).
 
-**Nothing succeeds silently.** A month outside 2019-01 … 2021-07 (a manual run for 2018, or
-`airflow dags test taxi_web_to_postgres 2021-08-01`), a run without a logical date, or a conf key
-other than `colors` (`{"month": "2021-02"}`: the month is the logical date) fails the run at once,
-with a message that names the range or the accepted keys.
+**Nothing succeeds silently.** A month before 2009-01 or one that has not ended, a trip type
+before its first month, a run without a logical date, or a conf key other than `colors` and `source`
+(`{"month": "2021-02"}`: the month is the logical date) fails the run at once, with a message that
+names the range or the accepted keys.
 
 **Params.** `colors`: which trip types to load: `yellow`, `green` (the default), `fhv` (For-Hire
 Vehicles, the course's module 4), `fhvhv` (High Volume FHVs: Uber, Lyft, Via, Juno; from 2019-02),

@@ -44,3 +44,32 @@ def status(url: str, what: str, http: requests.Session | None = None) -> int:
     if response.status_code >= 500:
         raise SourceUnavailable(f"{what}: {redact(url)} answered {response.status_code}")
     return response.status_code
+
+
+def replaced(loads: dict[tuple[str, str], dict], http: requests.Session | None = None) -> list[str]:
+    """The loaded months whose source file changed at its URL since the load (another ETag or
+    Last-Modified, by a HEAD request now), one sentence each. A file that cannot be asked about (a
+    URL whose secrets were redacted from the summary, a server that does not answer) is skipped."""
+    from taxi_flows.core.download import TIMEOUT, session
+
+    http = http or session(retries=1)
+    found = []
+    for (color, month), load in sorted(loads.items()):
+        summary = load["summary"]
+        url, etag, modified = (summary.get(k) for k in ("source_url", "source_etag", "source_last_modified"))
+        if not url or "***" in url or not (etag or modified):
+            continue
+        try:
+            response = http.head(url, timeout=TIMEOUT, allow_redirects=True)
+        except Exception as e:
+            log.info("%s %s: could not ask %s whether it changed (%s)", color, month, url, e)
+            continue
+        if response.status_code != 200:
+            continue
+        now = response.headers.get("ETag"), response.headers.get("Last-Modified")
+        if (etag and now[0] and now[0] != etag) or (modified and now[1] and now[1] != modified):
+            found.append(
+                f"{color} {month}: {url} changed since its load (ETag {etag} -> {now[0]}, Last-Modified "
+                f"{modified} -> {now[1]}): run the month again to load the new file"
+            )
+    return found

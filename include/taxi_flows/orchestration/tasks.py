@@ -207,8 +207,9 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
     reads them), and fail, naming each month and its targets' numbers, where they disagree."""
     from taxi_flows.bigquery import queries
     from taxi_flows.bigquery.tables import trips_table
+    from taxi_flows.core import publication
     from taxi_flows.core.schema import COLORS
-    from taxi_flows.coverage import counts
+    from taxi_flows.coverage import counts, store
     from taxi_flows.coverage.store import TARGETS, save_counts
     from taxi_flows.gcs import storage
     from taxi_flows.postgres.connection import postgres_connection
@@ -221,9 +222,12 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
             found += counts.gcs(client, bucket, color)
             found += counts.bigquery(bq, f"{bq.project}.{dataset}.{trips_table(color)}", color)
         save_counts(conn, found, run_id)
+        changed = publication.replaced(store.read_loads(conn))  # months whose file was replaced at its URL
     months = sorted({(c.color, c.month) for c in found})
     log.info("counted %d colour-months in %d targets: %d figures stored", len(months), len(TARGETS), len(found))
     wrong = counts.mismatches(found)
-    if wrong:
-        raise fail(f"the targets disagree on {len(wrong)} month(s): " + "; ".join(wrong))
+    problems = [f"the targets disagree on {len(wrong)} month(s): " + "; ".join(wrong)] if wrong else []
+    problems += [f"{len(changed)} source file(s) replaced since their load: " + "; ".join(changed)] if changed else []
+    if problems:
+        raise fail(". ".join(problems))
     return {"months": len(months), "figures": len(found)}

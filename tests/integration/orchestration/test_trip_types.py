@@ -83,6 +83,15 @@ def test_fhv_and_fhvhv_reach_every_target_with_every_row(stack, pg, bucket, dags
     for color, (_, rows) in served.items():
         assert set(figures[(color, MONTH)].values()) == {len(rows)}, figures[(color, MONTH)]
 
+    # The source replaced at the same URL (a new ETag and Last-Modified): taxi_reconcile says so.
+    header, rows = sample_rows("fhv", MONTH, 4001)
+    serve("fhv", MONTH, gz_csv(header, rows))
+    with log_messages() as messages:
+        dr, states = run(dags["taxi_reconcile"], None, [])
+    assert dr.state == "failed", states
+    expected = "1 source file(s) replaced since their load: fhv 2019-02: "
+    assert any(expected in m and "run the month again" in m for m in messages), messages
+
 
 def test_a_type_before_its_first_month_fails_at_once_naming_its_months(dags):
     with log_messages() as messages:
