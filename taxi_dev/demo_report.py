@@ -39,6 +39,8 @@ def print_written(stack: Stack) -> None:
         for blob in sorted((b for b in blobs if b.name.startswith(f"{color}/")), key=lambda b: b.name):
             print(f"  gs://{bucket}/{blob.name:<42} {blob.size / 1e6:6.2f} MB")
         parts = [b for b in blobs if b.name.startswith(layout.dataset_prefix(color))]
+        if not parts:  # a trip type the demo did not load
+            continue
         dates = {b.name.split("/")[1] for b in parts}
         print(f"  gs://{bucket}/{layout.dataset_prefix(color):<42} {len(parts)} files in {len(dates)} date partitions")
 
@@ -73,7 +75,7 @@ def print_loaded(stack: Stack) -> None:
             if conn.execute("SELECT to_regclass(%s)", [table]).fetchone()[0] is None:
                 continue
             rows = conn.execute(
-                f"SELECT source_month, count(*), count(*) FILTER (WHERE {schema.CLEAN_CONDITION}), "
+                f"SELECT source_month, count(*), count(*) FILTER (WHERE {sch.clean_condition or 'NULL'}), "
                 f"min({sch.pickup_date}), max({sch.pickup_date}) FROM {table} GROUP BY 1 ORDER BY 1"
             ).fetchall()
             for month, n, clean, first, last in rows:
