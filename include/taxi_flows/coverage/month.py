@@ -50,6 +50,7 @@ def source_figures(s: dict) -> list[tuple[str, object]]:
     """The load summary's facts of the source file and its rows, as the month view lists them."""
     size = s.get("source_uncompressed_bytes")
     return [
+        ("source", f"{s['source_name']} ({s.get('source_layout')} layout)" if s.get("source_name") else None),
         ("source file", s.get("source_url")),
         ("bytes (compressed, as downloaded)", s.get("source_bytes")),
         ("bytes uncompressed", f"{size:,} ({size / 2**20:.1f} MiB)" if size is not None else None),
