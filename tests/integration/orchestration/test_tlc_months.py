@@ -21,21 +21,24 @@ from taxi_flows.orchestration.compat import asset_name
 pytestmark = [pytest.mark.integration, pytest.mark.depends_on("arrow", "psycopg", "google-clients")]
 
 # Each TLC layout, and the months whose physical types drift within one (taxi_dev.tlc_files.physical).
+# The layouts' reading is pyarrow's, and every leg runs it in tests/unit/core/test_parquet_reader.py;
+# through the DAGs, two cases run on every leg and the rest on the main one (the CI budget).
+MAIN_LEG = pytest.mark.depends_on()
 PERIODS = [
     ("yellow", "2009-01"),  # names for codes, times as text, coordinates instead of zones
-    ("yellow", "2010-03"),  # pandas' __index_level_0__ as a column
-    ("yellow", "2011-01"),
-    ("yellow", "2020-10"),  # airport_fee typed null (the mirror has the month: source=tlc)
-    ("yellow", "2024-01"),  # int32 ids, Airport_fee, large_string flags
-    ("yellow", "2025-11"),  # cbd_congestion_fee
-    ("green", "2014-01"),
-    ("green", "2019-09"),  # ehail_fee typed null
-    ("green", "2025-01"),
-    ("fhv", "2015-01"),
+    pytest.param("yellow", "2010-03", marks=MAIN_LEG),  # pandas' __index_level_0__ as a column
+    pytest.param("yellow", "2011-01", marks=MAIN_LEG),
+    pytest.param("yellow", "2020-10", marks=MAIN_LEG),  # airport_fee typed null (the mirror has it: source=tlc)
+    pytest.param("yellow", "2024-01", marks=MAIN_LEG),  # int32 ids, Airport_fee, large_string flags
+    pytest.param("yellow", "2025-11", marks=MAIN_LEG),  # cbd_congestion_fee
+    pytest.param("green", "2014-01", marks=MAIN_LEG),
+    pytest.param("green", "2019-09", marks=MAIN_LEG),  # ehail_fee typed null
+    pytest.param("green", "2025-01", marks=MAIN_LEG),
+    pytest.param("fhv", "2015-01", marks=MAIN_LEG),
     ("fhv", "2019-05"),  # location ids as double
-    ("fhv", "2023-02"),  # SR_Flag int64
-    ("fhvhv", "2020-02"),  # airport_fee typed null
-    ("fhvhv", "2025-01"),
+    pytest.param("fhv", "2023-02", marks=MAIN_LEG),  # SR_Flag int64
+    pytest.param("fhvhv", "2020-02", marks=MAIN_LEG),  # airport_fee typed null
+    pytest.param("fhvhv", "2025-01", marks=MAIN_LEG),
 ]
 
 
