@@ -164,9 +164,9 @@ def test_the_page_shows_a_month_its_source_checks_rows_and_the_homework(stack, p
     assert answer(homework, "rendered file name of green 2021-03") == "green_tripdata_2021-03.csv"
     # A period not all loaded names its missing months and the command that loads them.
     year = answer(homework, "rows of green 2021")
-    assert year.startswith(f"{quarter:,} (3 of 7 months loaded)")
-    assert "not loaded: 2021-04, 2021-05, 2021-06, 2021-07" in year
-    assert "--dag-id taxi_web_to_postgres --from-date 2021-04-01 --to-date 2021-07-01" in year
+    assert year.startswith(f"{quarter:,} (3 of 12 months loaded)")  # the TLC has 2021-08 … 12
+    assert "not loaded: 2021-04, 2021-05, 2021-06, 2021-07, 2021-08" in year
+    assert "--dag-id taxi_web_to_postgres --from-date 2021-04-01 --to-date 2021-12-01" in year
     module_4 = answer(homework, "green rows, 2019–2020")
     assert module_4.startswith("0 (0 of 24 months loaded)")
     assert "--from-date 2019-01-01 --to-date 2020-12-01" in module_4
