@@ -14,7 +14,7 @@ from typing import TYPE_CHECKING
 
 from taxi_flows.core.body import SourceError, SourceUnavailable
 from taxi_flows.core.months import next_month
-from taxi_flows.core.redact import redact
+from taxi_flows.core.redact import MASK, redact
 
 if TYPE_CHECKING:
     import requests
@@ -38,7 +38,8 @@ def status(url: str, what: str, http: requests.Session | None = None) -> int:
     try:
         response = (http or session()).head(url, timeout=TIMEOUT, allow_redirects=True)
     except _requests.RequestException as e:
-        raise SourceUnavailable(f"{what}: could not ask {redact(url)} whether it is published ({e})") from e
+        why = redact(str(e))
+        raise SourceUnavailable(f"{what}: could not ask {redact(url)} whether it is published ({why})") from e
     if response.status_code not in (200, *NOT_YET) and response.status_code < 500:
         raise SourceError(f"{what}: {redact(url)} answered {response.status_code} to a HEAD request")
     if response.status_code >= 500:
@@ -57,12 +58,12 @@ def replaced(loads: dict[tuple[str, str], dict], http: requests.Session | None =
     for (color, month), load in sorted(loads.items()):
         summary = load["summary"]
         url, etag, modified = (summary.get(k) for k in ("source_url", "source_etag", "source_last_modified"))
-        if not url or "***" in url or not (etag or modified):
+        if not url or MASK in url or not (etag or modified):
             continue
         try:
             response = http.head(url, timeout=TIMEOUT, allow_redirects=True)
         except Exception as e:
-            log.info("%s %s: could not ask %s whether it changed (%s)", color, month, url, e)
+            log.info("%s %s: could not ask %s whether it changed (%s)", color, month, url, redact(str(e)))
             continue
         if response.status_code != 200:
             continue
