@@ -4,10 +4,11 @@
 The Zoomcamp's parameterised `load_to_gcp_parameterized` pipeline: the object key comes from the
 run's date, never from `now()`.
 
-**Which day.** One run per day of the source's months, at 00:00 UTC (2019-01-01 … 2021-07-31,
-none after), catchup over them: the run whose logical date is day `D` writes the trips picked up on
-`D` (the date part of the naive local pickup time). (The course's homework runs at 05:00 UTC on
-live data; this source is historical.) A day outside the range fails the run, naming it.
+**Which day.** One run per day of the mirror's months, at 00:00 UTC (2019-01-01 … 2021-07-31;
+a later day runs by hand once `taxi_web_to_gcs` has loaded its month), catchup over them: the
+run whose logical date is day `D` writes the trips picked up on `D` (the date part of the naive
+local pickup time). (The course's homework runs at 05:00 UTC on live data; this source is
+historical.) A day outside the range fails the run, naming it.
 `airflow dags test taxi_daily_trips_to_gcs 2021-01-15` writes 15 January 2021; a backfill of a
 week writes seven objects per colour; a re-run rewrites its one object.
 
@@ -23,8 +24,8 @@ gets an empty file with the schema, and the task log says so.
 **Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
 Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
 
-**From the UI.** *Trigger* with the logical date set to the day (`2021-01-15`; a day outside
-2019-01-01 … 2021-07-31 fails the run, naming the range) and the colours in the form's `colors`
+**From the UI.** *Trigger* with the logical date set to the day (`2021-01-15`; a day before 2009-01-01 or one
+that has not ended fails the run, naming the range) and the colours in the form's `colors`
 field; the day's month must have been loaded by `taxi_web_to_gcs`. To re-run a day, *Clear* its
 run. A paused DAG's runs wait: unpausing it also starts a catch-up over every day 2019-01-01 …
 2021-07-31, four at a time (`TAXI_CATCHUP=false` turns that off).

@@ -8,11 +8,12 @@ re-run added the month again; here a month is staged, then swapped in by one MER
 `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`): one run loads every month whose event triggered
 it. It also has a monthly time schedule (asset-*or*-time), so it can be backfilled with the same
 month semantics as the other DAGs: a run without Asset events loads the month of its logical date
-(`YYYY-MM-01` = month `YYYY-MM`, one of 2019-01 … 2021-07: another fails the run, naming the range)
+(`YYYY-MM-01` = month `YYYY-MM`, from 2019-01 up to the latest month ended; a month no source has
+fails the run, naming the range)
 for `params.colors`:
 `airflow dags test taxi_gcs_to_bigquery 2021-01-01`,
 `airflow backfill create --dag-id taxi_gcs_to_bigquery --from-date 2021-01-01 --to-date 2021-03-01`.
-`catchup` is off: unpausing it does not load 31 months that may not be in the bucket yet.
+`catchup` is off: unpausing it does not load every month since 2019 that may not be in the bucket yet.
 `max_active_runs=1`: one writer per table at a time (concurrent MERGEs into one table conflict).
 
 **Steps.**

@@ -4,7 +4,8 @@
 The Zoomcamp's `api_to_gcs` pipeline, one run per month, a task per colour.
 
 **Which month.** As `taxi_web_to_postgres`: the run whose logical date is `YYYY-MM-01` handles
-month `YYYY-MM` (one run per month of the source, 2019-01 … 2021-07, none after; catchup over them).
+month `YYYY-MM` (one run per month from 2019-01 up to the present, each once its month has ended,
+or up to `TAXI_SCHEDULE_LAST_MONTH`; catchup over them).
 `airflow dags test taxi_web_to_gcs 2021-01-01` writes January 2021. A month outside the range, a run
 without a logical date or a conf key other than `colors` fails the run, naming what is expected.
 

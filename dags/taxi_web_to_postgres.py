@@ -15,11 +15,13 @@ published, up to `TAXI_PUBLICATION_WAIT_DAYS` (120) after the month ended, then 
 
 **Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
 `airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
-run per month DataTalksClub re-hosts (2019-01 … 2021-07), and none after: its logical date is
-00:00 UTC of the month's first day and its data interval the month (2021-01-01 → 2021-02-01), for
-scheduled, catch-up, backfill and manual runs alike, and unpausing catches up over those 31
-months. A manual run for another date (2021-01-15, or 2021-02-01 00:00 in a browser east of UTC,
-which is 2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any range with
+run per month from 2019-01 (the course's first) up to the present, each started once its month has
+ended (then `wait_until_published` waits for the file): its logical date is 00:00 UTC of the
+month's first day and its data interval the month (2021-01-01 → 2021-02-01), for scheduled,
+catch-up, backfill and manual runs alike. `TAXI_SCHEDULE_LAST_MONTH` (YYYY-MM) ends the schedule
+at that month (the local stack: 2021-07). Months before 2019 run by hand or by backfill. A
+manual run for another date (2021-01-15, or 2021-02-01 00:00 in a browser east of UTC, which is
+2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any range with
 `airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
 (January to March).
 
@@ -116,14 +118,14 @@ passenger_count = 0 or trip_distance = 0"), created with the tables. `load_zone_
 DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the database).
 
 **From the UI.** *Trigger*: set the logical date to the first day of the month to load
-(`2021-02-01` loads February 2021; the form's default, now, is outside the source's months and the
-run fails naming them) and keep one or both colours in the form's `colors` field. A month that
-already has a run cannot be triggered again (Airflow answers 409 Conflict): to re-run it, *Clear*
-that run (its tasks run again and replace the month), or start a *Backfill* over the months with
-reprocessing of completed runs (Airflow 3's UI; its default skips months that already have a run;
+(`2021-02-01` loads February 2021; the form's default, now, is not a month's start, nor a month
+that has ended, and the run fails saying which date to pick) and keep one or both colours in
+the form's `colors` field. A month that already has a run cannot be triggered again (Airflow
+answers 409 Conflict): to re-run it, *Clear* that run (its tasks run again and replace the
+month), or start a *Backfill* over the months with reprocessing of completed runs (Airflow 3's UI; its default skips months that already have a run;
 on Airflow 2.10 `airflow dags backfill` with `--reset-dagruns`). A paused DAG's runs wait, triggered
-or backfilled: unpause it, which also starts a catch-up over every month 2019-01 … 2021-07, three
-at a time (`TAXI_CATCHUP=false` turns that off).
+or backfilled: unpause it, which also starts a catch-up over every month since 2019-01, three
+at a time (`TAXI_CATCHUP=false` turns that off: the latest month that has ended runs alone).
 
 **Code.** `include/taxi_flows/postgres/`: `web_to_postgres.py` (the use case), `load.py` (the
 partition swap), `tables.py` (the DDL); checks in `include/taxi_flows/core/quality.py`.

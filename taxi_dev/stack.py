@@ -166,8 +166,14 @@ class Stack:
     def local_env(self) -> dict[str, str]:
         """The stack's Airflow environment, and how the local components and CLI parse the DAGs:
         without catch-up (as docker compose and the Composer deployment do), so unpausing a DAG runs
-        its latest period, not 31 months (TAXI_CATCHUP=true for that)."""
-        return {**self.s.airflow_env(), "TAXI_CATCHUP": os.getenv("TAXI_CATCHUP", "false")}
+        its latest period, not every month since 2019 (TAXI_CATCHUP=true for that); and schedules
+        that end at the mirror's last month, 2021-07 (the file server's sample months; a later
+        month's run waits for its publication: TAXI_SCHEDULE_LAST_MONTH= runs them to the present)."""
+        return {
+            **self.s.airflow_env(),
+            "TAXI_CATCHUP": os.getenv("TAXI_CATCHUP", "false"),
+            "TAXI_SCHEDULE_LAST_MONTH": os.getenv("TAXI_SCHEDULE_LAST_MONTH", "2021-07"),
+        }
 
     def env(self) -> dict[str, str]:
         return {**os.environ, **self.local_env()}

@@ -10,6 +10,17 @@ from __future__ import annotations
 import datetime as dt
 import os
 
+
+def _month_or_none(text: str, name: str) -> dt.date | None:
+    """YYYY-MM as the month's first day; empty: None."""
+    if not text.strip():
+        return None
+    year, _, month = text.strip().partition("-")
+    try:
+        return dt.date(int(year), int(month), 1)
+    except ValueError:
+        raise ValueError(f"{name}={text!r} is not a month: YYYY-MM, like 2021-07") from None
+
 # Connections.
 POSTGRES_CONN_ID = "taxi_postgres"  # the target database (its schema field is the database)
 GCP_CONN_ID = "google_cloud_default"  # GCS and BigQuery; its project is the tables' project
@@ -61,6 +72,14 @@ BQ_LOCATION = os.getenv("TAXI_BQ_LOCATION", "US")
 PUBLICATION_WAIT_DAYS = int(os.getenv("TAXI_PUBLICATION_WAIT_DAYS", "120"))
 PUBLICATION_POKE_SECONDS = int(os.getenv("TAXI_PUBLICATION_POKE_SECONDS", str(6 * 3600)))
 
-# The months DataTalksClub re-hosts (yellow and green): the range of the monthly DAGs' catchup.
+# The DAGs' start_date (orchestration.dag_defaults.EARLIEST says why so early): a timetable
+# restriction from it is catch-up's, a later one a backfill's.
+DAG_START_DATE = dt.date(1970, 1, 1)
+# The months DataTalksClub re-hosts (yellow, green, fhv; the course's months).
 FIRST_SOURCE_MONTH = dt.date(2019, 1, 1)
 LAST_SOURCE_MONTH = dt.date(2021, 7, 1)
+# The monthly DAGs' schedule: one run per month from FIRST_SOURCE_MONTH up to the present (a month's
+# run starts once the month has ended, and waits for its publication). TAXI_SCHEDULE_LAST_MONTH
+# (YYYY-MM) ends it at that month instead; the local stack sets it to the mirror's last month.
+# Months outside the schedule run by hand or by backfill alike.
+SCHEDULE_LAST_MONTH = _month_or_none(os.getenv("TAXI_SCHEDULE_LAST_MONTH", ""), "TAXI_SCHEDULE_LAST_MONTH")

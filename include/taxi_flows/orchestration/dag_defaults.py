@@ -8,7 +8,14 @@ import datetime as dt
 
 from taxi_flows.orchestration.alerts import on_task_failure
 from taxi_flows.orchestration.runs import hide_secrets_of
-from taxi_flows.settings import CATCHUP, FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH, MASK_MACRO
+from taxi_flows.settings import (
+    CATCHUP,
+    DAG_START_DATE,
+    FIRST_SOURCE_MONTH,
+    LAST_SOURCE_MONTH,
+    MASK_MACRO,
+    SCHEDULE_LAST_MONTH,
+)
 
 # Task defaults every DAG of the bundle uses (the policy tests check them).
 DEFAULT_ARGS = {
@@ -74,25 +81,30 @@ def source_param():
 # does not publish, a manual run before 2019) with no task instance, green and empty. With this
 # one, the run's first task fails, naming the range (runs.month_of, runs.day_of). Airflow needs a
 # start_date for catchup.
-EARLIEST = dt.date(1970, 1, 1)
+EARLIEST = DAG_START_DATE
 
 
 def monthly_timetable():
-    """One run per month of the source (2019-01 … 2021-07): the run whose logical date is
-    YYYY-MM-01 loads month YYYY-MM, and its data interval is that month, scheduled, backfilled or
-    triggered by hand alike (orchestration.timetables)."""
+    """One run per month from 2019-01 up to the present (or settings.SCHEDULE_LAST_MONTH): the run
+    whose logical date is YYYY-MM-01 loads month YYYY-MM, and its data interval is that month,
+    scheduled, backfilled or triggered by hand alike (orchestration.timetables). A backfill may
+    name any month from 2009-01 (the TLC's first); catch-up starts at 2019-01."""
+    from taxi_flows.core.source import EARLIEST_MONTH
     from taxi_flows.orchestration.timetables import monthly
 
-    return monthly(FIRST_SOURCE_MONTH, LAST_SOURCE_MONTH)
+    return monthly(FIRST_SOURCE_MONTH, SCHEDULE_LAST_MONTH, EARLIEST_MONTH)
 
 
 def daily_timetable():
-    """One run per day of the source's months (2019-01-01 … 2021-07-31): the run whose logical date
-    is day D handles D, over the interval [D, D+1)."""
+    """One run per day of the mirror's months (2019-01-01 … 2021-07-31): the run whose logical date
+    is day D handles D, over the interval [D, D+1). Not up to the present as the months are: a day
+    reads its month from the bucket, which has it only once the month is published and loaded, two
+    months or more after the day; later days run by hand."""
     from taxi_flows.core.months import next_month
+    from taxi_flows.core.source import EARLIEST_MONTH
     from taxi_flows.orchestration.timetables import daily
 
-    return daily(FIRST_SOURCE_MONTH, next_month(LAST_SOURCE_MONTH) - dt.timedelta(days=1))
+    return daily(FIRST_SOURCE_MONTH, next_month(LAST_SOURCE_MONTH) - dt.timedelta(days=1), EARLIEST_MONTH)
 
 
 def _utc(day: dt.date):

@@ -30,21 +30,59 @@ def runs(timetable, earliest=EARLIEST, latest=None, catchup=True, last=None) -> 
     return out
 
 
-def test_catch_up_runs_each_month_of_the_source_over_that_month():
-    got = runs(dag_defaults.monthly_timetable())
-    assert len(got) == 31
+@pytest.fixture(autouse=True)
+def now(monkeypatch):
+    """The present, for the open schedules: 2026-12-02 (2026-11 is the latest month ended)."""
+    from taxi_flows.orchestration import timetables
+
+    monkeypatch.setattr(timetables, "_now", lambda: pendulum.datetime(2026, 12, 2, 8, tz="UTC"))
+
+
+def test_catch_up_runs_each_month_since_2019_over_that_month_up_to_the_present():
+    timetable = dag_defaults.monthly_timetable()
+    got = runs(timetable, latest=utc("2026-11-01"))
+    assert len(got) == 95  # 2019-01 … 2026-11
     assert got[0] == ("2019-01-01", "2019-01-01", "2019-02-01")
     assert got[23] == ("2020-12-01", "2020-12-01", "2021-01-01")
-    assert got[-1] == ("2021-07-01", "2021-07-01", "2021-08-01")
+    assert got[-1] == ("2026-11-01", "2026-11-01", "2026-12-01")
     assert all(logical == start for logical, start, _ in got)
+    # The month that has not ended is the next run; the scheduler starts it once it ends (run_after).
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=timetable.interval(dt.date(2026, 11, 1)),
+        restriction=TimeRestriction(earliest=EARLIEST, latest=None, catchup=True),
+    )
+    assert (info.logical_date, info.run_after) == (utc("2026-12-01"), utc("2027-01-01"))
 
 
-def test_a_scheduled_run_without_catch_up_is_the_latest_month_and_then_none():
+def test_a_scheduled_run_without_catch_up_is_the_latest_month_that_has_ended():
     timetable = dag_defaults.monthly_timetable()
-    assert runs(timetable, catchup=False) == [("2021-07-01", "2021-07-01", "2021-08-01")]
-    # After a run of 2021-06 (a paused DAG unpaused) the next is July, then none.
+    got = runs(timetable, catchup=False, latest=utc("2026-12-01"))
+    assert got == [("2026-11-01", "2026-11-01", "2026-12-01"), ("2026-12-01", "2026-12-01", "2027-01-01")]
+    # After a run of 2021-06 (a DAG paused for years, unpaused) the next is the latest ended month.
     june = timetable.interval(dt.date(2021, 6, 1))
-    assert runs(timetable, catchup=False, last=june) == [("2021-07-01", "2021-07-01", "2021-08-01")]
+    assert runs(timetable, catchup=False, last=june, latest=utc("2026-11-01"))[0][0] == "2026-11-01"
+
+
+def test_a_schedule_with_a_last_month_ends_there():
+    """TAXI_SCHEDULE_LAST_MONTH (the local stack's 2021-07): catch-up over 31 months, then none."""
+    timetable = SourcePeriodsTimetable(settings.FIRST_SOURCE_MONTH, dt.date(2021, 7, 1))
+    got = runs(timetable)
+    assert len(got) == 31
+    assert got[-1] == ("2021-07-01", "2021-07-01", "2021-08-01")
+    assert runs(timetable, catchup=False) == [("2021-07-01", "2021-07-01", "2021-08-01")]
+    assert timetable.summary == "monthly, 2019-01 … 2021-07"
+    assert SourcePeriodsTimetable.deserialize(timetable.serialize()) == timetable
+
+
+@pytest.mark.parametrize(
+    ("text", "month"), [("2021-07", dt.date(2021, 7, 1)), ("", None), (" ", None), ("2021-13", ValueError)]
+)
+def test_the_schedule_s_last_month_setting(text, month):
+    if month is ValueError:
+        with pytest.raises(ValueError, match="TAXI_SCHEDULE_LAST_MONTH='2021-13' is not a month: YYYY-MM"):
+            settings._month_or_none(text, "TAXI_SCHEDULE_LAST_MONTH")
+    else:
+        assert settings._month_or_none(text, "TAXI_SCHEDULE_LAST_MONTH") == month
 
 
 @pytest.mark.parametrize(
@@ -53,8 +91,10 @@ def test_a_scheduled_run_without_catch_up_is_the_latest_month_and_then_none():
         ("2021-01-01", "2021-03-01", ["2021-01-01", "2021-02-01", "2021-03-01"]),
         # A backfill from mid-month starts with the next month (a period is run whole or not at all).
         ("2021-01-15", "2021-03-31", ["2021-02-01", "2021-03-01"]),
-        ("2021-06-01", "2022-12-01", ["2021-06-01", "2021-07-01"]),
-        ("2022-01-01", "2022-12-01", []),
+        ("2021-06-01", "2021-09-01", ["2021-06-01", "2021-07-01", "2021-08-01", "2021-09-01"]),
+        # Before the schedule's first month (2019-01): a backfill names any month from the TLC's 2009-01.
+        ("2018-11-01", "2019-01-01", ["2018-11-01", "2018-12-01", "2019-01-01"]),
+        ("2008-11-01", "2009-02-01", ["2009-01-01", "2009-02-01"]),
     ],
 )
 def test_a_backfill_runs_the_months_between_its_dates(start, end, months):
@@ -84,10 +124,13 @@ def test_the_daily_timetable_runs_each_day_over_that_day():
     assert len(got) == 943
     assert got[0] == ("2019-01-01", "2019-01-01", "2019-01-02")
     assert got[-1] == ("2021-07-31", "2021-07-31", "2021-08-01")
+    assert runs(timetable, catchup=False) == [("2021-07-31", "2021-07-31", "2021-08-01")]
     backfill = runs(timetable, earliest=utc("2021-01-30"), latest=utc("2021-02-01"))
     assert [r[0] for r in backfill] == ["2021-01-30", "2021-01-31", "2021-02-01"]
     manual = timetable.infer_manual_data_interval(run_after=utc("2021-02-01T13:00:00+00:00"))
     assert tuple(f"{d:%Y-%m-%d}" for d in manual) == ("2021-02-01", "2021-02-02")
+    opened = SourcePeriodsTimetable(settings.FIRST_SOURCE_MONTH, None, "day")
+    assert runs(opened, catchup=False, latest=utc("2026-12-01")) == [("2026-12-01", "2026-12-01", "2026-12-02")]
 
 
 def test_a_scheduled_or_backfill_run_is_named_by_the_month_it_loads():
@@ -110,8 +153,8 @@ def test_a_scheduled_or_backfill_run_is_named_by_the_month_it_loads():
 
 
 def test_the_ui_shows_the_range():
-    assert dag_defaults.monthly_timetable().summary == "monthly, 2019-01 … 2021-07 (the source's months)"
-    assert dag_defaults.daily_timetable().summary == "daily, 2019-01-01 … 2021-07-31 (the source's days)"
+    assert dag_defaults.monthly_timetable().summary == "monthly, 2019-01 … now (each month once it has ended)"
+    assert dag_defaults.daily_timetable().summary == "daily, 2019-01-01 … 2021-07-31"
 
 
 def test_it_survives_airflow_s_serialization_through_the_plugin():
@@ -129,7 +172,7 @@ def test_it_survives_airflow_s_serialization_through_the_plugin():
     # taxi_gcs_to_bigquery: the months' timetable inside the Asset-or-time schedule.
     inner = serialize_dag_roundtrip(dags["taxi_gcs_to_bigquery"]).timetable.timetable
     assert inner == dag_defaults.monthly_timetable()
-    assert (inner.first, inner.last) == (settings.FIRST_SOURCE_MONTH, settings.LAST_SOURCE_MONTH)
+    assert (inner.first, inner.last) == (settings.FIRST_SOURCE_MONTH, None)
 
 
 def settings_dags():
