@@ -117,15 +117,16 @@ passenger_count = 0 or trip_distance = 0"), created with the tables. `load_zone_
 **Configuration.** Connection `taxi_postgres`; Variable `taxi_source_base_url` (default: the
 DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the database).
 
-**From the UI.** *Trigger*: set the logical date to the first day of the month to load
-(`2021-02-01` loads February 2021; the form's default, now, is not a month's start, nor a month
-that has ended, and the run fails saying which date to pick) and keep one or both colours in
-the form's `colors` field. A month that already has a run cannot be triggered again (Airflow
-answers 409 Conflict): to re-run it, *Clear* that run (its tasks run again and replace the
-month), or start a *Backfill* over the months with reprocessing of completed runs (Airflow 3's UI; its default skips months that already have a run;
-on Airflow 2.10 `airflow dags backfill` with `--reset-dagruns`). A paused DAG's runs wait, triggered
-or backfilled: unpause it, which also starts a catch-up over every month since 2019-01, three
-at a time (`TAXI_CATCHUP=false` turns that off: the latest month that has ended runs alone).
+**From the UI.** *Trigger*: set the logical date to the first day of the month to load (`2021-02-01`
+loads February 2021; the form's default, now, is not a month's start, nor a month that has ended,
+and the run fails saying which date to pick) and keep one or both colours in the form's `colors`
+field. A month that already has a run cannot be triggered again (Airflow answers 409 Conflict): to
+re-run it, *Clear* that run (its tasks run again and replace the month), or start a *Backfill* over
+the months with reprocessing of completed runs (Airflow 3's UI; its default skips months that
+already have a run; on Airflow 2.10 `airflow dags backfill` with `--reset-dagruns`). A paused DAG's
+runs wait, triggered or backfilled: unpause it, which also starts a catch-up over every month since
+2019-01, three at a time (`TAXI_CATCHUP=false` turns that off: the latest month that has ended runs
+alone).
 
 **Code.** `include/taxi_flows/postgres/`: `web_to_postgres.py` (the use case), `load.py` (the
 partition swap), `tables.py` (the DDL); checks in `include/taxi_flows/core/quality.py`.

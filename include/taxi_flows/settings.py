@@ -21,6 +21,7 @@ def _month_or_none(text: str, name: str) -> dt.date | None:
     except ValueError:
         raise ValueError(f"{name}={text!r} is not a month: YYYY-MM, like 2021-07") from None
 
+
 # Connections.
 POSTGRES_CONN_ID = "taxi_postgres"  # the target database (its schema field is the database)
 GCP_CONN_ID = "google_cloud_default"  # GCS and BigQuery; its project is the tables' project
