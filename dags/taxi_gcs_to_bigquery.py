@@ -158,13 +158,9 @@ def taxi_gcs_to_bigquery():
         )
         # A table created by an older version gains the columns the schema added since (DDL: no bytes billed).
         columns = BigQueryInsertJobOperator(
-            task_id=f"add_{color}_columns",
-            configuration={
-                "query": {"query": add_columns_sql(color, settings.DATASET_TEMPLATE), "useLegacySql": False}
-            },
-            **GCP,
+            task_id=f"add_{color}_columns", configuration=ddl(add_columns_sql(color, settings.DATASET_TEMPLATE)), **GCP
         )
-        table >> columns
+        create_dataset >> table >> columns
         create_tables.append(columns)
         if not trip_schema(color).clean_view:  # the course cleans yellow and green only
             continue
@@ -208,7 +204,7 @@ def taxi_gcs_to_bigquery():
         drop_staging.as_teardown(setups=load_staging)
 
     months = load_month.expand_kwargs(plan)
-    create_dataset >> create_tables >> months
+    create_tables >> months
 
     @task
     def zone_lookup_to_gcs(bucket: str, base_url: str) -> str:

@@ -211,3 +211,11 @@ def test_what_operators_render_is_in_their_template_fields(dagbag, dag_id):
             if _rendered_at_run_time(value) and name not in task.template_fields:
                 unrendered.append(f"{dag_id}.{task.task_id}.{name} ({type(task).__name__})")
     assert not unrendered, f"not templated by the installed providers: {unrendered}"
+
+
+def test_every_bigquery_task_runs_after_the_dataset_exists(dagbag):
+    """A table created before its dataset fails, and waits for its retry (a minute): on a new
+    dataset every run did, for each trip type whose table had no path from create_dataset."""
+    dag = dagbag.dags["taxi_gcs_to_bigquery"]
+    after = {t.task_id for t in dag.get_task("create_dataset").get_flat_relatives(upstream=False)}
+    assert set(dag.task_ids) - after == {"create_dataset", "plan_months"}
