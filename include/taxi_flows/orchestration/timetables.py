@@ -75,14 +75,6 @@ class SourcePeriodsTimetable(Timetable):
         ended = self.before(self.start_of(_now()))
         return ended if self.last is None else min(ended, self.last)
 
-    def periods(self) -> list[dt.date]:
-        """Every period's start, in order (of an open range: up to the latest that has ended)."""
-        out, p, last = [], self.first, self.last or self.latest_ended()
-        while p <= last:
-            out.append(p)
-            p = self.after(p)
-        return out
-
     def interval(self, start: dt.date) -> DataInterval:
         return DataInterval(_utc(start), _utc(self.after(start)))
 
