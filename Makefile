@@ -45,7 +45,7 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 .DEFAULT_GOAL := help
 
 .PHONY: browser
-.PHONY: help setup setup-shared demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill bench-page lock lock-bq lock-legs
+.PHONY: help setup setup-shared demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill bench-page bench-tlc lock lock-bq lock-legs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
@@ -126,6 +126,9 @@ bench-page: setup  ## benchmark (not run by the tests): the coverage page with 3
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
 	$(PY) benchmarks/bench_gcs_load.py
+
+bench-tlc: setup  ## benchmark (not run by the tests): a full-size fhvhv month of the TLC's Parquet into PostgreSQL vs psql \copy and to GCS vs DuckDB
+	$(PY) benchmarks/bench_tlc_load.py
 
 lock-bq:  ## re-resolve requirements-bq-emulator.txt (needs network)
 	$(PYTHON) -m venv /tmp/taxi-flows-lock-venv

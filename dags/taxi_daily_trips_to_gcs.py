@@ -18,8 +18,9 @@ week writes seven objects per colour; a re-run rewrites its one object.
 `<color>_tripdata/<t|l>pep_pickup_date=D/` written by `taxi_web_to_gcs` (late records of the next
 month's file included), each month's committed load only (as its manifest says: a load that failed
 half-way is never read), and writes `<color>/{YYYY}/{MM}/{DD}/daily-trips.parquet` with the full
-schema, in pickup order. A day with no trips (or whose month `taxi_web_to_gcs` has not loaded)
-gets an empty file with the schema, and the task log says so.
+schema, in pickup order. A day with no trips in a month that is loaded gets an empty file with the
+schema, and the task log says so; a day whose month `taxi_web_to_gcs` has not loaded (no committed
+load) fails at once, naming the month to load, and writes nothing: an empty export would look done.
 
 **Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
 Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
@@ -28,7 +29,8 @@ Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
 that has not ended fails the run, naming the range) and the colours in the form's `colors`
 field; the day's month must have been loaded by `taxi_web_to_gcs`. To re-run a day, *Clear* its
 run. A paused DAG's runs wait: unpausing it also starts a catch-up over every day 2019-01-01 …
-2021-07-31, four at a time (`TAXI_CATCHUP=false` turns that off).
+2021-07-31, four at a time (`TAXI_CATCHUP=false` turns that off), so unpause it once
+`taxi_web_to_gcs` has loaded those months; a day of a month loaded later fails, and *Clear* runs it again.
 
 **Code.** `include/taxi_flows/gcs/daily.py`.
 """

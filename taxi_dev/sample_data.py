@@ -40,6 +40,8 @@ from taxi_flows.core.months import month_start, next_month
 # The real sizes of 2021-01 (yellow, green: exact; fhv, fhvhv: about).
 FULL_ROWS = {"yellow": 1_369_765, "green": 76_518, "fhv": 1_154_000, "fhvhv": 11_908_000}
 SMALL_ROWS = 2_000
+Part = tuple[int, int]  # (i, k): the i-th of k equal slices of a month's time
+WHOLE: Part = (0, 1)
 
 _BLANK_IN_TAIL = ("vendor_id", "passenger_count", "ratecode_id", "store_and_fwd_flag", "payment_type", "trip_type")
 
@@ -55,15 +57,21 @@ def _choice(rng: np.random.Generator, values: list, weights: list[float], n: int
     return rng.choice(np.asarray(values), size=n, p=p / p.sum())
 
 
-def _times(rng: np.random.Generator, color: str, month: dt.date, rows: int, tail: int):
-    """Pickup and dropoff times: in the month but for a few out-of-month clocks, roughly in pickup
-    order (the dispatch rows of a blank tail, appended at the end, cover the month again), and a
-    few meters left running or set wrong."""
+def _seed(text: str, part: Part) -> int:
+    return zlib.crc32((text if part == WHOLE else f"{text}:{part[0]}/{part[1]}").encode())
+
+
+def _times(rng: np.random.Generator, color: str, month: dt.date, rows: int, tail: int, part: Part = WHOLE):
+    """Pickup and dropoff times: in the month (or its part-th slice) but for a few out-of-month
+    clocks, roughly in pickup order (the dispatch rows of a blank tail, appended at the end, cover
+    the month again), and a few meters left running or set wrong."""
     n = rows
     start = dt.datetime(month.year, month.month, 1)
     end = dt.datetime.combine(next_month(month), dt.time())
     seconds = int((end - start).total_seconds())
-    pickup = np.datetime64(start, "s") + rng.integers(0, seconds, n).astype("timedelta64[s]")
+    index, count = part
+    low, high = seconds * index // count, seconds * (index + 1) // count
+    pickup = np.datetime64(start, "s") + rng.integers(low, high, n).astype("timedelta64[s]")
     odd = rng.random(n) < 0.0003
     odd_days = np.array(
         [
@@ -80,18 +88,18 @@ def _times(rng: np.random.Generator, color: str, month: dt.date, rows: int, tail
     pickup[n - tail :].sort()
     dropoff = pickup + (rng.exponential(700, n) + 60).astype("timedelta64[s]")
     # Meters left running or set wrong (drawn apart, so the other columns stay as they were).
-    meter = np.random.default_rng(zlib.crc32(f"meter:{color}:{month:%Y-%m}:{rows}".encode())).random(n)
+    meter = np.random.default_rng(_seed(f"meter:{color}:{month:%Y-%m}:{rows}", part)).random(n)
     dropoff[meter < 0.0002] = pickup[meter < 0.0002] - np.timedelta64(300, "s")
     over_a_day = (meter >= 0.0002) & (meter < 0.0012)
     dropoff[over_a_day] += np.timedelta64(86_400, "s")
     return pickup, dropoff
 
 
-def _taxi_values(rng: np.random.Generator, color: str, month: dt.date, n: int) -> tuple[dict, dict]:
+def _taxi_values(rng: np.random.Generator, color: str, month: dt.date, n: int, part: Part) -> tuple[dict, dict]:
     """A yellow or green month's values and NULL masks, by target column."""
     sch = schema.trip_schema(color)
     tail = int(n * _blank_tail_share(color, month))
-    pickup, dropoff = _times(rng, color, month, n, tail)
+    pickup, dropoff = _times(rng, color, month, n, tail, part)
     zero_distance = 0.015 if color == "yellow" else 0.05
     distance = np.round(rng.lognormal(0.6, 0.9, n), 2)
     distance[rng.random(n) < zero_distance] = 0.0
@@ -142,9 +150,9 @@ def _bases(rng: np.random.Generator, n: int) -> np.ndarray:
     return np.char.add("B0", rng.integers(2000, 3300, n).astype(str))
 
 
-def _for_hire_values(rng: np.random.Generator, color: str, month: dt.date, n: int) -> tuple[dict, dict]:
+def _for_hire_values(rng: np.random.Generator, color: str, month: dt.date, n: int, part: Part) -> tuple[dict, dict]:
     """An fhv or fhvhv month's values and NULL masks, by target column (the mirror's columns)."""
-    pickup, dropoff = _times(rng, color, month, n, 0)
+    pickup, dropoff = _times(rng, color, month, n, 0, part)
     values = {
         "dispatching_base_num": _bases(rng, n),
         "pickup_datetime": pickup,
@@ -167,13 +175,14 @@ def _for_hire_values(rng: np.random.Generator, color: str, month: dt.date, n: in
     return values, masks
 
 
-def trip_values(color: str, month: dt.date, rows: int) -> tuple[dict, dict]:
+def trip_values(color: str, month: dt.date, rows: int, part: Part = WHOLE) -> tuple[dict, dict]:
     """A month's trips, by target column: values and NULL masks (the same trips in the mirror's
-    file and the TLC's, taxi_dev.tlc_files)."""
+    file and the TLC's, taxi_dev.tlc_files). part=(i, k): the trips of the i-th of k equal slices
+    of the month's time, for a file written a slice at a time."""
     sch = schema.trip_schema(color)
-    rng = np.random.default_rng(zlib.crc32(f"{color}:{month:%Y-%m}:{rows}".encode()))
+    rng = np.random.default_rng(_seed(f"{color}:{month:%Y-%m}:{rows}", part))
     make = _taxi_values if sch.clean_condition else _for_hire_values
-    values, masks = make(rng, color, month, rows)
+    values, masks = make(rng, color, month, rows, part)
     # Exact duplicates: copy a few rows over their successors.
     dup = np.flatnonzero(rng.random(rows - 1) < 0.0005)
     for name in values:

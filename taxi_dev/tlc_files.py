@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 import os
-import zlib
 from pathlib import Path
 
 import numpy as np
@@ -122,12 +121,13 @@ def _extra_values(rng: np.random.Generator, color: str, values: dict, n: int) ->
     return extra, masks
 
 
-def tlc_table(color: str, month: dt.date, rows: int) -> pa.Table:
-    """One month file of the TLC: the period's layout, its physical types, the mirror's quirks."""
+def tlc_table(color: str, month: dt.date, rows: int, part: sample_data.Part = sample_data.WHOLE) -> pa.Table:
+    """One month file of the TLC (or the part-th slice of it: sample_data.trip_values): the period's
+    layout, its physical types, the mirror's quirks."""
     sch = schema.trip_schema(color)
     layout = layouts.layout_of(color, layouts.TLC, month)
-    rng = np.random.default_rng(zlib.crc32(f"tlc:{color}:{month:%Y-%m}:{rows}".encode()))
-    values, masks = sample_data.trip_values(color, month, rows)  # the mirror's trips, where it has the month
+    rng = np.random.default_rng(sample_data._seed(f"tlc:{color}:{month:%Y-%m}:{rows}", part))
+    values, masks = sample_data.trip_values(color, month, rows, part)  # the mirror's trips, where it has the month
     extra, extra_masks = _extra_values(rng, color, values, rows)
     values, masks = {**extra, **values}, {**extra_masks, **masks}
     types = physical(color, month)
@@ -167,12 +167,22 @@ def _named(data: np.ndarray, name: str, layout: layouts.Layout, month: dt.date) 
     return np.array([spelling.get(int(v), "UNK") for v in data])
 
 
+ROW_GROUP_ROWS = 100_000  # as the TLC's writer does
+SLICE_ROWS = 20 * ROW_GROUP_ROWS  # a larger file is made a slice of the month's time at a time (memory stays flat)
+
+
 def write_tlc(path: Path, color: str, month: dt.date, rows: int) -> Path:
-    """Write one month file (atomically), in row groups of 100,000 rows as the TLC's writer does."""
-    table = tlc_table(color, month, rows)
+    """Write one month file (atomically), in row groups of ROW_GROUP_ROWS rows. A file of more than
+    SLICE_ROWS rows is written in pickup order a slice of the month at a time, as a full-size month
+    (20M fhvhv rows) does not fit in memory at once."""
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    pq.write_table(table, tmp, row_group_size=100_000, compression="snappy")
+    count = -(-rows // SLICE_ROWS)
+    with pq.ParquetWriter(tmp, tlc_table(color, month, 1).schema, compression="snappy") as writer:
+        for index in range(count):
+            size = min(SLICE_ROWS, rows - index * SLICE_ROWS)
+            table = tlc_table(color, month, size, (index, count) if count > 1 else sample_data.WHOLE)
+            writer.write_table(table, row_group_size=ROW_GROUP_ROWS)
     tmp.replace(path)
     return path
 

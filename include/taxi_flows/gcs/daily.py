@@ -28,7 +28,8 @@ log = logging.getLogger(__name__)
 
 def daily_trips_to_gcs(client: Client, bucket: str, color: str, day: dt.date) -> dict:
     """The trips picked up on day as <color>/YYYY/MM/DD/daily-trips.parquet with the full schema,
-    in pickup order; an empty file with the schema when there are none."""
+    in pickup order; an empty file with the schema when there are none in a month that is loaded.
+    SourceError when the day's month has no committed load: an export of nothing would look done."""
     sch = trip_schema(color)
     file_schema = sch.arrow_schema.remove(sch.arrow_schema.get_field_index(sch.pickup_date))
     prefix = layout.partition_prefix(color, day)
@@ -40,6 +41,8 @@ def daily_trips_to_gcs(client: Client, bucket: str, color: str, day: dt.date) ->
     if ignored:
         sentence = "%s %s: ignored %d file(s) of loads that did not commit or were replaced: %s"
         log.info(sentence, color, day, len(ignored), ignored)
+    if not names:
+        _check_month_loaded(client, bucket, color, day, listed)
     tables = []
     for name in names:
         try:
@@ -67,8 +70,22 @@ def daily_trips_to_gcs(client: Client, bucket: str, color: str, day: dt.date) ->
         log_summary(log, f"{color} {day}", "wrote {rows:,} trips from {files} file(s) of {source} to {uri}", facts)
     else:
         sentence = (
-            "no trips were picked up that day (nothing under {source}; has taxi_web_to_gcs loaded the month?): "
+            "no trips were picked up that day (the month is loaded, and nothing of it is under {source}): "
             "wrote an empty file with the schema to {uri}"
         )
         log_summary(log, f"{color} {day}", sentence, facts, logging.WARNING)
     return summary
+
+
+def _check_month_loaded(client: Client, bucket: str, color: str, day: dt.date, listed: list[str]) -> None:
+    """SourceError unless the day's month has a committed load (a manifest, or a file of the month
+    written before loads had manifests)."""
+    month = f"{day:%Y-%m}"
+    committed, _ = manifest.read(client, bucket, color, month)
+    legacy = any((layout.file_month_and_load(name) or ("", ""))[0] == month for name in listed)
+    if committed is None and not legacy:
+        where = layout.uri(bucket, layout.manifest_object(color, month))
+        raise SourceError(
+            f"{color} {month} is not in GCS (no committed load: {where} does not exist), so {day} has nothing to "
+            f"export: run taxi_web_to_gcs for {month} with params.colors [{color!r}] first, then clear this run"
+        )

@@ -83,15 +83,17 @@ class PartitionedWriter:
         if batch.num_rows == 0:
             return
         order = pc.sort_indices(batch.column(self.key))
-        batch = batch.take(order)
-        days = batch.column(self.key).cast(pa.int32()).fill_null(-(2**31)).to_numpy(zero_copy_only=False)
+        keys = batch.column(self.key).take(order)
+        days = keys.cast(pa.int32()).fill_null(-(2**31)).to_numpy(zero_copy_only=False)
         starts = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1])
         ends = np.append(starts[1:], len(days))
         rows = batch.drop_columns([self.key])
         for start, end in zip(starts, ends, strict=True):
-            value = batch.column(self.key)[int(start)].as_py()
+            value = keys[int(start)].as_py()
+            # A batch of its own per date (take, not slice): a slice would keep the whole input batch
+            # alive while a date with a few rows (a pickup outside the month) waits for its flush.
             self._part(value.isoformat() if value else "__HIVE_DEFAULT_PARTITION__").add(
-                rows.slice(int(start), int(end - start))
+                rows.take(order.slice(int(start), int(end - start)))
             )
         self._enforce_budget()
 

@@ -20,6 +20,9 @@ if TYPE_CHECKING:
 TIMEOUT = 60  # seconds per request
 RETRY_SECONDS = 60  # total, per call, for the retryable errors (connection, 429, 5xx)
 PARQUET = "application/vnd.apache.parquet"
+# A file larger than this is uploaded in pieces of this size (a resumable upload) rather than read into
+# memory whole: the client's default piece is 100 MB, and upload_many runs several at once.
+CHUNK_BYTES = 8 * 1024 * 1024
 
 
 def client(conn_id: str = GCP_CONN_ID) -> storage.Client:
@@ -36,12 +39,12 @@ def _retry():
 
 def upload(gcs: storage.Client, bucket: str, name: str, path: Path) -> str:
     """Upload a local file as one object (GCS replaces an object atomically)."""
-    blob = gcs.bucket(bucket).blob(name)
+    blob = gcs.bucket(bucket).blob(name, chunk_size=CHUNK_BYTES)
     blob.upload_from_filename(str(path), content_type=PARQUET, timeout=TIMEOUT, retry=_retry())
     return uri(bucket, name)
 
 
-def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 8) -> None:
+def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 4) -> None:
     """Upload {object name: local file}, a few at a time (each object is still replaced atomically)."""
     from concurrent.futures import ThreadPoolExecutor
 

@@ -11,6 +11,7 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_flows.core.month_file import MonthFile
@@ -57,7 +58,8 @@ def web_to_gcs(
         single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
         dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
         with src.batches() as batches:
-            for batch in prefetch(batches):  # parsing in a thread beside the Parquet encoding
+            # Parsing in a thread beside the Parquet encoding; one batch ahead is enough (more only costs memory).
+            for batch in prefetch(batches, depth=1):
                 single.add(batch)
                 dataset.add(batch)
         single.close()
@@ -67,6 +69,7 @@ def web_to_gcs(
         if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
             raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
         written = time.monotonic()
+        pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads take theirs
 
         by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
         storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})

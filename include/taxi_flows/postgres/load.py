@@ -38,6 +38,10 @@ from taxi_flows.postgres import binary
 from taxi_flows.postgres.locks import under_lock_timeout
 from taxi_flows.postgres.tables import column_definitions, partition_name
 
+# Rows encoded at a time: the encoder's arrays and the chunks queued for the COPY stay a few MB
+# (a batch of 131,072 fhvhv rows is 27 MB of COPY data, and about five times that while encoded).
+ENCODE_ROWS = 32_768
+
 
 def copy_batches(
     conn: Connection, table: sql.Composable, columns: list[str], batches: Iterable[pa.RecordBatch], freeze: bool
@@ -46,9 +50,10 @@ def copy_batches(
     statement = sql.SQL("COPY {} ({}) FROM STDIN (FORMAT binary{})").format(
         table, sql.SQL(", ").join(map(sql.Identifier, columns)), sql.SQL(", FREEZE" if freeze else "")
     )
+    slices = (batch.slice(start, ENCODE_ROWS) for batch in batches for start in range(0, batch.num_rows, ENCODE_ROWS))
     with conn.cursor() as cur, cur.copy(statement) as copy:
         copy.write(binary.HEADER)
-        for chunk in prefetch(binary.encode(batch) for batch in batches):
+        for chunk in prefetch(binary.encode(piece) for piece in slices):
             copy.write(chunk)
         copy.write(binary.TRAILER)
 

@@ -200,12 +200,24 @@ def test_a_daily_backfill_of_a_week_writes_seven_objects_per_colour(monthly, dai
 
 def test_a_day_without_trips_gets_an_empty_file_and_says_so(daily, bucket):
     client, name = bucket
+    # A month whose load committed with no trips on the 15th (a manifest without that day).
+    manifest.commit(client, name, manifest.Manifest("green", "2020-06", layout.new_load_id(), 0, {}))
     with log_messages(logging.WARNING) as messages:
         assert run(daily, "2020-06-15", ["green"])[0].state == "success"
     table = read(client, name, "green/2020/06/15/daily-trips.parquet")
     assert table.num_rows == 0
     assert table.schema.equals(trip_schema("green").arrow_schema, check_metadata=False)
     assert any(m.startswith("green 2020-06-15: no trips were picked up that day") for m in messages), messages
+
+
+def test_a_day_of_a_month_not_loaded_fails_and_writes_nothing(daily, bucket):
+    client, name = bucket
+    with log_messages(logging.ERROR) as messages:
+        dr, states = run(daily, "2020-05-15", ["green"])
+    assert dr.state == "failed"
+    assert states[("green_daily_trips", -1)] == ("failed", 1)  # at once: a retry would find nothing either
+    assert "green/2020/05/15/daily-trips.parquet" not in objects(client, name, "green/2020/")
+    assert any("green 2020-05 is not in GCS" in m and "run taxi_web_to_gcs for 2020-05" in m for m in messages)
 
 
 @pytest.mark.parametrize(

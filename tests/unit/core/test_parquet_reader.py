@@ -48,6 +48,28 @@ def read(path, color: str, month: dt.date) -> tuple[pa.Table, TripStats]:
     return pa.Table.from_batches(batches, schema=sch.arrow_schema), stats
 
 
+def test_a_large_file_is_written_a_slice_of_the_month_at_a_time(tmp_path, monkeypatch):
+    month = dt.date(2024, 1, 1)
+    monkeypatch.setattr(tlc_files, "SLICE_ROWS", 2_000)
+    monkeypatch.setattr(tlc_files, "ROW_GROUP_ROWS", 500)
+    path = tlc_files.write_tlc(tmp_path / "m.parquet", "fhvhv", month, 7_000)  # slices of 2,000, 2,000, 2,000, 1,000
+    file = parquet_reader.open_parquet(path, "fhvhv 2024-01", str(path))
+    assert file.metadata.num_rows == 7_000
+    assert file.metadata.num_row_groups == 14
+    assert file.schema_arrow.equals(tlc_files.tlc_table("fhvhv", month, 10).schema)
+    pickups = file.read(columns=["pickup_datetime"]).column(0).to_pylist()
+    quarter = [dt.datetime(2024, 1, 1) + dt.timedelta(seconds=31 * 86_400 * i // 4) for i in range(5)]
+    for index, rows in enumerate((pickups[:2000], pickups[2000:4000], pickups[4000:6000], pickups[6000:])):
+        assert rows == sorted(rows)  # each slice in pickup order, and in its quarter of the month
+        in_month = [p for p in rows if p.month == 1 and p.year == 2024]
+        assert len(in_month) > 0.99 * len(rows)
+        assert quarter[index] <= min(in_month)
+        assert max(in_month) < quarter[index + 1]
+    assert len(set(file.read(columns=["request_datetime"]).column(0).to_pylist())) > 6_900  # no slice repeated
+    table, stats = read(path, "fhvhv", month)
+    assert table.num_rows == stats.rows_read == 7_000
+
+
 @pytest.mark.parametrize(("color", "month"), PERIODS)
 def test_each_period_reads_into_the_table_exactly(tmp_path, color, month):
     month = dt.date.fromisoformat(f"{month}-01")

@@ -57,3 +57,19 @@ def test_stale_files_are_the_month_s_older_loads_only():
         "p=1/2021-02_20260101T000000000000Z-aaaaaa.parquet",  # another month
     ]
     assert manifest.stale(names, "2021-01", "20260102T000000000000Z-bbbbbb") == names[:2]
+
+
+def test_the_partitioned_writer_holds_its_own_rows_not_slices_of_the_input(tmp_path):
+    # A date with a few rows waits for its flush; were its rows a slice, the whole input batch would wait too.
+    sch = schema.trip_schema("fhv").arrow_schema
+    days = [dt.date(2021, 1, 31 if i == 0 else 1 + i % 2) for i in range(10_000)]
+    columns = {f.name: pa.nulls(10_000, f.type) for f in sch}
+    columns["dispatching_base_num"] = pa.array(["B02510"] * 10_000)
+    columns["pickup_date"] = pa.array(days, pa.date32())
+    batch = pa.RecordBatch.from_pydict(columns, schema=sch)
+    writer = parquet.PartitionedWriter(tmp_path, sch, "pickup_date", "2021-01.parquet")
+    writer.add(batch)
+    held = writer.parts["2021-01-31"]._buffer
+    assert sum(b.num_rows for b in held) == 1
+    assert sum(b.get_total_buffer_size() for b in held) < batch.get_total_buffer_size() / 100
+    writer.close()
