@@ -22,7 +22,11 @@ since its load …: run the month again to load the new file").
 **A mismatch fails the run**, naming each month and its targets' numbers, e.g. `green 2021-02:
 PostgreSQL rows 1,190, rows in the GCS monthly file 1,200, …`; the failure alert goes to
 `taxi_alerts` as for every task. A month missing from a target is not a mismatch (it may not be
-loaded there yet). A load running while the count runs can be counted half-way: the next event's
+loaded there yet), but **a month that vanished fails the run**, naming month and target: one a
+target held at the last count and holds no more, PostgreSQL without the rows of a load
+`ny_taxi.taxi_loads` records, a dataset month whose manifest names files that are gone or whose
+monthly file is missing (`green 2021-06: PostgreSQL rows none, though run … loaded 268,629`). A
+month removed on purpose: delete its row of `ny_taxi.taxi_loads` too. A load running while the count runs can be counted half-way: the next event's
 run counts again.
 
 **From the UI.** Airflow 3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows

@@ -23,6 +23,9 @@ the BigQuery view `<color>_tripdata_clean`):
   month's (the commit) and records the source file's URL, bytes, Last-Modified and ETag; then the
 files of the month's earlier loads are deleted. Other months'
   files in the same date partitions (late records, out-of-month pickups) are never touched.
+  One load of a month at a time: a second waits for the month's lock
+  (`<color>_tripdata_manifests/<YYYY-MM>.lock`), logging who holds it, at most
+  `TAXI_LOCK_WAIT_SECONDS` (1800), then fails naming the holder.
 
 Rows carry `source_month`. Parquet with the schema of `taxi_flows.core.schema`: naive local times as
 TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,

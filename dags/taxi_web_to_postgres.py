@@ -52,7 +52,8 @@ one asked for a month its source does not have (fhvhv 2019-01) fails at once, na
    attach the new one. That swap waits at most a second for the table: behind a long query it
    gives way to other readers and tries again (with back-off, for about three minutes), so
    concurrent months never deadlock and readers of other months are not held up. Two runs of one
-   month queue on an advisory lock.
+   month queue on an advisory lock, taken before the download: the second logs every 30 s which
+   backend and Airflow run hold the month, and fails after `TAXI_LOCK_WAIT_SECONDS` (1800) naming it.
 
 **Idempotent and atomic.** Every row carries `source_month` and is written once; a re-run or a
 backfill replaces exactly the rows of that month's file, whatever their pickup dates; readers see

@@ -73,6 +73,13 @@ BQ_LOCATION = os.getenv("TAXI_BQ_LOCATION", "US")
 PUBLICATION_WAIT_DAYS = int(os.getenv("TAXI_PUBLICATION_WAIT_DAYS", "120"))
 PUBLICATION_POKE_SECONDS = int(os.getenv("TAXI_PUBLICATION_POKE_SECONDS", str(6 * 3600)))
 
+# A load of a month waits for another load of the same month (PostgreSQL, GCS) at most
+# TAXI_LOCK_WAIT_SECONDS, logging who holds it every 30 s, then fails naming it. A GCS month's lock
+# object that a dead load left is taken over once it is TAXI_GCS_LOCK_STALE_SECONDS old (by the
+# same task's retry at once). PostgreSQL releases a dead load's lock with its connection.
+LOCK_WAIT_SECONDS = int(os.getenv("TAXI_LOCK_WAIT_SECONDS", "1800"))
+LOCK_STALE_SECONDS = int(os.getenv("TAXI_GCS_LOCK_STALE_SECONDS", "10800"))
+
 # The DAGs' start_date (orchestration.dag_defaults.EARLIEST says why so early): a timetable
 # restriction from it is catch-up's, a later one a backfill's.
 DAG_START_DATE = dt.date(1970, 1, 1)

@@ -32,8 +32,9 @@ def postgres(conn: Connection, schema: str, color: str) -> list[Count]:
     return [Count(color, m, "postgres", n) for m, n in rows]
 
 
-def gcs(client: storage.Client, bucket: str, color: str) -> list[Count]:
-    """The monthly files' rows (footer only) and each committed month of the dataset."""
+def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | None = None) -> list[Count]:
+    """The monthly files' rows (footer only) and each committed month of the dataset. A file a
+    month's manifest names that is not in the bucket goes into absent (one sentence per month)."""
     import pyarrow.parquet as pq
 
     out = []
@@ -41,11 +42,43 @@ def gcs(client: storage.Client, bucket: str, color: str) -> list[Count]:
         if match := _MONTHLY.search(blob.name):
             with blob.open("rb") as f:
                 out.append(Count(color, match["month"], "gcs_monthly", pq.ParquetFile(f).metadata.num_rows))
+    present = {blob.name for blob in client.list_blobs(bucket, prefix=layout.dataset_prefix(color))}
     for blob in client.list_blobs(bucket, prefix=layout.manifests_prefix(color)):
         if match := _MANIFEST.search(blob.name):
             month = manifest.Manifest(**json.loads(blob.download_as_bytes()))
             out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(month.files), month.source or None))
+            missing = sorted(name for name in month.files.values() if name not in present)
+            if missing and absent is not None:
+                absent.append(
+                    f"{color} {match['month']}: {len(missing)} of the {len(month.files)} files its manifest commits "
+                    f"are missing from the pickup-date dataset ({layout.uri(bucket, missing[0])} …)"
+                )
     return out
+
+
+def absences(previous: list[Count], found: list[Count], loads: dict[tuple[str, str], dict]) -> list[str]:
+    """One sentence per colour, month and target that lacks a month it should have: one that held
+    rows at the last count (previous) and holds none now; PostgreSQL without the rows of a load it
+    recorded (loads: coverage.store.read_loads); a dataset month committed without its monthly file."""
+    have = {(c.color, c.month, c.target) for c in found if c.rows}
+    out: dict[tuple[str, str, str], str] = {}
+    for (color, month), load in sorted(loads.items()):
+        written = (load.get("summary") or {}).get("rows_written")
+        if written and (color, month, "postgres") not in have:
+            out[(color, month, "postgres")] = (
+                f"{color} {month}: {TARGETS['postgres']} none, though run {load['run_id']} loaded {written:,}"
+            )
+    for c in found:
+        if c.target == "gcs_dataset" and c.rows and (c.color, c.month, "gcs_monthly") not in have:
+            out.setdefault(
+                (c.color, c.month, "gcs_monthly"),
+                f"{c.color} {c.month}: {TARGETS['gcs_monthly']} none (no file), though the dataset commits {c.rows:,}",
+            )
+    for c in previous:
+        if c.rows and (c.color, c.month, c.target) not in have:
+            sentence = f"{c.color} {c.month}: {TARGETS[c.target]} none, {c.rows:,} at the last count"
+            out.setdefault((c.color, c.month, c.target), sentence)
+    return [out[key] for key in sorted(out)]
 
 
 def bigquery(bq: bigquery.Client, table: str, color: str) -> list[Count]:

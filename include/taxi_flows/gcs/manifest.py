@@ -8,9 +8,9 @@ between (GCS down mid-upload, a killed task, a failed clean-up) it reads one loa
 never a mix. Files of a month that has no manifest were written before loads had ids, and are read
 as they are.
 
-Two loads of one month at once: the newer (by load id) wins. The manifest is written with a
-compare-and-swap on its generation; an older load that finds a newer manifest fails without
-writing, and a load deletes only the files of loads older than its own.
+Two loads of one month never run at once (gcs.month_lock: the second waits for the first). Behind
+that, the manifest is still written with a compare-and-swap on its generation: a load that finds a
+newer manifest fails without writing, and a load deletes only the files of loads older than its own.
 """
 
 from __future__ import annotations
@@ -58,10 +58,10 @@ def commit(client: Client, bucket: str, manifest: Manifest) -> str:
         raise SupersededLoad(f"{what}: a newer load ({current.load_id}) committed while this one ran")
     manifest.committed_at = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
     data = json.dumps(asdict(manifest), indent=1, sort_keys=True).encode()
+    name = layout.manifest_object(manifest.color, manifest.month)
     try:
-        return storage.write_if_generation(
-            client, bucket, layout.manifest_object(manifest.color, manifest.month), data, generation
-        )
+        storage.write_if_generation(client, bucket, name, data, generation)
+        return layout.uri(bucket, name)
     except PreconditionFailed as e:
         raise SupersededLoad(f"{what}: another load committed while this one ran; the retry decides") from e
 

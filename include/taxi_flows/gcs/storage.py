@@ -8,6 +8,7 @@ attempt in about a minute, not after the client's default two minutes per call.
 
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -66,9 +67,10 @@ def read_versioned(gcs: storage.Client, bucket: str, name: str) -> tuple[bytes |
     return data, blob.generation or 0
 
 
-def write_if_generation(gcs: storage.Client, bucket: str, name: str, data: bytes, generation: int) -> str:
+def write_if_generation(gcs: storage.Client, bucket: str, name: str, data: bytes, generation: int) -> int:
     """Write an object only if its generation is still `generation` (0: only if it does not exist):
-    a compare-and-swap. google.api_core.exceptions.PreconditionFailed when another writer came first."""
+    a compare-and-swap; the new generation. google.api_core.exceptions.PreconditionFailed when
+    another writer came first."""
     from google.cloud.storage.retry import DEFAULT_RETRY_IF_GENERATION_SPECIFIED
 
     blob = gcs.bucket(bucket).blob(name)
@@ -76,7 +78,15 @@ def write_if_generation(gcs: storage.Client, bucket: str, name: str, data: bytes
     blob.upload_from_string(
         data, content_type="application/json", if_generation_match=generation, timeout=TIMEOUT, retry=retry
     )
-    return uri(bucket, name)
+    return blob.generation
+
+
+def delete_if_generation(gcs: storage.Client, bucket: str, name: str, generation: int) -> None:
+    """Delete an object only if it is still that generation (NotFound, PreconditionFailed otherwise)."""
+    from google.cloud.storage.retry import DEFAULT_RETRY_IF_GENERATION_SPECIFIED
+
+    blob = gcs.bucket(bucket).blob(name)
+    blob.delete(if_generation_match=generation, timeout=TIMEOUT, retry=DEFAULT_RETRY_IF_GENERATION_SPECIFIED)
 
 
 def list_names(gcs: storage.Client, bucket: str, prefix: str) -> list[str]:
@@ -88,5 +98,9 @@ def download(gcs: storage.Client, bucket: str, name: str) -> bytes:
 
 
 def delete(gcs: storage.Client, bucket: str, names: list[str]) -> None:
+    """Delete objects; one that is already gone is no error (a retry, or another load, deleted it)."""
+    from google.api_core.exceptions import NotFound
+
     for name in names:
-        gcs.bucket(bucket).blob(name).delete(timeout=TIMEOUT, retry=_retry())
+        with contextlib.suppress(NotFound):
+            gcs.bucket(bucket).blob(name).delete(timeout=TIMEOUT, retry=_retry())

@@ -18,7 +18,7 @@ from taxi_flows.core.month_file import MonthFile
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.streams import prefetch
 from taxi_flows.core.zones import web_zones
-from taxi_flows.gcs import layout, manifest, storage
+from taxi_flows.gcs import layout, manifest, month_lock, storage
 from taxi_flows.gcs.parquet import PartitionedWriter, RowGroupWriter
 from taxi_flows.settings import DEFAULT_TLC_BASE_URL
 
@@ -46,40 +46,45 @@ def web_to_gcs(
     checks: bad input writes and removes nothing. The dataset's files carry this load's id and
     count once the month's manifest names them (gcs.manifest: the commit); then the monthly file is
     replaced (one object), and the month's files of earlier loads are deleted. Other months' files,
-    even in the same date partitions, are never touched.
+    even in the same date partitions, are never touched. A second load of the month waits for this
+    one (gcs.month_lock), so the monthly file and the dataset always hold the same load.
     """
     started = time.monotonic()
     src = MonthFile(base_url, color, month, http, tlc_base_url, source_name)
     sch = src.sch
-    load_id = layout.new_load_id()
-    file_name = layout.partition_file_name(month, load_id)
-    prefix = layout.dataset_prefix(color)
-    with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
-        single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
-        dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
-        with src.batches() as batches:
-            # Parsing in a thread beside the Parquet encoding; one batch ahead is enough (more only costs memory).
-            for batch in prefetch(batches, depth=1):
-                single.add(batch)
-                dataset.add(batch)
-        single.close()
-        parts = dataset.close()
-        src.check(single.rows)
-        in_parts = sum(p.rows for p in parts.values())
-        if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
-            raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
-        written = time.monotonic()
-        pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads take theirs
+    # The month's lock first (before the download): one load of a month at a time; the load id after it,
+    # so the load that commits last is also the newest.
+    with month_lock.holding(client, bucket, color, month, src.what) as lease:
+        load_id = layout.new_load_id()
+        file_name = layout.partition_file_name(month, load_id)
+        prefix = layout.dataset_prefix(color)
+        with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+            single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
+            dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
+            with src.batches() as batches:
+                # Parsing in a thread beside the encoding; one batch ahead is enough (more only costs memory).
+                for batch in prefetch(batches, depth=1):
+                    single.add(batch)
+                    dataset.add(batch)
+            single.close()
+            parts = dataset.close()
+            src.check(single.rows)
+            in_parts = sum(p.rows for p in parts.values())
+            if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
+                raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
+            written = time.monotonic()
+            pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads take theirs
 
-        by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
-        storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
-        month_key = f"{month:%Y-%m}"
-        committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
-        manifest_uri = manifest.commit(client, bucket, committed)
-        monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
-        log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
-        stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
-        storage.delete(client, bucket, stale)
+            by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
+            storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
+            month_key = f"{month:%Y-%m}"
+            lease.check()  # still this load's month: one that was taken over must not commit
+            committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
+            manifest_uri = manifest.commit(client, bucket, committed)
+            monthly_uri = storage.upload(client, bucket, layout.monthly_object(color, month), single.path)
+            log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
+            stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
+            storage.delete(client, bucket, stale)
     summary = {
         **src.summary(),
         "rows_written": single.rows,

@@ -4,8 +4,9 @@ It logs one paragraph (DAG, run, task, month or day, colour, error, log URL) and
 connection ``taxi_alerts`` exists, sends it:
 
 - ``conn_type`` ``http`` (e.g. a Slack incoming webhook): POST ``{"text": <paragraph>}`` as JSON to
-  the connection's host (the whole URL, ``https://hooks.slack.com/services/…``), or its
-  ``host`` + ``schema``/``port`` pieces;
+  the URL in the connection's password (``https://hooks.slack.com/services/…``: the URL is the
+  secret, and a password is what Airflow hides in its UI, REST API and logs). A URL in the host
+  (as before) still works, with a warning: Airflow shows a host to anyone who may read connections;
 - ``conn_type`` ``smtp``: an e-mail through the smtp provider Airflow ships, to the addresses in
   the connection's extra ``{"to": "a@example.com, b@example.com"}``.
 
@@ -90,7 +91,7 @@ def notify(text: str) -> bool:
     if kind in ("http", "https"):
         import requests
 
-        url = connection.host if "://" in (connection.host or "") else _http_url(connection)
+        url = _webhook_url(connection)
         _mask(url)
         headers = {"Content-Type": "application/json"}
         response = requests.post(url, data=json.dumps({"text": text}), timeout=10, headers=headers)
@@ -120,10 +121,20 @@ def _mask(url: str) -> None:
         mask_secret(path)
 
 
-def _http_url(connection) -> str:
-    scheme = connection.schema or "https"
-    port = f":{connection.port}" if connection.port else ""
-    return f"{scheme}://{connection.host}{port}"
+def _webhook_url(connection) -> str:
+    """The webhook's URL: the connection's password, or (as before) its host."""
+    if "://" in (connection.password or ""):
+        return connection.password
+    if "://" not in (connection.host or ""):
+        raise ValueError(
+            f"connection {ALERTS_CONN_ID} (http) needs the webhook's whole URL (https://…) in its password"
+        )
+    log.warning(
+        "the connection %s has the webhook's URL in its host, which Airflow's UI and REST API show to anyone who "
+        'may read connections: move it to the password (README, "Failure alerts")',
+        ALERTS_CONN_ID,
+    )
+    return connection.host
 
 
 def _alerts_connection():

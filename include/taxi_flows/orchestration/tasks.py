@@ -214,19 +214,23 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
     from taxi_flows.gcs import storage
     from taxi_flows.postgres.connection import postgres_connection
 
-    found = []
+    found, absent = [], []
     client, bq = storage.client(), queries.client(GCP_CONN_ID)
     with postgres_connection() as conn:
+        previous, _, _ = store.read_counts(conn)
         for color in COLORS:
             found += counts.postgres(conn, POSTGRES_SCHEMA, color)
-            found += counts.gcs(client, bucket, color)
+            found += counts.gcs(client, bucket, color, absent)
             found += counts.bigquery(bq, f"{bq.project}.{dataset}.{trips_table(color)}", color)
         save_counts(conn, found, run_id)
-        changed = publication.replaced(store.read_loads(conn))  # months whose file was replaced at its URL
+        loads = store.read_loads(conn)
+    changed = publication.replaced(loads)  # months whose file was replaced at its URL
     months = sorted({(c.color, c.month) for c in found})
     log.info("counted %d colour-months in %d targets: %d figures stored", len(months), len(TARGETS), len(found))
     wrong = counts.mismatches(found)
+    absent += counts.absences(previous, found, loads)
     problems = [f"the targets disagree on {len(wrong)} month(s): " + "; ".join(wrong)] if wrong else []
+    problems += [f"{len(absent)} month(s) missing where they were loaded: " + "; ".join(absent)] if absent else []
     problems += [f"{len(changed)} source file(s) replaced since their load: " + "; ".join(changed)] if changed else []
     if problems:
         raise fail(". ".join(problems))

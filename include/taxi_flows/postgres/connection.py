@@ -3,6 +3,7 @@ provider's hook), whatever driver the installed provider hands out."""
 
 from __future__ import annotations
 
+import os
 from contextlib import contextmanager
 
 from taxi_flows.settings import POSTGRES_CONN_ID
@@ -42,6 +43,16 @@ def libpq_params(connection) -> dict:
     return {k: v for k, v in params.items() if v not in (None, "")}
 
 
+def airflow_run_name() -> str | None:
+    """The Airflow task this process runs ("<dag_id> <run_id> <task_id>", from the AIRFLOW_CTX_*
+    variables Airflow sets for a task), as the connection's application_name: pg_stat_activity,
+    and a load waiting for a month's lock, then name the run that holds it. None outside a task."""
+    dag_id, run_id, task_id = (os.environ.get(f"AIRFLOW_CTX_{k}") for k in ("DAG_ID", "DAG_RUN_ID", "TASK_ID"))
+    if not dag_id:
+        return None
+    return " ".join(p for p in (dag_id, run_id, task_id) if p)[:63]  # PostgreSQL keeps 63 bytes
+
+
 @contextmanager
 def postgres_connection(conn_id: str = POSTGRES_CONN_ID):
     """A psycopg 3 connection (the loaders use its COPY API) for the Airflow connection, in
@@ -60,6 +71,9 @@ def postgres_connection(conn_id: str = POSTGRES_CONN_ID):
         conn.close()
         conn = psycopg.connect(**libpq_params(hook.get_connection(conn_id)))
     conn.autocommit = True
+    name = airflow_run_name()
+    if name and not conn.info.parameter_status("application_name"):  # the connection's extra may name it
+        conn.execute("SELECT set_config('application_name', %s, false)", [name])
     try:
         yield conn
     finally:

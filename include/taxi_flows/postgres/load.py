@@ -34,7 +34,7 @@ from psycopg import Connection, sql
 from taxi_flows.core import schema, sqlfiles
 from taxi_flows.core.schema import TripSchema
 from taxi_flows.core.streams import prefetch
-from taxi_flows.postgres import binary
+from taxi_flows.postgres import binary, locks
 from taxi_flows.postgres.locks import under_lock_timeout
 from taxi_flows.postgres.tables import column_definitions, partition_name
 
@@ -58,6 +58,11 @@ def copy_batches(
         copy.write(binary.TRAILER)
 
 
+def month_lock(conn: Connection, pg_schema: str, sch: TripSchema, month: dt.date, what: str):
+    """One load of a month at a time (locks.month_lock): hold it around opening the source and replace_month."""
+    return locks.month_lock(conn, f"{pg_schema}.{sch.table}", month.toordinal(), f"{what}: the month's lock")
+
+
 def replace_month(
     conn: Connection,
     pg_schema: str,
@@ -67,7 +72,8 @@ def replace_month(
     check: Callable[[int, int | None], None],
 ) -> dict:
     """Replace the rows of source_month = month with batches, atomically. check(rows_written,
-    rows_clean) runs before the swap and raises to abandon the load."""
+    rows_clean) runs before the swap and raises to abandon the load. The caller holds the month's
+    lock (month_lock), taken before it opens the source."""
     parent = sql.Identifier(pg_schema, sch.table)
     part = partition_name(sch, month)
     loading = sql.Identifier(pg_schema, f"{part}__loading")
@@ -81,8 +87,6 @@ def replace_month(
             f"count(*) FILTER (WHERE {sch.clean_condition})" if sch.clean_condition else "NULL::bigint"
         ),
     }
-    key = [f"{pg_schema}.{sch.table}", month.toordinal()]
-    conn.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", key)
     try:
         with conn.transaction():  # the load: the parent table is not locked at all
             conn.execute(sql.SQL("DROP TABLE IF EXISTS {}").format(loading))
@@ -104,8 +108,6 @@ def replace_month(
     except BaseException:
         _quietly(conn, sql.SQL("DROP TABLE IF EXISTS {}").format(loading))  # a committed load that was not swapped
         raise
-    finally:
-        _quietly(conn, sql.SQL("SELECT pg_advisory_unlock(hashtext({}), {})").format(*map(sql.Literal, key)))
     table = f"{pg_schema}.{sch.table}"
     return {
         "table": table,

@@ -42,7 +42,8 @@ def web_to_postgres(
     started = time.monotonic()
     src = MonthFile(base_url, color, month, http, tlc_base_url, source_name)
     ensure_tables(conn, pg_schema, [color])
-    with src.batches() as batches:
+    # The month's lock first: a load that waits for another holds no download open meanwhile.
+    with load.month_lock(conn, pg_schema, src.sch, month, src.what), src.batches() as batches:
         result = load.replace_month(conn, pg_schema, src.sch, month, batches, src.check)
     summary = {**src.summary(), **result, "seconds": round(time.monotonic() - started, 2)}
     clean = "; {rows_clean:,} of them in {clean_view}" if src.sch.clean_view else ""

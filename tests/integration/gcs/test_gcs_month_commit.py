@@ -6,13 +6,20 @@ it, whole, and deletes the files of the failed and the previous load."""
 from __future__ import annotations
 
 import datetime as dt
+import json
+import os
+import signal
+import subprocess
+import sys
 import threading
+import time
 
 import pytest
 from support.dagrun import gz_csv, sample_rows
 
 from taxi_dev import procs
-from taxi_flows.gcs import daily, layout, manifest, storage
+from taxi_flows import settings
+from taxi_flows.gcs import daily, layout, manifest, month_lock, storage
 from taxi_flows.gcs.web_to_gcs import web_to_gcs
 
 pytestmark = pytest.mark.integration
@@ -57,6 +64,9 @@ def test_gcs_stopped_mid_upload_leaves_readers_on_the_last_committed_load(stack,
 
     monkeypatch.setattr(storage, "upload", upload_then_stop)
     monkeypatch.setattr(storage, "RETRY_SECONDS", 2)
+    # As one task and its retry: the failed try cannot release the month's lock (GCS is down); the retry takes it.
+    for key, value in {"DAG_ID": "taxi_web_to_gcs", "DAG_RUN_ID": "manual__2021-04", "TASK_ID": "load_trips"}.items():
+        monkeypatch.setenv(f"AIRFLOW_CTX_{key}", value)
     with pytest.raises(Exception):  # noqa: B017, PT011 - whichever error the client raises for a closed port
         web_to_gcs(client, name, stack.s.source_base_url, "yellow", APRIL)
     monkeypatch.setattr(storage, "upload", real_upload)
@@ -90,3 +100,98 @@ def test_a_load_older_than_the_committed_one_does_not_replace_it(stack, bucket, 
     with pytest.raises(manifest.SupersededLoad, match=f"a newer load \\({committed.load_id}\\) committed"):
         manifest.commit(client, name, older)
     assert manifest.read(client, name, "yellow", "2021-05")[0] == committed
+
+
+def month_state(client, bucket: str, month: dt.date) -> tuple[int, int, set, bool]:
+    """(monthly file rows, manifest rows, the loads of the dataset's files, whether a lock is left)."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    monthly = pq.read_metadata(
+        pa.BufferReader(storage.download(client, bucket, layout.monthly_object("yellow", month)))
+    )
+    committed = manifest.read(client, bucket, "yellow", f"{month:%Y-%m}")[0]
+    files = {layout.file_month_and_load(n) for n in storage.list_names(client, bucket, "yellow_tripdata/")}
+    locked = storage.read_versioned(client, bucket, month_lock.lock_object("yellow", month))[0] is not None
+    return monthly.num_rows, committed.rows, {load for m, load in files if m == f"{month:%Y-%m}"}, locked
+
+
+def test_two_loads_of_a_month_released_at_once_run_one_after_the_other(stack, bucket, serve, monkeypatch):
+    from support.dagrun import log_messages
+
+    client, name = bucket
+    june = dt.date(2021, 6, 1)
+    header, rows = sample_rows("yellow", "2021-06", 3000)
+    serve("yellow", "2021-06", gz_csv(header, rows))
+    monkeypatch.setattr(month_lock, "LOG_EVERY_SECONDS", 0.5)
+    monkeypatch.setattr(month_lock, "POLL_SECONDS", 0.2)
+    barrier, results = threading.Barrier(2), []
+
+    def load():
+        barrier.wait()
+        results.append(web_to_gcs(client, name, stack.s.source_base_url, "yellow", june))
+
+    with log_messages() as messages:
+        threads = [threading.Thread(target=load) for _ in range(2)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join(timeout=300)
+    assert len(results) == 2  # both succeeded: the second waited for the first, then replaced it
+    last = max(results, key=lambda r: r["load_id"])
+    assert any("waiting for another load of the month to finish" in m for m in messages), messages
+    assert month_state(client, name, june) == (3000, 3000, {last["load_id"]}, False)
+    assert last["stale_files_deleted"] == min(results, key=lambda r: r["load_id"])["partitions"]
+
+
+# A load, as the task runs it, in a process of its own that stops itself (SIGSTOP) right after its commit.
+PAUSED_AFTER_COMMIT = """
+import datetime as dt, json, os, signal, sys
+from taxi_flows.gcs import manifest, storage
+from taxi_flows.gcs.web_to_gcs import web_to_gcs
+real_commit = manifest.commit
+def commit_then_pause(*args, **kwargs):
+    uri = real_commit(*args, **kwargs)
+    os.kill(os.getpid(), signal.SIGSTOP)
+    return uri
+manifest.commit = commit_then_pause
+summary = web_to_gcs(storage.client(), sys.argv[1], sys.argv[2], "yellow", dt.date(2021, 7, 1))
+print(json.dumps({"load_id": summary["load_id"], "rows": summary["rows_written"]}))
+"""
+
+
+def stopped(pid: int) -> bool:
+    with open(f"/proc/{pid}/stat") as f:
+        return f.read().rsplit(")", 1)[1].split()[0] == "T"
+
+
+def test_a_load_paused_after_its_commit_keeps_the_month_and_a_second_load_fails_naming_it(
+    stack, bucket, serve, monkeypatch
+):
+    client, name = bucket
+    july = dt.date(2021, 7, 1)
+    header, rows = sample_rows("yellow", "2021-07", 2000)
+    serve("yellow", "2021-07", gz_csv(header, rows))
+    env = {**os.environ, **stack.env(), "AIRFLOW_CTX_DAG_ID": "taxi_web_to_gcs", "AIRFLOW_CTX_DAG_RUN_ID": "manual__a"}
+    argv = [sys.executable, "-c", PAUSED_AFTER_COMMIT, name, stack.s.source_base_url]
+    first = subprocess.Popen(argv, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        deadline = time.monotonic() + 120
+        while not stopped(first.pid):
+            assert first.poll() is None, first.communicate()[1][-3000:]
+            assert time.monotonic() < deadline, "the first load never reached its commit"
+            time.sleep(0.1)
+        committed = manifest.read(client, name, "yellow", "2021-07")[0]
+
+        monkeypatch.setattr(settings, "LOCK_WAIT_SECONDS", 2)
+        monkeypatch.setattr(month_lock, "POLL_SECONDS", 0.2)
+        with pytest.raises(month_lock.LockWaitTimeout) as failed:
+            web_to_gcs(client, name, stack.s.source_base_url, "yellow", july)
+        assert f"run 'taxi_web_to_gcs manual__a', pid {first.pid}" in str(failed.value)
+        assert manifest.read(client, name, "yellow", "2021-07")[0] == committed  # the second changed nothing
+    finally:
+        os.kill(first.pid, signal.SIGCONT)
+    out, err = first.communicate(timeout=120)
+    assert first.returncode == 0, err[-3000:]
+    assert json.loads(out.strip().splitlines()[-1])["load_id"] == committed.load_id
+    assert month_state(client, name, july) == (2000, 2000, {committed.load_id}, False)

@@ -72,7 +72,8 @@ def test_a_failed_task_posts_its_paragraph_to_the_webhook(stack, monkeypatch, st
         handler.end_headers()
 
     url = stub_http(respond, on_post=post)
-    monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps({"conn_type": "http", "host": f"{url}/hooks/T0/B0"}))
+    # The URL in the password: what Airflow's UI and REST API hide.
+    monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps({"conn_type": "http", "password": f"{url}/hooks/T0/B0"}))
     monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{stack.s.source_base_url}/no-such-release")
     dag = load_dag(stack, "taxi_web_to_postgres")
 
@@ -104,6 +105,7 @@ def test_no_secret_of_the_source_url_or_the_webhook_reaches_the_logs_or_the_aler
 
     url = stub_http(lambda handler, n: handler.send_error(405), on_post=post)
     hook = f"{url}/services/T0SECRET/B0SECRET/hooktoken0123"
+    # In the host, as the README said before: it still works, and says to move it to the password.
     monkeypatch.setenv("AIRFLOW_CONN_TAXI_ALERTS", json.dumps({"conn_type": "http", "host": hook}))
     base = stack.s.source_base_url.replace("http://", "http://reader:pw-s3cret-9@") + "/no-such-release?token=tk-0123"
     monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", base)
@@ -119,6 +121,7 @@ def test_no_secret_of_the_source_url_or_the_webhook_reaches_the_logs_or_the_aler
     for secret in ("pw-s3cret-9", "tk-0123", "hooktoken0123", "T0SECRET"):
         assert secret not in seen
     assert any("could not send the failure alert" in m and "HTTP 500" in m for m in messages)
+    assert any("webhook's URL in its host" in m and "move it to the password" in m for m in messages)
 
 
 class _SMTPHandler(socketserver.StreamRequestHandler):

@@ -15,6 +15,7 @@ from taxi_flows import settings
 from taxi_flows.bigquery import queries
 from taxi_flows.coverage import store
 from taxi_flows.coverage.counts import grid
+from taxi_flows.gcs import manifest
 
 pytestmark = pytest.mark.integration
 MONTHS = ("2021-01", "2021-02")
@@ -92,6 +93,36 @@ def test_two_months_reconcile_and_a_deleted_row_fails_naming_the_month(stack, pg
         assert "As the pickup-date dataset's manifest in GCS records its load" in month
         compressed = dataset["2021-01"]["source_bytes"]
         assert f"<th class='l'>bytes (compressed, as downloaded)</th><td>{compressed:,}" in month
+
+
+@pytest.mark.timeout(900)
+def test_a_month_that_vanishes_from_a_target_fails_reconcile_naming_it(stack, pg, bucket, dags):
+    """A PostgreSQL partition detached, a dataset file deleted, a BigQuery month deleted: each month
+    a target had and no longer has fails the run, naming the month and the target."""
+    client, name = bucket
+    bq = queries.client(settings.GCP_CONN_ID)
+    table = f"{bq.project}.{stack.s.bq_dataset}.green_tripdata"
+    bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
+    reconcile = load_dag(stack, "taxi_reconcile")
+    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
+        assert run(dags[dag_id], "2021-03", ["green"])[0].state == "success"
+    assert run(reconcile, None, [])[0].state == "success"
+    rows = pg.execute("SELECT count(*) FROM ny_taxi.green_tripdata WHERE source_month = '2021-03-01'").fetchone()[0]
+
+    pg.execute("ALTER TABLE ny_taxi.green_tripdata DETACH PARTITION ny_taxi.green_tripdata_2021_03")
+    committed = manifest.read(client, name, "green", "2021-03")[0]
+    gone = sorted(committed.files.values())[0]
+    client.bucket(name).blob(gone).delete()
+    bq.query(f"DELETE FROM `{table}` WHERE source_month = '2021-03-01'").result()
+    with log_messages() as messages:
+        dr, _ = run(reconcile, None, [])
+    assert dr.state == "failed"
+    text = " ".join(messages)
+    assert "green 2021-03: PostgreSQL rows none, though run " in text
+    assert f"loaded {rows:,}" in text
+    assert f"green 2021-03: BigQuery rows none, {rows:,} at the last count" in text
+    assert f"of the {len(committed.files)} files its manifest commits are missing" in text
+    assert f"gs://{name}/{gone}" in text
 
 
 def page_client(signed_in: bool = True):

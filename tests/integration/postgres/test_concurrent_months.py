@@ -131,3 +131,37 @@ def test_loading_an_up_to_date_table_takes_no_lock_on_it(stack, pg, files):
         ensure_tables(pg, settings.POSTGRES_SCHEMA, ["yellow", "green"])  # green is new: created
         ensure_tables(pg, settings.POSTGRES_SCHEMA, ["yellow"])  # current: no statement, no lock
         long_reader.rollback()
+
+
+def test_a_second_load_of_a_month_waits_saying_who_holds_it_then_gives_up_or_goes_on(stack, pg, monkeypatch):
+    """A load of a month another load holds waits before it downloads anything, logs the holder
+    (pid and Airflow run), and fails after the bound naming it; once the holder ends, it loads."""
+    from support.dagrun import log_messages
+
+    from taxi_flows.postgres import locks
+    from taxi_flows.postgres.web_to_postgres import web_to_postgres
+
+    monkeypatch.setattr(settings, "LOCK_WAIT_SECONDS", 3)
+    monkeypatch.setattr(locks, "LOG_EVERY_SECONDS", 1)
+    monkeypatch.setattr(locks, "POLL_SECONDS", 0.2)
+    month, key = month_start(MONTHS[0]), f"{settings.POSTGRES_SCHEMA}.yellow_tripdata"
+    uri, run = stack.s.pg_uri(stack.s.target_db), "taxi_web_to_postgres manual__stuck load_trips"
+    with psycopg.connect(uri, autocommit=True, application_name=run) as holder:
+        holder.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", [key, month.toordinal()])
+        pid = holder.info.backend_pid
+        # A base URL nothing answers on: were the download opened first, that would be the error.
+        with log_messages() as messages, pytest.raises(locks.LockWaitTimeout) as failed:
+            web_to_postgres(pg, "http://127.0.0.1:9", "yellow", month, settings.POSTGRES_SCHEMA)
+        assert f"PostgreSQL backend pid {pid}, {run!r}" in str(failed.value)
+        assert "TAXI_LOCK_WAIT_SECONDS=3" in str(failed.value)
+        waits = [m for m in messages if "waiting for another load of the month" in m]
+        assert len(waits) >= 3, messages
+        assert all(f"pid {pid}" in m for m in waits)
+
+        monkeypatch.setattr(settings, "LOCK_WAIT_SECONDS", 60)
+        threading.Timer(1.5, holder.close).start()  # the holder ends: its lock goes with it
+        started = time.monotonic()
+        summary = web_to_postgres(pg, stack.s.source_base_url, "yellow", month, settings.POSTGRES_SCHEMA)
+        assert time.monotonic() - started >= 1.5
+    assert summary["rows_written"] == month_count(pg, MONTHS[0]) > 0
+    assert pg.execute("SELECT count(*) FROM pg_locks WHERE locktype = 'advisory'").fetchone()[0] == 0

@@ -52,3 +52,16 @@ def test_a_psycopg2_hook_still_gives_psycopg3(stack, monkeypatch):
     with postgres_connection() as conn:
         assert isinstance(conn, psycopg.Connection)
         assert conn.execute("SELECT current_database()").fetchone() == ("taxi",)
+
+
+def test_a_task_s_connection_names_its_airflow_run(stack, monkeypatch):
+    """pg_stat_activity (and a load waiting for a month's lock) then says which run holds a backend."""
+    run = {"DAG_ID": "taxi_web_to_postgres", "DAG_RUN_ID": "manual__2021-01", "TASK_ID": "load_trips"}
+    for key, value in run.items():
+        monkeypatch.setenv(f"AIRFLOW_CTX_{key}", value)
+    with postgres_connection() as conn:
+        name = conn.execute("SHOW application_name").fetchone()[0]
+    assert name == "taxi_web_to_postgres manual__2021-01 load_trips"
+    monkeypatch.delenv("AIRFLOW_CTX_DAG_ID")
+    with postgres_connection() as conn:
+        assert "taxi_web_to_postgres" not in conn.execute("SHOW application_name").fetchone()[0]
