@@ -26,8 +26,8 @@ loaded there yet), but **a month that vanished fails the run**, naming month and
 target held at the last count and holds no more, PostgreSQL without the rows of a load
 `ny_taxi.taxi_loads` records, a dataset month whose manifest names files that are gone or whose
 monthly file is missing (`green 2021-06: PostgreSQL rows none, though run … loaded 268,629`). A
-month removed on purpose: delete its row of `ny_taxi.taxi_loads` too. A load running while the count runs can be counted half-way: the next event's
-run counts again.
+month removed on purpose: delete its row of `ny_taxi.taxi_loads` too. A load running while the
+count runs can be counted half-way: the next event's run counts again.
 
 **From the UI.** Airflow 3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows
 the stored counts as a grid, each month's load summary and quality checks, a preview of the rows in
