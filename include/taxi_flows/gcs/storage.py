@@ -71,22 +71,17 @@ def write_if_generation(gcs: storage.Client, bucket: str, name: str, data: bytes
     """Write an object only if its generation is still `generation` (0: only if it does not exist):
     a compare-and-swap; the new generation. google.api_core.exceptions.PreconditionFailed when
     another writer came first."""
-    from google.cloud.storage.retry import DEFAULT_RETRY_IF_GENERATION_SPECIFIED
-
     blob = gcs.bucket(bucket).blob(name)
-    retry = DEFAULT_RETRY_IF_GENERATION_SPECIFIED
     blob.upload_from_string(
-        data, content_type="application/json", if_generation_match=generation, timeout=TIMEOUT, retry=retry
+        data, content_type="application/json", if_generation_match=generation, timeout=TIMEOUT, retry=_retry()
     )
     return blob.generation
 
 
 def delete_if_generation(gcs: storage.Client, bucket: str, name: str, generation: int) -> None:
-    """Delete an object only if it is still that generation (NotFound, PreconditionFailed otherwise)."""
-    from google.cloud.storage.retry import DEFAULT_RETRY_IF_GENERATION_SPECIFIED
-
-    blob = gcs.bucket(bucket).blob(name)
-    blob.delete(if_generation_match=generation, timeout=TIMEOUT, retry=DEFAULT_RETRY_IF_GENERATION_SPECIFIED)
+    """Delete an object only if it is still that generation (NotFound, PreconditionFailed otherwise).
+    The precondition makes a retry safe: the bounded retry of every other call."""
+    gcs.bucket(bucket).blob(name).delete(if_generation_match=generation, timeout=TIMEOUT, retry=_retry())
 
 
 def list_names(gcs: storage.Client, bucket: str, prefix: str) -> list[str]:
