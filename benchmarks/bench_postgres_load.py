@@ -21,6 +21,7 @@ import argparse
 import datetime as dt
 import gzip
 import json
+import os
 import shutil
 import statistics
 import subprocess
@@ -73,9 +74,11 @@ def run_ours(stack: Stack, month: dt.date) -> dict:
 def run_copy(stack: Stack, csv_path: Path) -> float:
     psql = shutil.which("psql") or "psql"
     argv = [psql, "-X", "-q", "-h", "127.0.0.1", "-p", str(stack.s.pg_port), "-U", stack.s.pg_user, stack.s.target_db]
-    subprocess.run([*argv, "-c", "TRUNCATE bench_plain"], check=True)
+    env = {**os.environ, "PGPASSWORD": stack.s.pg_password}
+    subprocess.run([*argv, "-c", "TRUNCATE bench_plain"], check=True, env=env)
     started = time.perf_counter()
-    subprocess.run([*argv, "-c", f"\\copy bench_plain FROM '{csv_path}' (FORMAT csv, HEADER true)"], check=True)
+    copy = f"\\copy bench_plain FROM '{csv_path}' (FORMAT csv, HEADER true)"
+    subprocess.run([*argv, "-c", copy], check=True, env=env)
     return time.perf_counter() - started
 
 

@@ -142,7 +142,7 @@ def main() -> None:
         subprocess.run(
             ["psql", "-X", "-q", "-h", "127.0.0.1", "-p", str(s.pg_port), "-U", s.pg_user, s.target_db, "-c",
              f"CREATE TABLE bench_plain ({columns})"],
-            check=True,
+            check=True, env={**os.environ, "PGPASSWORD": s.pg_password},
         )  # fmt: skip
         urls = (s.source_base_url, s.tlc_base_url, COLOR, MONTH.isoformat())
         duck = str(bigquery_venv() / "bin" / "python")

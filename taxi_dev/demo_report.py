@@ -66,7 +66,7 @@ def print_bigquery(stack: Stack) -> None:
 
 
 def print_loaded(stack: Stack) -> None:
-    print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db)} (schema {settings.POSTGRES_SCHEMA}):")
+    print(f"\nLoaded into {stack.s.pg_uri(stack.s.target_db, password=False)} (schema {settings.POSTGRES_SCHEMA}):")
     print(f"  {'table':<28} {'source_month':<13} {'rows':>9} {'clean':>9}  pickup dates")
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         for color in schema.COLORS:
@@ -116,8 +116,9 @@ def print_hints(stack: Stack, ui: bool) -> None:
     else:
         print("\nUI:       make ui")
     print(
-        f"Explore:  psql -h 127.0.0.1 -p {stack.s.pg_port} -U {stack.s.pg_user} {stack.s.target_db}\n"
         f"Airflow:  source {stack.s.state_dir / 'env.sh'}   (then any airflow command, e.g. airflow dags list)\n"
+        f"Explore:  psql -h 127.0.0.1 -p {stack.s.pg_port} -U {stack.s.pg_user} {stack.s.target_db}   (after the "
+        "source line: it sets PGPASSWORD)\n"
         f"GCS:      STORAGE_EMULATOR_HOST={stack.s.gcs_url} (the env file sets it), objects under {stack.s.gcs_dir}\n"
         f"BigQuery: BIGQUERY_EMULATOR_HOST={stack.s.bq_url} (the env file sets it)\n"
         "Stop:     make stack-down        Wipe:  make reset"

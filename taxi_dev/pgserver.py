@@ -17,6 +17,13 @@ from pathlib import Path
 from taxi_dev import procs
 from taxi_dev.settings import StackSettings
 
+# Who may connect: the server's OS user on its socket, everyone else with the password on 127.0.0.1.
+HBA = """# taxi_dev.pgserver: written at every start
+local all all peer
+host all all 127.0.0.1/32 scram-sha-256
+host all all ::1/128 scram-sha-256
+"""
+
 INSTALL_HINT = (
     "PostgreSQL server binaries (initdb, pg_ctl, postgres) were not found. Install them, e.g. "
     "`apt-get install postgresql` on Debian/Ubuntu or `brew install postgresql@15` on macOS, "
@@ -123,8 +130,11 @@ class PgServer:
             [
                 f"-p {self.s.pg_port}",
                 f"-k {self.s.pg_socket_dir}",
+                "-c unix_socket_permissions=0700",  # the socket: for the server's own user only
                 "-c listen_addresses=127.0.0.1",
                 # A local work server: more memory for sorts and COPY, fewer fsyncs per commit.
+                # synchronous_commit=off trades durability for speed: a crash of the server (not of a
+                # task) may lose the last transactions a run committed; run those months again.
                 "-c shared_buffers=256MB",
                 "-c max_wal_size=2GB",
                 "-c synchronous_commit=off",
@@ -159,7 +169,23 @@ class PgServer:
             raise SystemExit(f"PostgreSQL did not start:\n{result.stdout}{result.stderr}\n{tail}{hint}")
         pid = self.pid()
         assert pid, "PostgreSQL started but wrote no pid file"
+        self.require_password()
         return pid
+
+    def require_password(self) -> None:
+        """Password authentication (scram-sha-256) on 127.0.0.1, the server's own OS user only on the
+        socket: initdb trusts every local user; a stack folder made before this is changed the same way."""
+        import psycopg
+        from psycopg import sql
+
+        hba = self.s.pg_data / "pg_hba.conf"
+        if hba.read_text() == HBA:
+            return
+        with psycopg.connect(self.s.pg_uri("postgres"), autocommit=True, connect_timeout=10) as conn:
+            role, password = sql.Identifier(self.s.pg_user), sql.Literal(self.s.pg_password)
+            conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(role, password))
+            hba.write_text(HBA)  # in place: the file stays the server user's
+            conn.execute("SELECT pg_reload_conf()")
 
     def stop(self) -> bool:
         pid = self.pid()

@@ -1,14 +1,16 @@
 """Where the local stack lives and how Airflow is pointed at it.
 
 Everything is read from the environment once, with defaults chosen not to collide with a
-PostgreSQL already on 5432 (or 55432). Nothing here is secret: the local PostgreSQL trusts
-connections from 127.0.0.1 only.
+PostgreSQL already on 5432 (or 55432). The local PostgreSQL listens on 127.0.0.1 only and asks for a
+password (made once per stack folder, in <state>/pg-password, readable by its owner only), so
+another local user cannot connect; nothing secret is committed.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import tempfile
 from dataclasses import dataclass, field
@@ -108,8 +110,29 @@ class StackSettings:
         return self.state_dir / "run"
 
     # -- URLs -------------------------------------------------------------------------------
-    def pg_uri(self, database: str, driver: str = "postgresql") -> str:
-        return f"{driver}://{self.pg_user}@127.0.0.1:{self.pg_port}/{database}"
+    @property
+    def pg_password_file(self) -> Path:
+        return self.state_dir / "pg-password"
+
+    @property
+    def pg_password(self) -> str:
+        """The local server's password: made on first use, in a file only its owner can read."""
+        path = self.pg_password_file
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            try:
+                fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            except FileExistsError:  # another process made it first
+                pass
+            else:
+                with os.fdopen(fd, "w") as f:
+                    f.write(secrets.token_urlsafe(24))
+        return path.read_text().strip()
+
+    def pg_uri(self, database: str, driver: str = "postgresql", password: bool = True) -> str:
+        """The local server's URI (with its password unless password=False: for what is shown)."""
+        user = f"{self.pg_user}:{self.pg_password}" if password else self.pg_user
+        return f"{driver}://{user}@127.0.0.1:{self.pg_port}/{database}"
 
     @property
     def source_base_url(self) -> str:
@@ -159,6 +182,7 @@ class StackSettings:
             "PYTHONPATH": os.pathsep.join(pythonpath),
             # Connections and variables of the bundle, as Airflow reads them from the environment.
             "AIRFLOW_CONN_TAXI_POSTGRES": self.pg_uri(self.target_db),
+            "PGPASSWORD": self.pg_password,  # for psql -h 127.0.0.1 -U postgres in a shell that sourced env.sh
             "AIRFLOW_VAR_TAXI_SOURCE_BASE_URL": self.source_base_url,
             "AIRFLOW_VAR_TAXI_TLC_BASE_URL": self.tlc_base_url,
             # GCS: the emulator, through the google provider's own connection type. The client

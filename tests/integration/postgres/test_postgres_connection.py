@@ -65,3 +65,19 @@ def test_a_task_s_connection_names_its_airflow_run(stack, monkeypatch):
     monkeypatch.delenv("AIRFLOW_CTX_DAG_ID")
     with postgres_connection() as conn:
         assert "taxi_web_to_postgres" not in conn.execute("SHOW application_name").fetchone()[0]
+
+
+def test_the_local_server_asks_for_its_password_and_keeps_its_socket_to_itself(stack, monkeypatch):
+    import psycopg
+
+    monkeypatch.delenv("PGPASSWORD", raising=False)
+    monkeypatch.setenv("PGPASSFILE", "/dev/null")
+    with pytest.raises(psycopg.OperationalError, match="password"):
+        psycopg.connect(stack.s.pg_uri("taxi", password=False), connect_timeout=5)
+    wrong = stack.s.pg_uri("taxi").replace(f":{stack.s.pg_password}@", ":not-the-password@")
+    with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+        psycopg.connect(wrong, connect_timeout=5)
+    with psycopg.connect(stack.s.pg_uri("taxi"), connect_timeout=5) as conn:
+        assert conn.execute("SELECT 1").fetchone() == (1,)
+    assert (stack.s.pg_socket_dir / f".s.PGSQL.{stack.s.pg_port}").stat().st_mode & 0o777 == 0o700
+    assert stack.s.pg_password_file.stat().st_mode & 0o777 == 0o600
