@@ -170,6 +170,9 @@ class StackSettings:
             "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
             # 2 cores: a few task processes at a time is what the machine and the database take.
             "AIRFLOW__CORE__PARALLELISM": "4",
+            # A task process parses its DAG file first; with four of them and the other components on 2
+            # cores, importing the google provider's BigQuery operators took over the default 30 s.
+            "AIRFLOW__CORE__DAGBAG_IMPORT_TIMEOUT": "120",
             "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": self.pg_uri(self.airflow_db, "postgresql+psycopg2"),
             "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"{api}/execution/",
             "AIRFLOW__API__BASE_URL": api,
