@@ -2,11 +2,12 @@
 LocalExecutor (parallelism 4 for 2 cores), their metadata in the session's PostgreSQL. The test
 starts them (pid files, health checks) and stops them by pid in a `finally`.
 
-1. `airflow backfill create` of three small months of green through taxi_web_to_postgres and
+1. `airflow backfill create` of two small months of green through taxi_web_to_postgres and
    taxi_web_to_gcs (on Airflow 3.1, whose CLI takes no conf, taxi_web_to_gcs through the REST API
    of the UI's backfill dialog); the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
    PostgreSQL, GCS and BigQuery is checked against the source files;
-2. the same backfills with `--reprocess-behavior completed` leave identical data;
+2. the same backfills with `--reprocess-behavior completed` leave identical data (on Airflow 3.1,
+   that of taxi_web_to_postgres: see REBACKFILLED);
 3. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
    opens a DAG's grid, and saves screenshots.
 """
@@ -51,7 +52,8 @@ DAGS = (
     "taxi_reconcile",
     "check_connections",
 )
-MONTHS = ("2021-01", "2021-02", "2021-03")
+# Two months: a backfill of more than one run, each month its own (a third cost CI a minute and a half a leg).
+MONTHS = ("2021-01", "2021-02")
 COLOR = "green"
 
 
@@ -85,6 +87,11 @@ def bigquery_idle() -> bool:
 # colour in its conf, so that taxi_gcs_to_bigquery loads green only, as on 3.3 (both colours
 # there doubled the longest test of the matrix).
 CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
+# The re-backfill (--reprocess-behavior completed) of both DAGs runs on the main release; on 3.1 that
+# of taxi_web_to_postgres only: the months taxi_web_to_gcs writes again each trigger a BigQuery load,
+# the slowest part of the longest test of the matrix (CI's half an hour). Reruns replacing a month in
+# GCS and BigQuery are tested on every leg by the integration tests.
+REBACKFILLED = ("taxi_web_to_postgres", "taxi_web_to_gcs") if CLI_BACKFILL_TAKES_CONF else ("taxi_web_to_postgres",)
 
 
 def unpause(dag_id: str) -> None:
@@ -259,15 +266,12 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     # The same backfills again, reprocessing completed months (the runs are cleared and run again):
     # identical data.
     # (A DAG's next backfill waits until the scheduler has marked its last one completed.)
-    wait_for(lambda: backfills_done("taxi_web_to_postgres") and backfills_done("taxi_web_to_gcs"), "the backfills")
+    wait_for(lambda: all(backfills_done(dag_id) for dag_id in REBACKFILLED), "the backfills")
     again = dt.datetime.now(tz=dt.UTC)
-    backfill(stack, "taxi_web_to_postgres", reprocess=True)
-    backfill(stack, "taxi_web_to_gcs", reprocess=True)
-    wait_for(
-        lambda: all(backfill_runs_ended(dag_id, again) for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs")),
-        "the re-backfills",
-    )
-    for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
+    for dag_id in REBACKFILLED:
+        backfill(stack, dag_id, reprocess=True)
+    wait_for(lambda: all(backfill_runs_ended(dag_id, again) for dag_id in REBACKFILLED), "the re-backfills")
+    for dag_id in REBACKFILLED:
         runs = sorted(r for r in dag_runs(dag_id, ended_after=again) if r[0] == "backfill")
         assert runs == [("backfill", m, "success") for m in MONTHS], runs
     wait_for(bigquery_idle, "taxi_gcs_to_bigquery after the re-backfill")
@@ -447,7 +451,7 @@ def reddish(rgb: tuple[int, int, int]) -> bool:
 
 @pytest.mark.timeout(900)
 def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path_factory):
-    """After the backfills (three green months in every target): the page's grid has the exact
+    """After the backfills (two green months in every target): the page's grid has the exact
     rows of each target; rows deleted in PostgreSQL turn that cell red and the reconcile run fails
     naming the month; a month's page previews its rows; the Home page's Health has no red badge."""
     import psycopg

@@ -131,8 +131,9 @@ def latest_published() -> str:
 
 
 def test_a_month_not_published_yet_waits_without_a_worker_slot_then_loads(stack, pg, dags):
-    """The TLC answers 403 twice (not published yet), then the file: the run's sensor waits in
-    reschedule mode and the month loads."""
+    """The TLC answers 403 (not published yet), then the file: the run's sensor waits in reschedule
+    mode and the month loads. (One 403, not two: on Airflow 3.1, dag.test() runs a sensor's second
+    reschedule only after some 90 s of "No tasks to run", the slowest integration test of the matrix.)"""
     dag = dags["taxi_web_to_postgres"]
     sensor = dag.get_task("wait_until_published")
     assert sensor.mode == "reschedule"
@@ -140,7 +141,7 @@ def test_a_month_not_published_yet_waits_without_a_worker_slot_then_loads(stack,
     month = latest_published()
     marker = stack.s.files_dir / "trip-data" / f"green_tripdata_{month}.parquet.403"
     marker.parent.mkdir(parents=True, exist_ok=True)
-    marker.write_text("2")
+    marker.write_text("1")
     try:
         with log_messages() as messages:
             dr, states = run(dag, month, ["green"])
@@ -150,7 +151,7 @@ def test_a_month_not_published_yet_waits_without_a_worker_slot_then_loads(stack,
     assert dr.state == "success", states
     assert left == "0"
     waited = [m for m in messages if m.startswith("not published yet")]
-    assert len(waited) == 2, messages
+    assert len(waited) == 1, messages
     assert f"green {month}: " in waited[0]
     assert f"green_tripdata_{month}.parquet answers 403" in waited[0]
     query = "SELECT count(*) FROM ny_taxi.green_tripdata WHERE source_month = %s"
