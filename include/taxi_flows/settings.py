@@ -91,3 +91,11 @@ LAST_SOURCE_MONTH = dt.date(2021, 7, 1)
 # (YYYY-MM) ends it at that month instead; the local stack sets it to the mirror's last month.
 # Months outside the schedule run by hand or by backfill alike.
 SCHEDULE_LAST_MONTH = _month_or_none(os.getenv("TAXI_SCHEDULE_LAST_MONTH", ""), "TAXI_SCHEDULE_LAST_MONTH")
+
+# The coverage page (Airflow 3.1+, coverage.reader) reads through one connection of its own, one
+# request at a time: at most TAXI_PAGE_QUEUE requests wait for it, each at most
+# TAXI_PAGE_WAIT_SECONDS (the others get 503), and none of its queries runs over
+# TAXI_PAGE_STATEMENT_SECONDS.
+PAGE_QUEUE = int(os.getenv("TAXI_PAGE_QUEUE", "16"))
+PAGE_WAIT_SECONDS = float(os.getenv("TAXI_PAGE_WAIT_SECONDS", "20"))
+PAGE_STATEMENT_SECONDS = float(os.getenv("TAXI_PAGE_STATEMENT_SECONDS", "10"))

@@ -80,16 +80,22 @@ class TripStats:
     unknown_zones: int = 0  # pu_location_id or do_location_id not in the zone lookup
     unknown_store_and_fwd_flag: int = 0  # store_and_fwd_flag neither Y nor N (blank is fine)
     pickup_dates: set[dt.date] = field(default_factory=set, repr=False)
+    clean_vendor_ids: set[int | None] | None = field(default_factory=set, repr=False)  # of the cleaned rows
 
     def __post_init__(self) -> None:
         if trip_schema(self.color).clean_condition is None:  # fhv, fhvhv: the course does not clean them
-            self.rows_clean = None
+            self.rows_clean = self.clean_vendor_ids = None
 
     def summary(self) -> dict:
+        """The figures, with the pickup dates and the cleaned rows' vendor ids as sorted lists: the
+        coverage page's homework view answers from them, never from a scan of the rows."""
         out = asdict(self)
         dates = out.pop("pickup_dates")
         out["pickup_date_min"] = min(dates).isoformat() if dates else None
         out["pickup_date_max"] = max(dates).isoformat() if dates else None
+        out["pickup_dates"] = [d.isoformat() for d in sorted(dates)]
+        if self.clean_vendor_ids is not None:  # a blank vendor id last
+            out["clean_vendor_ids"] = sorted(self.clean_vendor_ids, key=lambda v: (v is None, v or 0))
         return out
 
 
@@ -151,6 +157,7 @@ def _count_cleaning(rows: dict[str, pa.Array], stats: TripStats) -> None:
     passengers = pc.fill_null(pc.greater(rows["passenger_count"], 0), False)
     clean = pc.and_(passengers, pc.fill_null(pc.greater(rows["trip_distance"], 0), False))
     with_passengers, rows_clean = _count_true(passengers), _count_true(clean)
+    stats.clean_vendor_ids.update(pc.unique(pc.filter(rows["vendor_id"], clean)).to_pylist())
     stats.rows_clean += rows_clean
     stats.cleaning_removes_passenger_count += n - with_passengers
     stats.cleaning_removes_trip_distance += with_passengers - rows_clean

@@ -1,7 +1,7 @@
 """The course's questions, answered from what is loaded: the figures of the coverage page's
 homework view (coverage.page), from the load summaries taxi_web_to_postgres stores
-(coverage.store.read_loads: every row of each file, counted as it was written) and the rows in
-PostgreSQL.
+(coverage.store.read_loads: every row of each file, counted as it was written, with its pickup
+dates and the cleaned rows' vendor ids): never a scan of the trips, whatever the period asked.
 
 - Week 2, 2024 cohort (Mage): a colour's quarter (green 2020-Q4): its rows, the rows after the
   course's cleaning (the view <color>_tripdata_clean), the vendor ids, the pickup-date partitions,
@@ -24,7 +24,6 @@ from dataclasses import dataclass, field
 from taxi_flows.core.layouts import MIRROR, layout_of
 from taxi_flows.core.months import month_start, months_between
 from taxi_flows.core.schema import trip_schema
-from taxi_flows.settings import POSTGRES_SCHEMA
 
 LOADING_DAG = "taxi_web_to_postgres"
 MODULE_4_YEARS = {"yellow": (2019, 2020), "green": (2019, 2020), "fhv": (2019,)}  # the years each type loads
@@ -83,10 +82,9 @@ def default_period(loads: dict[tuple[str, str], dict]) -> tuple[str, dt.date]:
 
 
 class Figures:
-    """The loads of every colour and the connection that reads the rows: what the answers need."""
+    """The loads of every colour: what the answers need."""
 
-    def __init__(self, conn, loads: dict[tuple[str, str], dict]):
-        self.conn = conn
+    def __init__(self, loads: dict[tuple[str, str], dict]):
         self.loads = loads
 
     def summary(self, color: str, month: dt.date) -> dict | None:
@@ -111,30 +109,29 @@ class Figures:
         command = backfill_command(LOADING_DAG, missing[0], missing[-1], [color], "completed" if stale else "failed")
         return Answer(question, value, [f"{m:%Y-%m}" for m in missing], command)
 
-    def rows_query(self, sql: str, color: str, months: list[dt.date]) -> list[tuple]:
-        loaded = [m for m in months if self.summary(color, m) is not None]
-        if not loaded:
-            return []
-        return self.conn.execute(sql.format(schema=POSTGRES_SCHEMA), (loaded,)).fetchall()
+    def union(self, color: str, months: list[dt.date], key: str) -> tuple[set, list[dt.date]]:
+        """The union of a list the load summaries store (pickup_dates, clean_vendor_ids) over months,
+        and the months without it: not loaded, or loaded by a version that did not store it."""
+        found: set = set()
+        missing = []
+        for m in months:
+            values = (self.summary(color, m) or {}).get(key)
+            if values is None:
+                missing.append(m)
+            else:
+                found.update(values)
+        return found, missing
 
 
 def week_2_2024(fig: Figures, color: str, month: dt.date) -> Section:
     sch = trip_schema(color)
     months = quarter_of(month, color)
     quarter = f"{month.year}-Q{(month.month - 1) // 3 + 1}"
-    missing = [m for m in months if fig.summary(color, m) is None]
-    clean_ids = fig.rows_query(
-        f"SELECT DISTINCT vendor_id FROM {{schema}}.{sch.clean_view} WHERE source_month = ANY(%s) ORDER BY 1",
-        color,
-        months,
-    )
-    partitions = fig.rows_query(
-        f"SELECT count(DISTINCT {sch.pickup_date}) FROM {{schema}}.{sch.table} WHERE source_month = ANY(%s)",
-        color,
-        months,
-    )
+    vendors, no_vendors = fig.union(color, months, "clean_vendor_ids")
+    dates, no_dates = fig.union(color, months, "pickup_dates")
     renamed = [(name, target) for name, target in layout_of(color, MIRROR, month).columns if name != target]
-    ids = ", ".join("blank" if v is None else str(v) for (v,) in clean_ids) or "—"
+    ids = ", ".join(str(v) for v in sorted(v for v in vendors if v is not None))
+    ids = ", ".join(p for p in (ids, "blank" if None in vendors else "") if p) or "—"
     return Section(
         f"Week 2, 2024 cohort (Mage): {color} {quarter}",
         [
@@ -145,13 +142,8 @@ def week_2_2024(fig: Figures, color: str, month: dt.date) -> Section:
                 months,
                 "rows_clean",
             ),
-            fig.answer("vendor ids (after the cleaning)", ids, color, missing),
-            fig.answer(
-                f"pickup-date partitions ({sch.pickup_date} values)",
-                f"{partitions[0][0]:,}" if partitions else "—",
-                color,
-                missing,
-            ),
+            fig.answer("vendor ids (after the cleaning)", ids, color, no_vendors),
+            fig.answer(f"pickup-date partitions ({sch.pickup_date} values)", f"{len(dates):,}", color, no_dates),
             Answer("columns renamed to snake_case", ", ".join(f"{a} → {b}" for a, b in renamed)),
         ],
     )
@@ -192,6 +184,6 @@ def module_4(fig: Figures) -> Section:
     return Section("Module 4 (dbt): rows per trip type, yellow and green 2019–2020, fhv 2019", answers)
 
 
-def sections(conn, loads: dict[tuple[str, str], dict], color: str, month: dt.date) -> list[Section]:
-    fig = Figures(conn, loads)
+def sections(loads: dict[tuple[str, str], dict], color: str, month: dt.date) -> list[Section]:
+    fig = Figures(loads)
     return [week_2_2024(fig, color, month), week_2_2025(fig, color, month), module_3(fig), module_4(fig)]

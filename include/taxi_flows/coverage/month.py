@@ -5,10 +5,9 @@ a PostgreSQL load, what the GCS load's manifest recorded; and its first rows in 
 
 from __future__ import annotations
 
-import re
+import datetime as dt
 from html import escape
 
-from taxi_flows.core.months import month_start
 from taxi_flows.coverage import store
 from taxi_flows.coverage.html import figure as _figure
 from taxi_flows.coverage.html import page as _page
@@ -16,6 +15,10 @@ from taxi_flows.coverage.html import run_link as _run_link
 from taxi_flows.settings import POSTGRES_SCHEMA
 
 PREVIEW_ROWS = 20
+HIDDEN = (
+    "<p>Hidden: these are the trips themselves, which Airflow shows only to a role that may read the "
+    "connection taxi_postgres (Op or Admin).</p>"
+)
 
 
 def checks(summary: dict) -> list[tuple[str, str, str]]:
@@ -65,11 +68,10 @@ def source_figures(s: dict) -> list[tuple[str, object]]:
     ]
 
 
-def month_html(conn, color: str, month: str) -> str:
-    from taxi_flows.core.schema import COLORS
-
-    if color not in COLORS or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", month):
-        return _page("Taxi coverage", f"<p>Ask for a colour in {list(COLORS)} and a month like 2021-01.</p>")
+def month_html(conn, color: str, first: dt.date, rows: bool = True) -> str:
+    """The month view of a colour (checked) and month; its first rows only if `rows` (the user may
+    read them: coverage.page.ROWS_NEED)."""
+    month = f"{first:%Y-%m}"
     load = store.read_loads(conn, color).get((color, month))
     body = ["<p><a href='../..'>← all months</a></p>"]
     if load is None:
@@ -106,17 +108,18 @@ def month_html(conn, color: str, month: str) -> str:
             css = "ok" if verdict == "pass" else "bad"
             body.append(f"<tr><td class='l'>{escape(what)}</td><td>{value}</td><td class='{css}'>{verdict}</td></tr>")
         body.append("</table>")
-    body.append(f"<h3>First {PREVIEW_ROWS} rows in PostgreSQL</h3>{preview_html(conn, color, month)}")
+    preview = preview_html(conn, color, first) if rows else HIDDEN
+    body.append(f"<h3>First {PREVIEW_ROWS} rows in PostgreSQL</h3>{preview}")
     return _page(f"{color} {month}", "".join(body))
 
 
-def preview_html(conn, color: str, month: str) -> str:
+def preview_html(conn, color: str, first: dt.date) -> str:
     table = conn.execute("SELECT to_regclass(%s)", (f"{POSTGRES_SCHEMA}.{color}_tripdata",)).fetchone()[0]
     if table is None:
         return "<p>No table.</p>"
     cur = conn.execute(
         f"SELECT * FROM {POSTGRES_SCHEMA}.{color}_tripdata WHERE source_month = %s LIMIT {PREVIEW_ROWS}",
-        (month_start(month),),
+        (first,),
     )
     names = [d.name for d in cur.description]
     rows = cur.fetchall()

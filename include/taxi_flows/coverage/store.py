@@ -74,9 +74,19 @@ class Count:
 
 
 def ensure(conn: Connection) -> None:
-    # An advisory lock: two first runs at once must not race on CREATE.
+    """Make the tables, by the writers (a load, a reconcile run) only. An advisory lock, waited for
+    with a bound (core.lock_wait): two first runs at once must not race on CREATE."""
+    from taxi_flows.core.lock_wait import wait_for_lock
+
     with conn.transaction():
-        conn.execute("SELECT pg_advisory_xact_lock(hashtext('taxi_flows.coverage'))")
+        wait_for_lock(
+            lambda: conn.execute("SELECT pg_try_advisory_xact_lock(hashtext('taxi_flows.coverage'))").fetchone()[0],
+            lambda: "a run creating the coverage tables (see pg_locks, locktype advisory)",
+            f"creating {LOADS} and {COVERAGE}",
+            1.0,
+            "Find the transaction that holds it in pg_stat_activity and end it.",
+            other="another run",
+        )
         conn.execute(DDL)
 
 
@@ -104,13 +114,24 @@ def save_counts(conn: Connection, counts: list[Count], run_id: str) -> None:
         )
 
 
+def _rows(conn: Connection, query: str, args: tuple = ()) -> list[tuple]:
+    """A query's rows; none before the first load or reconcile run made the tables (the readers,
+    the coverage page among them, never run DDL: its connection is read-only)."""
+    from psycopg.errors import UndefinedTable
+
+    try:
+        return conn.execute(query, args).fetchall()
+    except UndefinedTable:
+        return []
+
+
 def read_counts(conn: Connection) -> tuple[list[Count], str | None, dt.datetime | None]:
     """The stored counts, and the reconcile run that counted them and when (None when never)."""
-    ensure(conn)
-    rows = conn.execute(
+    rows = _rows(
+        conn,
         f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, source, run_id, checked_at "
-        f"FROM {COVERAGE} ORDER BY 1, 2, 3"
-    ).fetchall()
+        f"FROM {COVERAGE} ORDER BY 1, 2, 3",
+    )
     counts = [Count(*r[:6]) for r in rows]
     return counts, (rows[0][6] if rows else None), (rows[0][7] if rows else None)
 
@@ -121,10 +142,10 @@ def _json(value: dict | None) -> str | None:
 
 def read_loads(conn: Connection, color: str | None = None) -> dict[tuple[str, str], dict]:
     """{(colour, YYYY-MM): {"summary", "dag_id", "run_id", "loaded_at"}} of the last loads."""
-    ensure(conn)
     where, args = ("WHERE color = %s", (color,)) if color else ("", ())
-    rows = conn.execute(
+    rows = _rows(
+        conn,
         f"SELECT color, to_char(source_month, 'YYYY-MM'), summary, dag_id, run_id, loaded_at FROM {LOADS} {where}",
         args,
-    ).fetchall()
+    )
     return {(c, m): {"summary": s, "dag_id": d, "run_id": r, "loaded_at": t} for c, m, s, d, r, t in rows}

@@ -2,8 +2,8 @@
 
 A load creates it before it downloads anything, with the precondition "only if it does not exist"
 (ifGenerationMatch=0), and deletes it when it ends; it names its holder (the Airflow run and task,
-host, pid, since when). A second load of the month waits for it, logging the holder every
-LOG_EVERY_SECONDS, and fails after settings.LOCK_WAIT_SECONDS naming it; nothing is changed while it
+host, pid, since when). A second load of the month waits for it as core.lock_wait waits (the holder
+logged, at most settings.LOCK_WAIT_SECONDS, then an error naming it); nothing is changed while it
 waits. Serialised so, whichever load commits last is the month, and the monthly file and the dataset
 hold that same load.
 
@@ -22,13 +22,13 @@ import json
 import logging
 import os
 import socket
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 from taxi_flows import settings
+from taxi_flows.core.lock_wait import wait_for_lock
 from taxi_flows.gcs import layout, storage
 
 if TYPE_CHECKING:
@@ -36,12 +36,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 
-LOG_EVERY_SECONDS = 30
 POLL_SECONDS = 2.0
-
-
-class LockWaitTimeout(RuntimeError):
-    """Another load held the month for longer than a load waits."""
 
 
 class LostLock(RuntimeError):
@@ -97,31 +92,25 @@ def holding(client: Client, bucket: str, color: str, month: dt.date, what: str) 
     from google.api_core.exceptions import NotFound, PreconditionFailed
 
     name, me = lock_object(color, month), _me()
-    data, started, next_log = json.dumps(me).encode(), time.monotonic(), time.monotonic()
-    while True:
+    data, seen = json.dumps(me).encode(), {"holder": None, "generation": 0}
+
+    def take() -> bool:
         current, generation = storage.read_versioned(client, bucket, name)
-        holder = json.loads(current) if current else None
+        holder = seen["holder"] = json.loads(current) if current else None
         mine = holder is not None and bool(me["run"]) and holder.get("run") == me["run"]  # this task's retry
-        if holder is None or mine or _age_seconds(holder) > settings.LOCK_STALE_SECONDS:
-            if holder is not None:
-                log.warning("%s: taking over the month's lock from %s, which never released it", what, describe(holder))
-            try:
-                generation = storage.write_if_generation(client, bucket, name, data, generation)
-                break
-            except PreconditionFailed:  # another load came first: wait for it
-                continue
-        waited = time.monotonic() - started
-        if waited >= settings.LOCK_WAIT_SECONDS:
-            raise LockWaitTimeout(
-                f"{what}: another load of the month held it for {waited:.0f} s, the longest a load waits "
-                f"(TAXI_LOCK_WAIT_SECONDS={settings.LOCK_WAIT_SECONDS}): {describe(holder)}; nothing was "
-                f"changed. Once it has ended, run this one again ({layout.uri(bucket, name)} names the holder)"
-            )
-        if time.monotonic() >= next_log:
-            sentence = "%s: waiting for another load of the month to finish: %s (%.0f s so far, at most %d)"
-            log.info(sentence, what, describe(holder), waited, settings.LOCK_WAIT_SECONDS)
-            next_log += LOG_EVERY_SECONDS
-        time.sleep(POLL_SECONDS)
+        if not (holder is None or mine or _age_seconds(holder) > settings.LOCK_STALE_SECONDS):
+            return False
+        if holder is not None:
+            log.warning("%s: taking over the month's lock from %s, which never released it", what, describe(holder))
+        try:
+            seen["generation"] = storage.write_if_generation(client, bucket, name, data, generation)
+        except PreconditionFailed:  # another load came first: wait for it
+            return False
+        return True
+
+    then = f"Once it has ended, run this one again ({layout.uri(bucket, name)} names the holder)"
+    wait_for_lock(take, lambda: describe(seen["holder"] or {}), what, POLL_SECONDS, then)
+    generation = seen["generation"]
     try:
         yield Lease(client, bucket, name, generation, what)
     finally:

@@ -53,10 +53,9 @@ def airflow_run_name() -> str | None:
     return " ".join(p for p in (dag_id, run_id, task_id) if p)[:63]  # PostgreSQL keeps 63 bytes
 
 
-@contextmanager
-def postgres_connection(conn_id: str = POSTGRES_CONN_ID):
+def open_connection(conn_id: str = POSTGRES_CONN_ID, application_name: str | None = None):
     """A psycopg 3 connection (the loaders use its COPY API) for the Airflow connection, in
-    autocommit mode (the loaders open their own transactions), closed afterwards.
+    autocommit mode (the loaders open their own transactions); the caller closes it.
 
     The postgres provider 7.x hands out psycopg 3 when Airflow runs on SQLAlchemy 2. Older
     providers, or Airflow 3.1 on SQLAlchemy 1.4 (Cloud Composer 3's first Airflow 3 builds), hand
@@ -71,9 +70,16 @@ def postgres_connection(conn_id: str = POSTGRES_CONN_ID):
         conn.close()
         conn = psycopg.connect(**libpq_params(hook.get_connection(conn_id)))
     conn.autocommit = True
-    name = airflow_run_name()
+    name = application_name or airflow_run_name()
     if name and not conn.info.parameter_status("application_name"):  # the connection's extra may name it
         conn.execute("SELECT set_config('application_name', %s, false)", [name])
+    return conn
+
+
+@contextmanager
+def postgres_connection(conn_id: str = POSTGRES_CONN_ID):
+    """open_connection(conn_id), closed afterwards."""
+    conn = open_connection(conn_id)
     try:
         yield conn
     finally:

@@ -6,8 +6,8 @@
   PostgreSQL queues lock requests. A swap waiting for ACCESS EXCLUSIVE behind one long query would
   otherwise make every new reader of the table wait behind the swap, for as long as that query runs.
 - One load of a month at a time (month_lock, an advisory lock): a second load of the same month
-  waits for the first, before it downloads anything, logging every LOG_EVERY_SECONDS which backend
-  (pid, and the Airflow run in its application_name) holds the month, and fails after
+  waits for the first, before it downloads anything (core.lock_wait), logging which backend (pid,
+  and the Airflow run in its application_name) holds the month, and fails after
   settings.LOCK_WAIT_SECONDS naming it.
 """
 
@@ -21,14 +21,13 @@ from contextlib import contextmanager
 import psycopg
 from psycopg import Connection, sql
 
-from taxi_flows import settings
+from taxi_flows.core.lock_wait import wait_for_lock
 
 log = logging.getLogger(__name__)
 
 LOCK_TIMEOUT = "1s"  # the longest a swap (or DDL) makes readers of the table wait behind it
 SWAP_ATTEMPTS = 40  # then the task fails (and its retries take over): ~3 minutes behind a long reader
 BACKOFF_SECONDS = (0.1, 5.0)  # first and longest pause between attempts
-LOG_EVERY_SECONDS = 30  # a wait for a month's lock says who holds it this often
 POLL_SECONDS = 1.0
 
 # The backend holding a two-key advisory lock (pg_locks shows the keys as oids: classid, objid).
@@ -38,10 +37,6 @@ FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 2
   AND l.classid = (hashtext(%(key)s)::bigint & 4294967295)::text::oid AND l.objid = %(number)s::text::oid
 """
-
-
-class LockWaitTimeout(RuntimeError):
-    """Another load held the lock for longer than the wait allows."""
 
 
 def holder(conn: Connection, key: str, number: int) -> str:
@@ -57,29 +52,14 @@ def holder(conn: Connection, key: str, number: int) -> str:
 @contextmanager
 def month_lock(conn: Connection, key: str, number: int, what: str) -> Iterator[None]:
     """Hold the session advisory lock (hashtext(key), number) for the block: one load of a month at
-    a time. Waits at most settings.LOCK_WAIT_SECONDS, logging the holder every LOG_EVERY_SECONDS,
-    then raises LockWaitTimeout naming it; nothing is changed while waiting."""
-    started = time.monotonic()
-    next_log = started
-    while not conn.execute("SELECT pg_try_advisory_lock(hashtext(%s), %s)", [key, number]).fetchone()[0]:
-        waited = time.monotonic() - started
-        if waited >= settings.LOCK_WAIT_SECONDS:
-            raise LockWaitTimeout(
-                f"{what}: another load of the month held it for {waited:.0f} s, the longest a load waits "
-                f"(TAXI_LOCK_WAIT_SECONDS={settings.LOCK_WAIT_SECONDS}): {holder(conn, key, number)}. Nothing "
-                "was changed. If that load is stuck, end it (its task, or SELECT pg_terminate_backend(pid)), "
-                "then run this one again"
-            )
-        if time.monotonic() >= next_log:
-            log.info(
-                "%s: waiting for another load of the month to finish: %s (%.0f s so far, at most %d)",
-                what,
-                holder(conn, key, number),
-                waited,
-                settings.LOCK_WAIT_SECONDS,
-            )
-            next_log += LOG_EVERY_SECONDS
-        time.sleep(POLL_SECONDS)
+    a time. Waits as core.lock_wait does (bounded, the holder logged, then LockWaitTimeout)."""
+    wait_for_lock(
+        lambda: conn.execute("SELECT pg_try_advisory_lock(hashtext(%s), %s)", [key, number]).fetchone()[0],
+        lambda: holder(conn, key, number),
+        what,
+        POLL_SECONDS,
+        "If that load is stuck, end it (its task, or SELECT pg_terminate_backend(pid)), then run this one again",
+    )
     try:
         yield
     finally:

@@ -19,6 +19,7 @@ from support.dagrun import gz_csv, sample_rows
 
 from taxi_dev import procs
 from taxi_flows import settings
+from taxi_flows.core import lock_wait
 from taxi_flows.gcs import daily, layout, manifest, month_lock, storage
 from taxi_flows.gcs.web_to_gcs import web_to_gcs
 
@@ -131,7 +132,7 @@ def test_two_loads_of_a_month_released_at_once_run_one_after_the_other(stack, bu
     june = dt.date(2021, 6, 1)
     header, rows = sample_rows("yellow", "2021-06", 3000)
     serve("yellow", "2021-06", gz_csv(header, rows))
-    monkeypatch.setattr(month_lock, "LOG_EVERY_SECONDS", 0.5)
+    monkeypatch.setattr(lock_wait, "LOG_EVERY_SECONDS", 0.5)
     monkeypatch.setattr(month_lock, "POLL_SECONDS", 0.2)
     barrier, results = threading.Barrier(2), []
 
@@ -195,7 +196,7 @@ def test_a_load_paused_after_its_commit_keeps_the_month_and_a_second_load_fails_
 
         monkeypatch.setattr(settings, "LOCK_WAIT_SECONDS", 2)
         monkeypatch.setattr(month_lock, "POLL_SECONDS", 0.2)
-        with pytest.raises(month_lock.LockWaitTimeout) as failed:
+        with pytest.raises(lock_wait.LockWaitTimeout) as failed:
             web_to_gcs(client, name, stack.s.source_base_url, "yellow", july)
         assert f"run 'taxi_web_to_gcs manual__a', pid {first.pid}" in str(failed.value)
         assert manifest.read(client, name, "yellow", "2021-07")[0] == committed  # the second changed nothing

@@ -206,4 +206,7 @@ def test_the_page_shows_a_month_its_source_checks_rows_and_the_homework(stack, p
     q4 = client.get("/homework", params={"color": "green", "quarter": "2020-Q4"}).text
     assert "not loaded: 2020-10, 2020-11, 2020-12" in answer(q4, "rows")
     assert "is outside the source" in client.get("/homework", params={"month": "2999-08"}).text
-    assert client.get("/month/green/2021-13").status_code == 200  # a bad month: a sentence, not a 500
+    for bad in ("/month/green/2021-13", "/month/yellow/0000-01", "/month/purple/2021-01", "/homework?quarter=2020-Q5"):
+        response = client.get(bad)  # a bad month, colour or quarter: a 400 that says what to ask, never a 500
+        assert response.status_code == 400, (bad, response.text)
+        assert "ask for" in response.text

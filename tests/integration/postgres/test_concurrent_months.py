@@ -138,11 +138,12 @@ def test_a_second_load_of_a_month_waits_saying_who_holds_it_then_gives_up_or_goe
     (pid and Airflow run), and fails after the bound naming it; once the holder ends, it loads."""
     from support.dagrun import log_messages
 
+    from taxi_flows.core import lock_wait
     from taxi_flows.postgres import locks
     from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
     monkeypatch.setattr(settings, "LOCK_WAIT_SECONDS", 3)
-    monkeypatch.setattr(locks, "LOG_EVERY_SECONDS", 1)
+    monkeypatch.setattr(lock_wait, "LOG_EVERY_SECONDS", 1)
     monkeypatch.setattr(locks, "POLL_SECONDS", 0.2)
     month, key = month_start(MONTHS[0]), f"{settings.POSTGRES_SCHEMA}.yellow_tripdata"
     uri, run = stack.s.pg_uri(stack.s.target_db), "taxi_web_to_postgres manual__stuck load_trips"
@@ -150,7 +151,7 @@ def test_a_second_load_of_a_month_waits_saying_who_holds_it_then_gives_up_or_goe
         holder.execute("SELECT pg_advisory_lock(hashtext(%s), %s)", [key, month.toordinal()])
         pid = holder.info.backend_pid
         # A base URL nothing answers on: were the download opened first, that would be the error.
-        with log_messages() as messages, pytest.raises(locks.LockWaitTimeout) as failed:
+        with log_messages() as messages, pytest.raises(lock_wait.LockWaitTimeout) as failed:
             web_to_postgres(pg, "http://127.0.0.1:9", "yellow", month, settings.POSTGRES_SCHEMA)
         assert f"PostgreSQL backend pid {pid}, {run!r}" in str(failed.value)
         assert "TAXI_LOCK_WAIT_SECONDS=3" in str(failed.value)

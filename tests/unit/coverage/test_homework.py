@@ -38,7 +38,7 @@ def test_missing_months_come_with_the_backfill_that_loads_them():
     from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION, Version
 
     loads = {("green", "2020-10"): load(100), ("green", "2020-12"): load(7, every_row=False)}
-    fig = homework.Figures(None, loads)
+    fig = homework.Figures(loads)
     answer = fig.total("rows", "green", homework.quarter_of(dt.date(2020, 10, 1)))
     assert answer.value == "100 (1 of 3 months loaded)"
     assert answer.missing == ["2020-11", "2020-12"]  # 2020-12 kept only the cleaned rows: run it again
@@ -53,3 +53,25 @@ def test_missing_months_come_with_the_backfill_that_loads_them():
     assert ("--dag-run-conf" in answer.command) == (Version("3.2") <= AIRFLOW_VERSION)
     complete = fig.total("rows", "green", [dt.date(2020, 10, 1)])
     assert (complete.value, complete.missing, complete.command) == ("100", [], None)
+
+
+@pytest.mark.depends_on
+def test_vendor_ids_and_pickup_dates_come_from_the_stored_summaries():
+    def stored(dates: list[str], vendors: list) -> dict:
+        entry = load(10)
+        entry["summary"].update(pickup_dates=dates, clean_vendor_ids=vendors)
+        return entry
+
+    loads = {
+        ("green", "2020-10"): stored(["2020-09-30", "2020-10-01"], [1, 2]),
+        ("green", "2020-11"): stored(["2020-10-01", "2020-11-01"], [2, None]),
+        ("green", "2020-12"): load(10),  # loaded by a version that did not store them: its run runs again
+    }
+    fig = homework.Figures(loads)
+    months = homework.quarter_of(dt.date(2020, 10, 1))
+    assert fig.union("green", months, "pickup_dates") == ({"2020-09-30", "2020-10-01", "2020-11-01"}, months[2:])
+    section = homework.week_2_2024(fig, "green", dt.date(2020, 10, 1))
+    answers = {a.question: a for a in section.answers}
+    assert answers["vendor ids (after the cleaning)"].value == "1, 2, blank"
+    assert answers["pickup-date partitions (lpep_pickup_date values)"].value == "3"
+    assert answers["pickup-date partitions (lpep_pickup_date values)"].missing == ["2020-12"]
