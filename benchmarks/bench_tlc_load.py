@@ -67,14 +67,25 @@ print(json.dumps({"seconds": time.perf_counter() - started, "rows": s["rows_writ
 GCS = (
     PEAK
     + """
-import datetime as dt, json, os, sys, time
+import datetime as dt, json, os, sys, threading, time
 from taxi_flows.gcs import storage, web_to_gcs
 _, base_url, tlc_url, color, month = sys.argv[1:6]
 client = storage.client()
+samples = []  # (seconds, VmRSS MB), to tell the encoding's peak from the uploads'
+def sample():
+    while True:
+        rss = int(re.search(r"VmRSS:\\s+(\\d+) kB", open("/proc/self/status").read()).group(1)) / 1024
+        samples.append((time.perf_counter() - started, rss))
+        time.sleep(0.2)
 started = time.perf_counter()
+threading.Thread(target=sample, daemon=True).start()
 s = web_to_gcs.web_to_gcs(client, os.environ["AIRFLOW_VAR_TAXI_GCS_BUCKET"], base_url, color,
                           dt.date.fromisoformat(month), tlc_base_url=tlc_url, source_name="tlc")
-print(json.dumps({"seconds": time.perf_counter() - started, "upload_seconds": s["seconds_upload"],
+seconds = time.perf_counter() - started
+encoded = seconds - s["seconds_upload"]
+print(json.dumps({"seconds": seconds, "upload_seconds": s["seconds_upload"],
+                  "rss_encoding_mb": max((r for t, r in samples if t < encoded), default=0),
+                  "rss_upload_mb": max((r for t, r in samples if t >= encoded), default=0),
                   "rows": s["rows_written"], "files": s["partitions"] + 1, "rss_mb": peak_mb()}))
 """
 )
@@ -125,7 +136,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=ROWS, help="rows of the synthetic month (default: the real one's)")
     parser.add_argument("--repeat", type=int, default=3, help="timed runs of each (medians are reported)")
+    parser.add_argument("--only", choices=("postgres", "gcs"), help="one of the two comparisons")
     args = parser.parse_args()
+    do_pg, do_gcs = args.only in (None, "postgres"), args.only in (None, "gcs")
     stack = Stack(StackSettings.temporary(prefix="taxi-flows-bench-"))
     try:
         stack.up(airflow=False)
@@ -133,8 +146,10 @@ def main() -> None:
         path = s.files_dir / "trip-data" / f"{COLOR}_tripdata_{MONTH:%Y-%m}.parquet"
         tlc_files.write_tlc(path, COLOR, MONTH, args.rows)
         csv = s.state_dir / "plain.csv"
-        write_csv(path, csv)
-        sizes = f"{path.stat().st_size / 1e6:.0f} MB Parquet, {csv.stat().st_size / 1e6:.0f} MB CSV"
+        if do_pg:
+            write_csv(path, csv)
+        sizes = f"{path.stat().st_size / 1e6:.0f} MB Parquet"
+        sizes += f", {csv.stat().st_size / 1e6:.0f} MB CSV" if do_pg else ""
         print(f"file: {args.rows:,} rows, {sizes}")
 
         sch, lay = schema.trip_schema(COLOR), layouts.layout_of(COLOR, layouts.TLC, MONTH)
@@ -151,11 +166,13 @@ def main() -> None:
                       "g.client(); print('{\"rss_mb\": %f}' % peak_mb())", env=env)["rss_mb"]  # fmt: skip
         copy, pg, duckdb, gcs = [], [], [], []
         for _ in range(args.repeat):
-            copy.append(run_copy(stack, csv))
-            pg.append(run(sys.executable, POSTGRES, s.pg_uri(s.target_db), *urls, env=env))
-            duckdb.append(run(duck, DUCKDB, select, duck_out, env={**os.environ, "HOME": str(s.state_dir)}))
-            gcs.append(run(sys.executable, GCS, "", *urls, env=env))
-            shutil.rmtree(duck_out, ignore_errors=True)
+            if do_pg:
+                copy.append(run_copy(stack, csv))
+                pg.append(run(sys.executable, POSTGRES, s.pg_uri(s.target_db), *urls, env=env))
+            if do_gcs:
+                duckdb.append(run(duck, DUCKDB, select, duck_out, env={**os.environ, "HOME": str(s.state_dir)}))
+                gcs.append(run(sys.executable, GCS, "", *urls, env=env))
+                shutil.rmtree(duck_out, ignore_errors=True)
     finally:
         stack.down()
         shutil.rmtree(stack.s.state_dir, ignore_errors=True)
@@ -163,21 +180,26 @@ def main() -> None:
     def med(runs, key="seconds"):
         return statistics.median(r[key] for r in runs)
 
-    t_copy, t_pg, t_duck, t_gcs = statistics.median(copy), med(pg), med(duckdb), med(gcs)
-    u_gcs = med(gcs, "upload_seconds")
-    rss = {name: max(r["rss_mb"] for r in runs) for name, runs in (("pg", pg), ("duckdb", duckdb), ("gcs", gcs))}
     print(json.dumps({"copy": copy, "postgres": pg, "duckdb": duckdb, "gcs": gcs, "imports_rss_mb": imports}, indent=1))
-    print(
-        f"\n{args.rows:,} rows of {COLOR} {MONTH:%Y-%m} (TLC layout), medians of {args.repeat}\n"
-        f"psql \\copy of the rows as CSV (baseline)  {t_copy:7.2f} s\n"
-        f"web_to_postgres (download+load)           {t_pg:7.2f} s   ratio {t_pg / t_copy:.2f} (target <= 1.25)   "
-        f"peak RSS {rss['pg']:4.0f} MB (target <= 400)\n"
-        f"DuckDB: monthly file + PARTITION_BY       {t_duck:7.2f} s   (local folder)       "
-        f"peak RSS {rss['duckdb']:4.0f} MB\n"
-        f"web_to_gcs, {gcs[0]['files']} objects                    {t_gcs:7.2f} s   ratio {t_gcs / t_duck:.2f} "
-        f"(target < 1; local {t_gcs - u_gcs:.2f} s, upload {u_gcs:.2f} s)   peak RSS {rss['gcs']:4.0f} MB "
-        f"(target <= 400; imports alone {imports:.0f} MB)"
-    )
+    print(f"\n{args.rows:,} rows of {COLOR} {MONTH:%Y-%m} (TLC layout), medians of {args.repeat}")
+    if do_pg:
+        t_copy, t_pg, rss = statistics.median(copy), med(pg), max(r["rss_mb"] for r in pg)
+        print(
+            f"psql \\copy of the rows as CSV (baseline)  {t_copy:7.2f} s\n"
+            f"web_to_postgres (download+load)           {t_pg:7.2f} s   ratio {t_pg / t_copy:.2f} (target <= 1.25)   "
+            f"peak RSS {rss:4.0f} MB (target <= 400)"
+        )
+    if do_gcs:
+        t_duck, t_gcs, u_gcs = med(duckdb), med(gcs), med(gcs, "upload_seconds")
+        rss_duck, rss_gcs = max(r["rss_mb"] for r in duckdb), max(r["rss_mb"] for r in gcs)
+        rss_enc, rss_up = (max(r[f"rss_{phase}_mb"] for r in gcs) for phase in ("encoding", "upload"))
+        print(
+            f"DuckDB: monthly file + PARTITION_BY       {t_duck:7.2f} s   (local folder)       "
+            f"peak RSS {rss_duck:4.0f} MB\n"
+            f"web_to_gcs, {gcs[0]['files']} objects                    {t_gcs:7.2f} s   ratio {t_gcs / t_duck:.2f} "
+            f"(target < 1; encoding {t_gcs - u_gcs:.2f} s, then uploads {u_gcs:.2f} s)   peak RSS {rss_gcs:4.0f} MB "
+            f"(target <= 400; imports alone {imports:.0f} MB; sampled: encoding {rss_enc:.0f}, uploads {rss_up:.0f})"
+        )
 
 
 if __name__ == "__main__":

@@ -46,6 +46,25 @@ def upload(gcs: storage.Client, bucket: str, name: str, path: Path) -> str:
     return uri(bucket, name)
 
 
+def upload_range(gcs: storage.Client, bucket: str, name: str, path: Path, offset: int, length: int) -> None:
+    """Upload bytes [offset, offset + length) of a local file as one object, in one request."""
+    with open(path, "rb") as f:
+        f.seek(offset)
+        data = f.read(length)
+    if len(data) != length:
+        raise RuntimeError(f"{path} holds {offset + len(data):,} bytes, not the {offset + length:,} to upload")
+    blob = gcs.bucket(bucket).blob(name)
+    blob.upload_from_string(data, content_type="application/octet-stream", timeout=TIMEOUT, retry=_retry())
+
+
+def compose(gcs: storage.Client, bucket: str, name: str, sources: list[str]) -> None:
+    """The object `name` as the concatenation of `sources` (at most 32), written atomically by GCS."""
+    b = gcs.bucket(bucket)
+    destination = b.blob(name)
+    destination.content_type = PARQUET
+    destination.compose([b.blob(s) for s in sources], timeout=TIMEOUT, retry=_retry())
+
+
 def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 4) -> None:
     """Upload {object name: local file}, a few at a time (each object is still replaced atomically)."""
     from concurrent.futures import ThreadPoolExecutor
