@@ -31,12 +31,12 @@ def daily(stack):
 
 
 def objects(client, bucket: str, prefix: str = "") -> dict[str, tuple[str, int]]:
-    """name -> (md5, generation) of every object under prefix."""
-    return {b.name: (b.md5_hash, b.generation) for b in client.list_blobs(bucket, prefix=prefix)}
+    """name -> (crc32c, generation) of every object under prefix (a composed object has no MD5)."""
+    return {b.name: (b.crc32c, b.generation) for b in client.list_blobs(bucket, prefix=prefix)}
 
 
 def dataset(client, bucket: str, color: str = "yellow") -> dict[tuple[str, str], tuple[str, tuple]]:
-    """{(date partition, source month): (object name, (md5, generation))} of the pickup-date dataset,
+    """{(date partition, source month): (object name, (crc32c, generation))} of the pickup-date dataset,
     checking that it holds one load of each month (stale loads deleted)."""
     out: dict[tuple[str, str], tuple[str, tuple]] = {}
     for obj, version in objects(client, bucket, f"{color}_tripdata/").items():
