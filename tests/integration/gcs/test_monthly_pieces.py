@@ -24,13 +24,13 @@ STAGING = layout.staging_prefix("yellow", MAY)
 
 @pytest.fixture
 def small_pieces(monkeypatch):
-    monkeypatch.setattr(growing_upload, "PIECE_BYTES", 32 * 1024)
+    monkeypatch.setattr(growing_upload, "PIECE_BYTES", 16 * 1024)
     monkeypatch.setattr(growing_upload, "COMPOSE_MAX", 4)  # 3 rounds of composes for this file's pieces
 
 
 def test_the_pieces_compose_into_the_monthly_file_and_go(stack, bucket, serve, small_pieces, monkeypatch):
     client, name = bucket
-    header, rows = sample_rows("yellow", "2021-05", 8000)
+    header, rows = sample_rows("yellow", "2021-05", 4000)
     serve("yellow", "2021-05", gz_csv(header, rows))
     dead = f"{STAGING}20200101T000000Z-dead00/part-00000"  # a piece a killed load left
     storage.upload_range(client, name, dead, Path(__file__), 0, 10)
@@ -48,12 +48,12 @@ def test_the_pieces_compose_into_the_monthly_file_and_go(stack, bucket, serve, s
 
 def test_a_failed_load_leaves_no_piece_and_the_monthly_file_as_it_was(stack, bucket, serve, small_pieces):
     client, name = bucket
-    header, rows = sample_rows("yellow", "2021-05", 3000)
+    header, rows = sample_rows("yellow", "2021-05", 1000)
     serve("yellow", "2021-05", gz_csv(header, rows))
     web_to_gcs(client, name, stack.s.source_base_url, "yellow", MAY)
     before = client.bucket(name).get_blob(layout.monthly_object("yellow", MAY)).generation
 
-    header, rows = sample_rows("yellow", "2021-05", 8000)
+    header, rows = sample_rows("yellow", "2021-05", 4000)
     serve("yellow", "2021-05", gz_csv(header, rows)[:-200])  # truncated: found at the end, pieces sent by then
     with pytest.raises(SourceError, match="truncated"):
         web_to_gcs(client, name, stack.s.source_base_url, "yellow", MAY)
