@@ -3,8 +3,8 @@
     make bench-page     (or: python benchmarks/bench_coverage_page.py [--requests 60])
 
 On a stack of its own with the real api-server (and the scheduler, dag-processor and triggerer),
-it stores what taxi_reconcile stores for the whole source: 31 months x 2 colours x 4 targets in
-ny_taxi.taxi_coverage, and a load summary per colour and month in ny_taxi.taxi_loads. Then it
+it stores what taxi_reconcile stores for the whole source: 31 months x 4 trip types x 4 targets in
+ny_taxi.taxi_coverage, and a load summary per trip type and month in ny_taxi.taxi_loads. Then it
 requests, alternately and --requests times each, the page's grid (`GET /taxi/`) and Airflow's
 `GET /api/v2/dags` (the bundle's six DAGs), both through the api-server with the same token, and
 reports each one's median and 95th percentile and the ratio of the medians (page / API). The page
@@ -107,7 +107,8 @@ def main() -> None:
         )
     )
     print(
-        f"\n{stored} stored counts (31 months x 2 colours x 4 targets), {args.requests} requests each, alternating\n"
+        f"\n{stored} stored counts (31 months x {len(schema.COLORS)} trip types x 4 targets), "
+        f"{args.requests} requests each, alternating\n"
         f"coverage page  GET /taxi/           median {page_median:6.1f} ms   p95 {page_p95:6.1f} ms   "
         f"{sizes['page'] / 1000:.0f} kB\n"
         f"Airflow API    GET /api/v2/dags     median {api_median:6.1f} ms   p95 {api_p95:6.1f} ms   "
