@@ -121,7 +121,7 @@ bench-backfill: setup  ## benchmark (not run by the tests): wall time of a 1- an
 bench-concurrency: setup  ## benchmark (not run by the tests): 3 months replaced in PostgreSQL at once vs in sequence, and the worst reader wait
 	$(PY) benchmarks/bench_concurrent_months.py
 
-bench-page: setup  ## benchmark (not run by the tests): the coverage page with 31 months x 2 colours stored vs GET /api/v2/dags
+bench-page: setup  ## benchmark (not run by the tests): the coverage page with 31 months x 4 trip types stored vs GET /api/v2/dags
 	$(PY) benchmarks/bench_coverage_page.py
 
 bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
