@@ -173,7 +173,7 @@ def parquet_batches(file: pq.ParquetFile, layout: Layout, sch: TripSchema, what:
     batches = (
         batch
         for group in range(file.num_row_groups)
-        for batch in file.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=names, use_threads=True)
+        for batch in file.iter_batches(batch_size=BATCH_ROWS, row_groups=[group], columns=names, use_threads=False)
     )
     for batch in batches:
         columns = []

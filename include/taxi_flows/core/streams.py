@@ -60,3 +60,53 @@ def prefetch(items: Iterable[T], depth: int = 4) -> Iterator[T]:
         close = getattr(items, "close", None)
         if close:
             close()
+
+
+class Background:
+    """Call consume(item) for each item put, in a thread of its own, at most depth items behind.
+
+    The consumer (a second Parquet writer: its encoding is outside the GIL) runs beside the caller,
+    so two writers of the same rows use both cores. Its first error is raised by the next put() or
+    by close(); after an error, or on leaving the block with one, the rest is not consumed.
+    """
+
+    def __init__(self, consume, depth: int = 1, name: str = "taxi-flows-background"):
+        self._q: queue.Queue = queue.Queue(maxsize=depth)
+        self._error: BaseException | None = None
+        self._consume = consume
+        self._thread = threading.Thread(target=self._run, name=name, daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        while (item := self._q.get()) is not _DONE:
+            if self._error is None:
+                try:
+                    self._consume(item)
+                except BaseException as e:  # raised in the caller's thread
+                    self._error = e
+
+    def put(self, item: object) -> None:
+        self._raise()
+        self._q.put(item)
+
+    def close(self) -> None:
+        """Wait until every item put is consumed; raise the consumer's error."""
+        if self._thread.is_alive():
+            self._q.put(_DONE)
+            self._thread.join()
+        self._raise()
+
+    def _raise(self) -> None:
+        if self._error is not None:
+            raise self._error
+
+    def __enter__(self) -> Background:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        if kind is None:
+            self.close()
+            return
+        self._error = self._error or error  # the rest is skipped, not consumed
+        self._q.put(_DONE)
+        self._thread.join()

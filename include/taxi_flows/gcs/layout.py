@@ -8,8 +8,6 @@
                                                                     date, source month and load
     <color>_tripdata_manifests/<YYYY-MM>.json                       which load of a month is the
                                                                     current one (gcs.manifest)
-    <color>_tripdata_staging/<YYYY-MM>/<load>/part-<n>              the monthly file's pieces, while
-                                                                    a load runs (gcs.growing_upload)
     <color>/<YYYY>/<MM>/<DD>/daily-trips.parquet                    the trips picked up on a day
     misc/taxi_zone_lookup.parquet                                   the zone lookup (for BigQuery)
 """
@@ -65,12 +63,6 @@ def manifests_prefix(color: str) -> str:
 
 def manifest_object(color: str, month: dt.date | str) -> str:
     return f"{manifests_prefix(color)}{month if isinstance(month, str) else f'{month:%Y-%m}'}.json"
-
-
-def staging_prefix(color: str, month: dt.date) -> str:
-    """Where the monthly file's pieces wait for their compose (gcs.growing_upload): beside the
-    dataset, outside every prefix a reader lists."""
-    return f"{color}_tripdata_staging/{month:%Y-%m}/"
 
 
 def daily_object(color: str, day: dt.date) -> str:

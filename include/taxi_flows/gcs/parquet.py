@@ -71,7 +71,8 @@ class PartitionedWriter:
 
     Memory: at most MAX_BUFFERED_ROWS rows are held across partitions; past that, the largest
     buffers are written out as (smaller) row groups. A month file in pickup order keeps one or two
-    partitions busy at a time; a shuffled one still cannot hold more than the budget.
+    partitions busy at a time, and its batches are split by slicing (no copy); a shuffled one is
+    sorted first, and still cannot hold more than the budget.
     """
 
     def __init__(self, root: Path, schema: pa.Schema, key: str, name: str):
@@ -82,19 +83,27 @@ class PartitionedWriter:
     def add(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
-        order = pc.sort_indices(batch.column(self.key))
-        keys = batch.column(self.key).take(order)
+        keys = batch.column(self.key)
         days = keys.cast(pa.int32()).fill_null(-(2**31)).to_numpy(zero_copy_only=False)
+        order = None
+        if np.any(days[1:] < days[:-1]):  # not in pickup-date order: sorted (a copy of the batch)
+            order = pc.sort_indices(keys)
+            keys, days = keys.take(order), days[order.to_numpy()]
         starts = np.concatenate([[0], np.flatnonzero(np.diff(days)) + 1])
         ends = np.append(starts[1:], len(days))
         rows = batch.drop_columns([self.key])
         for start, end in zip(starts, ends, strict=True):
             value = keys[int(start)].as_py()
-            # A batch of its own per date (take, not slice): a slice would keep the whole input batch
-            # alive while a date with a few rows (a pickup outside the month) waits for its flush.
-            self._part(value.isoformat() if value else "__HIVE_DEFAULT_PARTITION__").add(
-                rows.take(order.slice(int(start), int(end - start)))
-            )
+            start, length = int(start), int(end - start)
+            if order is not None:
+                run = rows.take(order.slice(start, length))
+            elif 2 * length >= len(days):  # most of the batch: a slice (it pins at most twice its rows)
+                run = rows.slice(start, length)
+            else:
+                # A few rows (a pickup outside the month, a day's last ones): a copy, so that they do not
+                # keep the whole input batch alive while their date waits for its flush.
+                run = rows.take(pa.array(np.arange(start, start + length)))
+            self._part(value.isoformat() if value else "__HIVE_DEFAULT_PARTITION__").add(run)
         self._enforce_budget()
 
     def _part(self, value: str) -> RowGroupWriter:

@@ -21,10 +21,6 @@ if TYPE_CHECKING:
 TIMEOUT = 60  # seconds per request
 RETRY_SECONDS = 60  # total, per call, for the retryable errors (connection, 429, 5xx)
 PARQUET = "application/vnd.apache.parquet"
-# A file larger than this is uploaded in pieces of this size (a resumable upload) rather than read into
-# memory whole: the client's default piece is 100 MB, and upload_many runs several at once. Smaller
-# pieces cost more than they save: the GCS emulator rewrites the object at each (8 MB: 3x slower).
-CHUNK_BYTES = 32 * 1024 * 1024
 
 
 def client(conn_id: str = GCP_CONN_ID) -> storage.Client:
@@ -39,30 +35,45 @@ def _retry():
     return DEFAULT_RETRY.with_timeout(RETRY_SECONDS)
 
 
-def upload(gcs: storage.Client, bucket: str, name: str, path: Path) -> str:
-    """Upload a local file as one object (GCS replaces an object atomically)."""
-    blob = gcs.bucket(bucket).blob(name, chunk_size=CHUNK_BYTES)
-    blob.upload_from_filename(str(path), content_type=PARQUET, timeout=TIMEOUT, retry=_retry())
+def upload(gcs: storage.Client, bucket: str, name: str, path: Path, if_generation_match: int | None = None) -> str:
+    """Upload a local file as one object, in one request streamed from the file: memory holds a
+    buffer, never the file, and GCS creates the object when the request completes, so a reader sees
+    the old object or the new one, never a part. if_generation_match: only if the object is still that
+    generation (0: only if there is none); PreconditionFailed otherwise, which also makes a retry safe.
+
+    One request, not the client's resumable upload in pieces: the GCS emulator rewrites an object at
+    every piece, and the client's own single-request upload reads the whole file into memory.
+    """
+    from urllib.parse import quote
+
+    from google.api_core.exceptions import PreconditionFailed, from_http_response
+
+    connection = gcs._connection  # the client's own endpoint (the emulator's, under STORAGE_EMULATOR_HOST)
+    base = getattr(connection, "get_api_base_url_for_mtls", lambda: connection.API_BASE_URL)()
+    url = f"{base}/upload/storage/v1/b/{quote(bucket, safe='')}/o"
+    params = {"uploadType": "media", "name": name}
+    if if_generation_match is not None:
+        params["ifGenerationMatch"] = str(if_generation_match)
+    headers = {"Content-Type": PARQUET, "Content-Length": str(path.stat().st_size)}
+
+    def attempt() -> None:
+        if if_generation_match is not None and generation(gcs, bucket, name) != if_generation_match:
+            # GCS checks the precondition itself, atomically; this also fails where an emulator ignores it on
+            # uploads (fake-gcs-server before its #2308), and names the object.
+            raise PreconditionFailed(f"{uri(bucket, name)} is no longer generation {if_generation_match}")
+        with open(path, "rb") as body:  # from the start at each attempt
+            response = gcs._http.request("POST", url, params=params, data=body, headers=headers, timeout=TIMEOUT)
+        if response.status_code >= 400:
+            raise from_http_response(response)
+
+    _retry()(attempt)()
     return uri(bucket, name)
 
 
-def upload_range(gcs: storage.Client, bucket: str, name: str, path: Path, offset: int, length: int) -> None:
-    """Upload bytes [offset, offset + length) of a local file as one object, in one request."""
-    with open(path, "rb") as f:
-        f.seek(offset)
-        data = f.read(length)
-    if len(data) != length:
-        raise RuntimeError(f"{path} holds {offset + len(data):,} bytes, not the {offset + length:,} to upload")
-    blob = gcs.bucket(bucket).blob(name)
-    blob.upload_from_string(data, content_type="application/octet-stream", timeout=TIMEOUT, retry=_retry())
-
-
-def compose(gcs: storage.Client, bucket: str, name: str, sources: list[str]) -> None:
-    """The object `name` as the concatenation of `sources` (at most 32), written atomically by GCS."""
-    b = gcs.bucket(bucket)
-    destination = b.blob(name)
-    destination.content_type = PARQUET
-    destination.compose([b.blob(s) for s in sources], timeout=TIMEOUT, retry=_retry())
+def generation(gcs: storage.Client, bucket: str, name: str) -> int:
+    """An object's generation; 0 when it does not exist."""
+    blob = gcs.bucket(bucket).get_blob(name, timeout=TIMEOUT, retry=_retry())
+    return blob.generation if blob else 0
 
 
 def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 4) -> None:

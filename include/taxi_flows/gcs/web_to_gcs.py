@@ -16,9 +16,9 @@ import pyarrow.parquet as pq
 
 from taxi_flows.core.month_file import MonthFile
 from taxi_flows.core.report import log_summary
-from taxi_flows.core.streams import prefetch
+from taxi_flows.core.streams import Background, prefetch
 from taxi_flows.core.zones import web_zones
-from taxi_flows.gcs import growing_upload, layout, manifest, month_lock, storage
+from taxi_flows.gcs import layout, manifest, month_lock, storage
 from taxi_flows.gcs.parquet import PartitionedWriter, RowGroupWriter
 from taxi_flows.settings import DEFAULT_TLC_BASE_URL
 
@@ -42,14 +42,13 @@ def web_to_gcs(
     """Stream one month file once into the monthly Parquet object and the pickup-date dataset,
     every row of the file in each.
 
-    Both are written locally first (bounded memory); the monthly file's pieces go up as it grows
-    (gcs.growing_upload: staged objects, composed into the monthly object only after the commit),
-    the dataset's files once the month passed its checks: bad input changes nothing a reader sees,
-    and its staged pieces are deleted. The dataset's files carry this load's id and
-    count once the month's manifest names them (gcs.manifest: the commit); then the monthly file is
-    replaced (one object), and the month's files of earlier loads are deleted. Other months' files,
-    even in the same date partitions, are never touched. A second load of the month waits for this
-    one (gcs.month_lock), so the monthly file and the dataset always hold the same load.
+    Both are written locally first (bounded memory), and uploaded once the month passed its checks:
+    bad input changes nothing a reader sees. The dataset's files carry this load's id and count once
+    the month's manifest names them (gcs.manifest: the commit); then the monthly file is replaced (one
+    object, in one request, only if no other load replaced it since this one began), and the month's
+    files of earlier loads are deleted. Other months' files, even in the same date partitions, are
+    never touched. A second load of the month waits for this one (gcs.month_lock), so the monthly file
+    and the dataset hold the same load once a load succeeds.
     """
     started = time.monotonic()
     src = MonthFile(base_url, color, month, http, tlc_base_url, source_name)
@@ -57,47 +56,39 @@ def web_to_gcs(
     # The month's lock first (before the download): one load of a month at a time; the load id after it,
     # so the load that commits last is also the newest.
     with month_lock.holding(client, bucket, color, month, src.what) as lease:
-        growing_upload.clear_leftovers(client, bucket, color, month)
         load_id = layout.new_load_id()
         file_name = layout.partition_file_name(month, load_id)
         prefix = layout.dataset_prefix(color)
+        monthly_name = layout.monthly_object(color, month)
+        monthly_generation = storage.generation(client, bucket, monthly_name)  # replaced only if still this one
         with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
             single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
-            monthly = growing_upload.GrowingUpload(client, bucket, color, month, load_id, single.path)
             dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
-            try:
-                with src.batches() as batches:
-                    # Parsing in a thread beside the encoding; one batch ahead is enough (more only costs memory).
-                    for batch in prefetch(batches, depth=1):
-                        single.add(batch)
-                        monthly.poll()  # the monthly file's pieces go up while the month is encoded
-                        dataset.add(batch)
-                single.close()
-                parts = dataset.close()
-                src.check(single.rows)
-                in_parts = sum(p.rows for p in parts.values())
-                if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
-                    raise RuntimeError(
-                        f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}"
-                    )
-                written = time.monotonic()
-                pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads take theirs
+            # Three threads: parsing, the monthly file's encoding and the dataset's, one batch apart (more
+            # only costs memory).
+            with src.batches() as batches, Background(dataset.add, name="taxi-flows-dataset") as to_dataset:
+                for batch in prefetch(batches, depth=1):
+                    to_dataset.put(batch)
+                    single.add(batch)
+            single.close()
+            parts = dataset.close()
+            src.check(single.rows)
+            in_parts = sum(p.rows for p in parts.values())
+            if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
+                raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
+            written = time.monotonic()
+            pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads
 
-                by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
-                storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
-                monthly.finish()
-                month_key = f"{month:%Y-%m}"
-                lease.check()  # still this load's month: one that was taken over must not commit
-                source = src.source.summary()
-                committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=source)
-                manifest_uri = manifest.commit(client, bucket, committed)
-                monthly_uri = monthly.publish(layout.monthly_object(color, month))
-            except BaseException:
-                monthly.abort()  # the staged pieces; the dataset's files of a load not committed stay unread
-                raise
-            log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
-            stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
-            storage.delete(client, bucket, stale)
+            by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
+            storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
+            month_key = f"{month:%Y-%m}"
+            lease.check()  # still this load's month: one that was taken over must not commit
+            committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
+            manifest_uri = manifest.commit(client, bucket, committed)
+            monthly_uri = storage.upload(client, bucket, monthly_name, single.path, monthly_generation)
+        log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
+        stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
+        storage.delete(client, bucket, stale)
     summary = {
         **src.summary(),
         "rows_written": single.rows,

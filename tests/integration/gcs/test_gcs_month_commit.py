@@ -206,3 +206,47 @@ def test_a_load_paused_after_its_commit_keeps_the_month_and_a_second_load_fails_
     assert first.returncode == 0, err[-3000:]
     assert json.loads(out.strip().splitlines()[-1])["load_id"] == committed.load_id
     assert month_state(client, name, july) == (2000, 2000, {committed.load_id}, False)
+
+
+def test_the_monthly_file_is_replaced_only_if_no_other_writer_replaced_it_since_the_load_began(
+    stack, bucket, serve, monkeypatch, tmp_path
+):
+    from google.api_core.exceptions import PreconditionFailed
+
+    no_airflow_task(monkeypatch)
+    client, name = bucket
+    march = dt.date(2021, 3, 1)
+    header, rows = sample_rows("yellow", "2021-03", 500)
+    serve("yellow", "2021-03", gz_csv(header, rows))
+    web_to_gcs(client, name, stack.s.source_base_url, "yellow", march)
+    monthly = layout.monthly_object("yellow", march)
+    other = tmp_path / "other.parquet"
+    other.write_bytes(b"written by another writer")
+    real_commit = manifest.commit
+
+    def commit_then_another_writer(*args, **kwargs):
+        uri = real_commit(*args, **kwargs)
+        storage.upload(client, name, monthly, other)  # e.g. a user's copy, after this load began
+        return uri
+
+    monkeypatch.setattr(manifest, "commit", commit_then_another_writer)
+    with pytest.raises(PreconditionFailed):
+        web_to_gcs(client, name, stack.s.source_base_url, "yellow", march)
+    assert storage.download(client, name, monthly) == other.read_bytes()  # not overwritten
+
+
+def test_an_upload_is_the_file_in_one_request_and_honours_its_generation(bucket, tmp_path):
+    from google.api_core.exceptions import PreconditionFailed
+
+    client, name = bucket
+    path = tmp_path / "f.parquet"
+    path.write_bytes(os.urandom(3 << 20))
+    assert storage.upload(client, name, "misc/upload-test", path, if_generation_match=0).endswith("misc/upload-test")
+    generation = storage.generation(client, name, "misc/upload-test")
+    assert storage.download(client, name, "misc/upload-test") == path.read_bytes()
+    with pytest.raises(PreconditionFailed):
+        storage.upload(client, name, "misc/upload-test", path, if_generation_match=0)  # it exists now
+    path.write_bytes(b"second")
+    storage.upload(client, name, "misc/upload-test", path, if_generation_match=generation)
+    assert storage.download(client, name, "misc/upload-test") == b"second"
+    assert storage.generation(client, name, "misc/nothing-here") == 0

@@ -31,7 +31,7 @@ def daily(stack):
 
 
 def objects(client, bucket: str, prefix: str = "") -> dict[str, tuple[str, int]]:
-    """name -> (crc32c, generation) of every object under prefix (a composed object has no MD5)."""
+    """name -> (crc32c, generation) of every object under prefix."""
     return {b.name: (b.crc32c, b.generation) for b in client.list_blobs(bucket, prefix=prefix)}
 
 

@@ -73,3 +73,23 @@ def test_the_partitioned_writer_holds_its_own_rows_not_slices_of_the_input(tmp_p
     assert sum(b.num_rows for b in held) == 1
     assert sum(b.get_total_buffer_size() for b in held) < batch.get_total_buffer_size() / 100
     writer.close()
+
+
+def test_a_batch_in_date_order_is_sliced_and_a_date_with_a_few_rows_copied(tmp_path):
+    # In pickup order (the TLC's files): no sort and no copy of the batch; a date's last few rows are
+    # copied out (they wait for their flush), most of a batch is a slice (it pins at most twice its rows).
+    sch = schema.trip_schema("fhv").arrow_schema
+    days = [dt.date(2021, 1, 1)] * 100 + [dt.date(2021, 1, 2)] * 9_900
+    columns = {f.name: pa.nulls(10_000, f.type) for f in sch}
+    columns["dispatching_base_num"] = pa.array(["B02510"] * 10_000)
+    columns["pickup_date"] = pa.array(days, pa.date32())
+    batch = pa.RecordBatch.from_pydict(columns, schema=sch)
+    writer = parquet.PartitionedWriter(tmp_path, sch, "pickup_date", "2021-01.parquet")
+    writer.add(batch)
+    (few,), (most,) = writer.parts["2021-01-01"]._buffer, writer.parts["2021-01-02"]._buffer
+    assert (few.num_rows, most.num_rows) == (100, 9_900)
+    base = batch.column("dispatching_base_num").buffers()[2].address
+    assert most.column("dispatching_base_num").buffers()[2].address == base  # the input's own memory
+    assert few.column("dispatching_base_num").buffers()[2].address != base
+    parts = writer.close()
+    assert {day: p.rows for day, p in parts.items()} == {"2021-01-01": 100, "2021-01-02": 9_900}
