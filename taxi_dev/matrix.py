@@ -1,6 +1,6 @@
 """Run the test suite on every leg of the version matrix, two legs at a time, and summarise.
 
-    python -m taxi_dev.matrix 3.1.0 3.3.2 2.10.5 3.3.1      (what `make test-all` and CI run)
+    python -m taxi_dev.matrix 3.1.0 3.3.2 3.3.1 2.10.5      (what `make test-all` and CI run)
     python -m taxi_dev.matrix --jobs 1 3.3.2 3.1.0          (one after the other, output as it comes)
 
 Each leg is `make test AIRFLOW=<leg>`: its venv is built from its lock (uv's cache is kept), and

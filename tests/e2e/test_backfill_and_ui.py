@@ -6,8 +6,8 @@ starts them (pid files, health checks) and stops them by pid in a `finally`.
    taxi_web_to_gcs (on Airflow 3.1, whose CLI takes no conf, taxi_web_to_gcs through the REST API
    of the UI's backfill dialog); the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
    PostgreSQL, GCS and BigQuery is checked against the source files;
-2. the same backfills with `--reprocess-behavior completed` leave identical data (on Airflow 3.1,
-   that of taxi_web_to_postgres: see REBACKFILLED);
+2. the backfill of taxi_web_to_postgres again, with `--reprocess-behavior completed`, leaves
+   identical data (see REBACKFILLED);
 3. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
    opens a DAG's grid, and saves screenshots.
 """
@@ -87,11 +87,11 @@ def bigquery_idle() -> bool:
 # colour in its conf, so that taxi_gcs_to_bigquery loads green only, as on 3.3 (both colours
 # there doubled the longest test of the matrix).
 CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
-# The re-backfill (--reprocess-behavior completed) of both DAGs runs on the main release; on 3.1 that
-# of taxi_web_to_postgres only: the months taxi_web_to_gcs writes again each trigger a BigQuery load,
-# the slowest part of the longest test of the matrix (CI's half an hour). Reruns replacing a month in
-# GCS and BigQuery are tested on every leg by the integration tests.
-REBACKFILLED = ("taxi_web_to_postgres", "taxi_web_to_gcs") if CLI_BACKFILL_TAKES_CONF else ("taxi_web_to_postgres",)
+# The re-backfill (--reprocess-behavior completed) is that of taxi_web_to_postgres: the months
+# taxi_web_to_gcs would write again each trigger a BigQuery load, the slowest part of the longest test
+# of the matrix (CI's half an hour). Reruns replacing a month in GCS and BigQuery are tested on every leg
+# by the integration tests.
+REBACKFILLED = ("taxi_web_to_postgres",)
 
 
 def unpause(dag_id: str) -> None:
