@@ -170,6 +170,8 @@ def parquet_batches(file: pq.ParquetFile, layout: Layout, sch: TripSchema, what:
     names = check_columns(file.schema_arrow.names, layout, what)
     targets = layout.targets
     codes = {name: layout.code_table(name) for name in names}
+    # Without Arrow's thread pool: the loads read in a thread of their own beside one or two writers, and the
+    # pool's threads only contended with them for the two cores.
     batches = (
         batch
         for group in range(file.num_row_groups)
