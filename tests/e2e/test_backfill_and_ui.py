@@ -6,9 +6,7 @@ starts them (pid files, health checks) and stops them by pid in a `finally`.
    taxi_web_to_gcs (on Airflow 3.1, whose CLI takes no conf, taxi_web_to_gcs through the REST API
    of the UI's backfill dialog); the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
    PostgreSQL, GCS and BigQuery is checked against the source files;
-2. the backfill of taxi_web_to_postgres again, with `--reprocess-behavior completed`, leaves
-   identical data (see REBACKFILLED);
-3. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
+2. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
    opens a DAG's grid, and saves screenshots.
 """
 
@@ -26,7 +24,7 @@ from packaging.version import Version
 from support.e2e import COMPONENT_ENV, expected_rows, month_period, wait_for
 
 from taxi_dev import airflow_meta
-from taxi_dev.airflow_meta import backfills_done, dag_runs
+from taxi_dev.airflow_meta import dag_runs
 from taxi_dev.airflow_meta import task_states as _task_states
 from taxi_flows import settings
 from taxi_flows.bigquery import queries
@@ -87,11 +85,6 @@ def bigquery_idle() -> bool:
 # colour in its conf, so that taxi_gcs_to_bigquery loads green only, as on 3.3 (both colours
 # there doubled the longest test of the matrix).
 CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
-# The re-backfill (--reprocess-behavior completed) is that of taxi_web_to_postgres: the months
-# taxi_web_to_gcs would write again each trigger a BigQuery load, the slowest part of the longest test
-# of the matrix (CI's half an hour). Reruns replacing a month in GCS and BigQuery are tested on every leg
-# by the integration tests.
-REBACKFILLED = ("taxi_web_to_postgres",)
 
 
 def unpause(dag_id: str) -> None:
@@ -124,15 +117,14 @@ def api_post(stack, path: str, body: dict) -> dict:
         return json.load(response)
 
 
-def backfill(stack, dag_id: str, reprocess: bool = False) -> None:
+def backfill(stack, dag_id: str) -> None:
     """A backfill of MONTHS for green (the CLI; see CLI_BACKFILL_TAKES_CONF for Airflow 3.1)."""
     if not CLI_BACKFILL_TAKES_CONF and dag_id == "taxi_web_to_gcs":
         body = {"dag_id": dag_id, "from_date": f"{MONTHS[0]}-01T00:00:00Z", "to_date": f"{MONTHS[-1]}-01T00:00:00Z"}
         body |= {"dag_run_conf": {"colors": [COLOR]}, "max_active_runs": 3}
-        api_post(stack, "/api/v2/backfills", body | ({"reprocess_behavior": "completed"} if reprocess else {}))
+        api_post(stack, "/api/v2/backfills", body)
         return
     conf = ["--dag-run-conf", json.dumps({"colors": [COLOR]})] if CLI_BACKFILL_TAKES_CONF else []
-    extra = ["--reprocess-behavior", "completed"] if reprocess else []
     stack.airflow(
         "backfill",
         "create",
@@ -143,7 +135,6 @@ def backfill(stack, dag_id: str, reprocess: bool = False) -> None:
         "--to-date",
         f"{MONTHS[-1]}-01",
         *conf,
-        *extra,
         quiet=True,
     )
 
@@ -262,20 +253,6 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     assert {f"{m:%Y-%m}": n for m, n, _ in first["postgres"]} == expected
     assert first["bigquery"] == expected
     assert {f"{COLOR}/{COLOR}_tripdata_{m}.parquet" for m in MONTHS} <= set(first["gcs"])
-
-    # The same backfills again, reprocessing completed months (the runs are cleared and run again):
-    # identical data.
-    # (A DAG's next backfill waits until the scheduler has marked its last one completed.)
-    wait_for(lambda: all(backfills_done(dag_id) for dag_id in REBACKFILLED), "the backfills")
-    again = dt.datetime.now(tz=dt.UTC)
-    for dag_id in REBACKFILLED:
-        backfill(stack, dag_id, reprocess=True)
-    wait_for(lambda: all(backfill_runs_ended(dag_id, again) for dag_id in REBACKFILLED), "the re-backfills")
-    for dag_id in REBACKFILLED:
-        runs = sorted(r for r in dag_runs(dag_id, ended_after=again) if r[0] == "backfill")
-        assert runs == [("backfill", m, "success") for m in MONTHS], runs
-    wait_for(bigquery_idle, "taxi_gcs_to_bigquery after the re-backfill")
-    assert snapshot(stack) == first
 
 
 @pytest.mark.timeout(600)

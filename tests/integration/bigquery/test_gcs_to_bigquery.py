@@ -63,8 +63,9 @@ def parquet_rows(client, bucket: str, color: str, month: str) -> int:
     return pq.read_metadata(pa.BufferReader(data)).num_rows
 
 
-def load_gcs(to_gcs, serve, month: str, n=2000, colors=("yellow", "green"), edit=None) -> dict[str, tuple]:
-    """Serve sample files of the month and run taxi_web_to_gcs; {colour: (header, rows)} served."""
+def load_gcs(to_gcs, serve, month: str, n=300, colors=("yellow", "green"), edit=None) -> dict[str, tuple]:
+    """Serve sample files of the month and run taxi_web_to_gcs; {colour: (header, rows)} served (300 rows:
+    the BigQuery emulator's time grows with them, and what these tests check does not)."""
     served = {}
     for color in colors:
         header, rows = sample_rows(color, month, n)
@@ -108,11 +109,7 @@ def test_a_month_of_each_colour_loaded_partitioned_and_described(to_gcs, to_bq, 
         assert not any(t.table_id.startswith("_staging") for t in bq.list_tables(f"{PROJECT}.{DATASET}"))
     zones = bq.query(f"SELECT COUNT(*) AS n FROM `{PROJECT}.{DATASET}.taxi_zone_lookup`").result()
     assert next(iter(zones)).n == 265
-
-    # A re-run leaves the same row counts.
-    before = {c: month_counts(bq, c) for c in ("yellow", "green")}
-    assert run(to_bq, "2021-01")[0].state == "success"
-    assert {c: month_counts(bq, c) for c in ("yellow", "green")} == before
+    # (A re-run leaving the same rows: the next test, which re-loads a month beside another.)
 
 
 def test_two_months_load_independently_with_out_of_month_pickups(to_gcs, to_bq, bucket, bq, serve):
@@ -124,7 +121,8 @@ def test_two_months_load_independently_with_out_of_month_pickups(to_gcs, to_bq, 
             rows[i][pickup] = dt.datetime(2021, 1, 31, 22, 0, 0)
 
     load_gcs(to_gcs, serve, "2021-01", colors=["yellow"])
-    load_gcs(to_gcs, serve, "2021-02", colors=["yellow"], edit=late_january)
+    # 2,000 rows: the 10 late ones stay within the share of out-of-month pickups a month may have.
+    load_gcs(to_gcs, serve, "2021-02", n=2000, colors=["yellow"], edit=late_january)
     assert run(to_bq, "2021-01", ["yellow"])[0].state == "success"
     assert run(to_bq, "2021-02", ["yellow"])[0].state == "success"
     expected = {m: parquet_rows(client, name, "yellow", m) for m in ("2021-01", "2021-02")}
