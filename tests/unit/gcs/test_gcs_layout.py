@@ -59,15 +59,20 @@ def test_stale_files_are_the_month_s_older_loads_only():
     assert manifest.stale(names, "2021-01", "20260102T000000000000Z-bbbbbb") == names[:2]
 
 
-def test_the_partitioned_writer_holds_its_own_rows_not_slices_of_the_input(tmp_path):
-    # A date with a few rows waits for its flush; were its rows a slice, the whole input batch would wait too.
+def fhv_batch_and_writer(days: list[dt.date], tmp_path):
+    """An fhv batch of len(days) rows (a base number, the pickup dates, the rest NULL) and a dataset writer."""
     sch = schema.trip_schema("fhv").arrow_schema
-    days = [dt.date(2021, 1, 31 if i == 0 else 1 + i % 2) for i in range(10_000)]
-    columns = {f.name: pa.nulls(10_000, f.type) for f in sch}
-    columns["dispatching_base_num"] = pa.array(["B02510"] * 10_000)
+    columns = {f.name: pa.nulls(len(days), f.type) for f in sch}
+    columns["dispatching_base_num"] = pa.array(["B02510"] * len(days))
     columns["pickup_date"] = pa.array(days, pa.date32())
     batch = pa.RecordBatch.from_pydict(columns, schema=sch)
-    writer = parquet.PartitionedWriter(tmp_path, sch, "pickup_date", "2021-01.parquet")
+    return batch, parquet.PartitionedWriter(tmp_path, sch, "pickup_date", "2021-01.parquet")
+
+
+def test_the_partitioned_writer_holds_its_own_rows_not_slices_of_the_input(tmp_path):
+    # A date with a few rows waits for its flush; were its rows a slice, the whole input batch would wait too.
+    days = [dt.date(2021, 1, 31 if i == 0 else 1 + i % 2) for i in range(10_000)]
+    batch, writer = fhv_batch_and_writer(days, tmp_path)
     writer.add(batch)
     held = writer.parts["2021-01-31"]._buffer
     assert sum(b.num_rows for b in held) == 1
@@ -78,13 +83,8 @@ def test_the_partitioned_writer_holds_its_own_rows_not_slices_of_the_input(tmp_p
 def test_a_batch_in_date_order_is_sliced_and_a_date_with_a_few_rows_copied(tmp_path):
     # In pickup order (the TLC's files): no sort and no copy of the batch; a date's last few rows are
     # copied out (they wait for their flush), most of a batch is a slice (it pins at most twice its rows).
-    sch = schema.trip_schema("fhv").arrow_schema
     days = [dt.date(2021, 1, 1)] * 100 + [dt.date(2021, 1, 2)] * 9_900
-    columns = {f.name: pa.nulls(10_000, f.type) for f in sch}
-    columns["dispatching_base_num"] = pa.array(["B02510"] * 10_000)
-    columns["pickup_date"] = pa.array(days, pa.date32())
-    batch = pa.RecordBatch.from_pydict(columns, schema=sch)
-    writer = parquet.PartitionedWriter(tmp_path, sch, "pickup_date", "2021-01.parquet")
+    batch, writer = fhv_batch_and_writer(days, tmp_path)
     writer.add(batch)
     (few,), (most,) = writer.parts["2021-01-01"]._buffer, writer.parts["2021-01-02"]._buffer
     assert (few.num_rows, most.num_rows) == (100, 9_900)
