@@ -21,14 +21,15 @@ for `params.colors`:
    the monthly Parquet assets since the last successful run started (an event that lands while
    the scheduler turns earlier events into a run can miss the queue: it is caught here); or, for a
    time-scheduled run, from the logical date.
-2. `create_dataset`, `create_<type>_table`, `add_<type>_columns`, `create_<color>_clean_view`: the
-   dataset (Variable `taxi_bq_dataset`), the final tables `<type>_tripdata` of the four trip types if
-   missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date` /
-   `pickup_date`, clustered on `source_month, pu_location_id`, every column described), the columns
-   the schema gained since a table was created (`airport_fee`, `cbd_congestion_fee`: `ALTER TABLE …
-   ADD COLUMN IF NOT EXISTS`), and the yellow and green views `<color>_tripdata_clean`, replaced
-   each run: the course's cleaning, the rows with `passenger_count > 0 AND trip_distance > 0` (the
-   2024 homework's figures; the later modules count every row).
+2. `create_dataset` (Variable `taxi_bq_dataset`), then `prepare_tables`, for the trip types the
+   plan loads (the others are left as they are): the final table `<type>_tripdata` created if
+   missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`
+   / `pickup_date`, clustered on `source_month, pu_location_id`, every column described), given the
+   columns the schema gained since an older version created it (`airport_fee`,
+   `cbd_congestion_fee`: `ALTER TABLE … ADD COLUMN`, DDL: no bytes billed), and for yellow and
+   green the view `<color>_tripdata_clean` replaced: the course's cleaning, the rows with
+   `passenger_count > 0 AND trip_distance > 0` (the 2024 homework's figures; the later modules
+   count every row). Its log says what it did to each.
 3. `load_month` (mapped, one group per month, independent of the others):
    - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
      URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
@@ -65,20 +66,13 @@ from __future__ import annotations
 
 from airflow.providers.google.cloud.operators.bigquery import (
     BigQueryCreateEmptyDatasetOperator,
-    BigQueryCreateTableOperator,
     BigQueryDeleteTableOperator,
     BigQueryInsertJobOperator,
 )
 
 from taxi_flows import settings
-from taxi_flows.bigquery.tables import (
-    add_columns_sql,
-    clean_view_sql,
-    trips_table,
-    trips_table_resource,
-    zone_schema_fields,
-)
-from taxi_flows.core.schema import COLORS, ZONE_TABLE, trip_schema
+from taxi_flows.bigquery.tables import zone_schema_fields
+from taxi_flows.core.schema import COLORS, ZONE_TABLE
 from taxi_flows.gcs.layout import ZONES_OBJECT
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import (
@@ -94,12 +88,6 @@ from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
 from taxi_flows.orchestration.runs import check_conf
 
 GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
-
-
-def ddl(statement: str) -> dict:
-    """A query job's configuration for a DDL statement (standard SQL)."""
-    return {"query": {"query": statement, "useLegacySql": False}}
-
 
 MONTH_LABEL = (
     "{% set m = (ti.xcom_pull(task_ids='plan_months') or [])[ti.map_index] %}{{ m['color'] }} {{ m['month'] }}"
@@ -146,30 +134,13 @@ def taxi_gcs_to_bigquery():
     create_dataset = BigQueryCreateEmptyDatasetOperator(
         task_id="create_dataset", dataset_id=settings.DATASET_TEMPLATE, if_exists="ignore", **GCP
     )
-    create_tables = []
-    for color in COLORS:
-        table = BigQueryCreateTableOperator(
-            task_id=f"create_{color}_table",
-            dataset_id=settings.DATASET_TEMPLATE,
-            table_id=trips_table(color),
-            table_resource=trips_table_resource(color),
-            if_exists="ignore",
-            **GCP,
-        )
-        # A table created by an older version gains the columns the schema added since (DDL: no bytes billed).
-        columns = BigQueryInsertJobOperator(
-            task_id=f"add_{color}_columns", configuration=ddl(add_columns_sql(color, settings.DATASET_TEMPLATE)), **GCP
-        )
-        create_dataset >> table >> columns
-        create_tables.append(columns)
-        if not trip_schema(color).clean_view:  # the course cleans yellow and green only
-            continue
-        view = BigQueryInsertJobOperator(
-            task_id=f"create_{color}_clean_view",
-            configuration=ddl(clean_view_sql(color, settings.DATASET_TEMPLATE)),
-            **GCP,
-        )
-        columns >> view  # beside the loads: a view needs its table's columns, not its rows
+
+    @task
+    def prepare_tables(dataset: str, plan: list[dict]) -> list[str]:
+        return tasks.prepare_bigquery_tables(dataset, plan)
+
+    tables = prepare_tables(settings.DATASET_TEMPLATE, plan)
+    create_dataset >> tables
 
     @task
     def check_staged(staging: str, expected_rows: int | None) -> int:
@@ -204,7 +175,7 @@ def taxi_gcs_to_bigquery():
         drop_staging.as_teardown(setups=load_staging)
 
     months = load_month.expand_kwargs(plan)
-    create_tables >> months
+    tables >> months
 
     @task
     def zone_lookup_to_gcs(bucket: str, base_url: str) -> str:

@@ -90,12 +90,18 @@ def stack():
 
 
 @pytest.fixture
-def pg(stack):
+def pg(pg_as_left):
     """An autocommit connection to the target database, with the target schema (ny_taxi) dropped first."""
+    pg_as_left.execute(f"DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE")
+    return pg_as_left
+
+
+@pytest.fixture
+def pg_as_left(stack):
+    """An autocommit connection to the target database, as the tests before left it."""
     import psycopg
 
     with psycopg.connect(SETTINGS.pg_uri(SETTINGS.target_db), autocommit=True) as conn:
-        conn.execute(f"DROP SCHEMA IF EXISTS {POSTGRES_SCHEMA} CASCADE")
         yield conn
 
 
@@ -165,10 +171,18 @@ def serve(files):
 
 
 @pytest.fixture
-def bucket(stack):
+def bucket(bucket_as_left):
     """The stack's bucket on the GCS emulator, emptied first; yields (client, bucket name)."""
     from taxi_flows.gcs import storage
 
-    client = storage.client()
-    storage.delete(client, SETTINGS.gcs_bucket, storage.list_names(client, SETTINGS.gcs_bucket, ""))
-    return client, SETTINGS.gcs_bucket
+    client, name = bucket_as_left
+    storage.delete(client, name, storage.list_names(client, name, ""))
+    return client, name
+
+
+@pytest.fixture
+def bucket_as_left(stack):
+    """(client, bucket name) of the stack's bucket, as the tests before left it."""
+    from taxi_flows.gcs import storage
+
+    return storage.client(), SETTINGS.gcs_bucket

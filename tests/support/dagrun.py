@@ -292,13 +292,24 @@ class BadRun:
         return any(re.search(self.expected_error, m) for m in self.messages)
 
 
+# {DAG id: snapshot() after its last good load in good_then_bad}: a target still in that state holds
+# the good month, and its next bad run needs no new good load first.
+_GOOD_LOADS: dict[str, Any] = {}
+
+
 def good_then_bad(dag, serve, monkeypatch, base_url: str, bad: str, snapshot: Callable[[], Any]) -> BadRun:
     """Load a good yellow 2021-03 through dag, take snapshot(), then run dag again on the bad input
-    (BAD_INPUTS[bad])."""
+    (BAD_INPUTS[bad]). The good load is skipped when the target is exactly as the previous good load
+    left it (the bad runs between left it unchanged: what they check): a load less per case."""
     header, rows = sample_rows("yellow", "2021-03", 3000)
     serve("yellow", "2021-03", gz_csv(header, rows))
-    assert run(dag, "2021-03", ["yellow"])[0].state == "success"
-    before = snapshot()
+    try:
+        before = snapshot()
+    except Exception:  # no target yet (the table, say)
+        before = None
+    if before is None or _GOOD_LOADS.get(dag.dag_id) != before:
+        assert run(dag, "2021-03", ["yellow"])[0].state == "success"
+        before = _GOOD_LOADS[dag.dag_id] = snapshot()
     make_bad, expected_error = BAD_INPUTS[bad]
     if make_bad is None:
         monkeypatch.setenv("AIRFLOW_VAR_TAXI_SOURCE_BASE_URL", f"{base_url}/no-such-release")

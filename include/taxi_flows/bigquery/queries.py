@@ -1,5 +1,6 @@
-"""What taxi_flows runs on BigQuery besides the provider's operators: the month-replacing MERGE
-(sql/replace_month.sql, run by BigQueryInsertJobOperator) and the row counts the loads check.
+"""What taxi_flows runs on BigQuery besides the provider's operators: the final tables and views
+a run needs, the month-replacing MERGE (sql/replace_month.sql, run by BigQueryInsertJobOperator)
+and the row counts the loads check.
 
 The client is the google provider's BigQueryHook's (it honours BIGQUERY_EMULATOR_HOST); the
 project comes from the connection, the location from TAXI_BQ_LOCATION (taxi_flows.settings).
@@ -10,8 +11,15 @@ from __future__ import annotations
 import datetime as dt
 from typing import TYPE_CHECKING
 
-from taxi_flows.bigquery.tables import staging_table, trips_table
+from taxi_flows.bigquery.tables import (
+    clean_view_sql,
+    staging_table,
+    trip_schema_fields,
+    trips_table,
+    trips_table_resource,
+)
 from taxi_flows.core import sqlfiles
+from taxi_flows.core.schema import trip_schema
 from taxi_flows.settings import BQ_LOCATION
 
 if TYPE_CHECKING:
@@ -22,10 +30,13 @@ TIMEOUT = 120  # seconds per API call
 
 def replace_month_sql(project: str, dataset: str, color: str, month: dt.date) -> str:
     """One MERGE, atomic in BigQuery: delete the final table's rows of the month, insert the staged ones."""
+    names = [c.name for c in trip_schema(color).columns]
     return sqlfiles.load(__package__, "replace_month.sql").format(
         final=f"{project}.{dataset}.{trips_table(color)}",
         staging=f"{project}.{dataset}.{staging_table(color, month)}",
         month=month.isoformat(),
+        columns=", ".join(f"`{name}`" for name in names),
+        values=", ".join(f"source.`{name}`" for name in names),
     )
 
 
@@ -51,3 +62,32 @@ def month_rows(bq: bigquery.Client, table: str, month: dt.date) -> int:
 
 def table_rows(bq: bigquery.Client, table: str) -> int:
     return next(iter(bq.query(f"SELECT COUNT(*) AS n FROM `{table}`", timeout=TIMEOUT).result(timeout=TIMEOUT))).n
+
+
+def prepare_trips_table(bq: bigquery.Client, dataset: str, color: str) -> str:
+    """The final table of a trip type, ready for a month's MERGE: created if missing (partitioned,
+    clustered, described); given the columns the schema gained since an older version created it
+    (a schema patch: the rows it holds get NULL); its clean view replaced, so the view has
+    those columns too (a BigQuery view keeps the columns of its creation). What it did, as a sentence."""
+    from google.api_core.exceptions import NotFound
+    from google.cloud import bigquery
+
+    table_id = f"{bq.project}.{dataset}.{trips_table(color)}"
+    try:
+        table, done = bq.get_table(table_id, timeout=TIMEOUT), "exists"
+    except NotFound:
+        resource = trips_table_resource(color) | {
+            "tableReference": {"projectId": bq.project, "datasetId": dataset, "tableId": trips_table(color)}
+        }
+        table = bq.create_table(bigquery.Table.from_api_repr(resource), exists_ok=True, timeout=TIMEOUT)
+        done = "created"
+    have = {field.name for field in table.schema}
+    missing = [f for f in trip_schema_fields(color) if f["name"] not in have]
+    if missing:  # a patch of the schema (nullable columns may be added so), with their descriptions
+        table.schema = [*table.schema, *(bigquery.SchemaField.from_api_repr(f) for f in missing)]
+        bq.update_table(table, ["schema"], timeout=TIMEOUT)
+        done += f", columns added: {', '.join(f['name'] for f in missing)}"
+    if trip_schema(color).clean_view:
+        bq.query(clean_view_sql(color, dataset), timeout=TIMEOUT).result(timeout=TIMEOUT)
+        done += f"; view {trip_schema(color).clean_view} replaced"
+    return f"{table_id}: {done}"

@@ -61,13 +61,15 @@ def _string_literal(text: str) -> str:
     return "'" + text.replace("\\", "\\\\").replace("'", "\\'") + "'"
 
 
-def add_columns_sql(color: str, dataset: str) -> str:
+def add_columns_sql(color: str, dataset: str, names: Iterable[str] | None = None) -> str:
     """DDL that adds the columns the schema gained since a final table was created (airport_fee,
-    cbd_congestion_fee, ...), with their descriptions; a no-op for an up-to-date table. A query job
-    runs it; dataset may be a template."""
+    cbd_congestion_fee, ...), with their descriptions: those of `names`, or every column of the
+    schema the table lacks (IF NOT EXISTS). A query job runs it."""
+    wanted = None if names is None else set(names)
     adds = ",\n".join(
         f"ADD COLUMN IF NOT EXISTS {c.name} {c.kind.bigquery} OPTIONS(description={_string_literal(c.description)})"
         for c in trip_schema(color).columns
+        if wanted is None or c.name in wanted
     )
     return f"ALTER TABLE `{dataset}.{trips_table(color)}`\n{adds}"
 

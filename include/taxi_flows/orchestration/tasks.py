@@ -147,6 +147,18 @@ def bigquery_plan(
     return months
 
 
+def prepare_bigquery_tables(dataset: str, plan: list[dict]) -> list[str]:
+    """The final tables (and clean views) of the trip types this run loads, created or brought up
+    to the schema; the types it does not load are left as they are. One line each in the log."""
+    from taxi_flows.bigquery import queries
+
+    bq = queries.client(GCP_CONN_ID)
+    done = [queries.prepare_trips_table(bq, dataset, color) for color in sorted({p["color"] for p in plan})]
+    for line in done:
+        log.info("%s", line)
+    return done
+
+
 def check_staged(staging: str, expected_rows: int | None) -> int:
     """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
     announced when there was one. Otherwise nothing is merged."""

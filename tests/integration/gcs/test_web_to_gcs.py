@@ -241,8 +241,8 @@ def test_a_day_of_a_month_not_loaded_fails_and_writes_nothing(daily, bucket):
         ]
     ),
 )
-def test_bad_input_writes_and_removes_nothing(monthly, bucket, serve, monkeypatch, stack, bad):
-    client, name = bucket
+def test_bad_input_writes_and_removes_nothing(monthly, bucket_as_left, serve, monkeypatch, stack, bad):
+    client, name = bucket_as_left  # (good_then_bad loads the good month when the bucket does not hold it)
     bad_run = good_then_bad(monthly, serve, monkeypatch, stack.s.source_base_url, bad, lambda: objects(client, name))
 
     assert bad_run.run.state == "failed"

@@ -106,11 +106,22 @@ def test_the_source_key_picks_a_source_and_refuses_a_month_it_lacks(dags):
 
 @pytest.mark.timeout(600)
 def test_tlc_months_reach_bigquery_with_the_new_columns(stack, bucket, dags):
+    """The yellow table as an older version created it, without cbd_congestion_fee: the run adds
+    the column (to the table and its clean view) and loads it; fhvhv's table is created with it."""
+    from google.cloud import bigquery
+
     from taxi_flows import settings
     from taxi_flows.bigquery import queries
+    from taxi_flows.bigquery.tables import trip_schema_fields
 
     to_bq = load_dag(stack, "taxi_gcs_to_bigquery")
     bq = queries.client(settings.GCP_CONN_ID)
+    dataset = f"{bq.project}.{stack.s.bq_dataset}"
+    bq.create_dataset(dataset, exists_ok=True)
+    for color in ("yellow", "fhvhv"):
+        bq.delete_table(f"{dataset}.{color}_tripdata", not_found_ok=True)
+    older = [bigquery.SchemaField.from_api_repr(f) for f in trip_schema_fields("yellow")]
+    bq.create_table(bigquery.Table(f"{dataset}.yellow_tripdata", [f for f in older if f.name != "cbd_congestion_fee"]))
     for color, month in (("yellow", "2025-11"), ("fhvhv", "2025-01")):
         dr, states = run(dags["taxi_web_to_gcs"], month, [color])
         assert dr.state == "success", states
@@ -119,8 +130,12 @@ def test_tlc_months_reach_bigquery_with_the_new_columns(stack, bucket, dags):
         table = f"{bq.project}.{stack.s.bq_dataset}.{color}_tripdata"
         fee = next(iter(bq.query(f"SELECT COUNT(cbd_congestion_fee) AS n FROM `{table}`").result()))["n"]
         assert fee > 0
+        described = {f.name: f.description for f in bq.get_table(table).schema}
+        assert described["cbd_congestion_fee"].startswith("MTA Congestion Relief Zone toll")  # added, described
         day = dt.date.fromisoformat(f"{month}-01")
         assert queries.month_rows(bq, table, day) == served_rows(stack, color, month)
+    view = f"{dataset}.yellow_tripdata_clean"
+    assert "cbd_congestion_fee" in [f.name for f in bq.get_table(view).schema]
 
 
 def latest_published() -> str:

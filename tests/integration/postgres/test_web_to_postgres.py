@@ -140,7 +140,10 @@ def test_two_months_with_overlapping_pickups_load_and_rerun_independently(dag, p
 
 
 @pytest.mark.parametrize("bad", bad_input_params())
-def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(dag, pg, serve, monkeypatch, stack, bad):
+def test_bad_input_fails_the_task_at_once_and_leaves_the_table_as_it_was(
+    dag, pg_as_left, serve, monkeypatch, stack, bad
+):
+    pg = pg_as_left  # (good_then_bad loads the good month when the table does not hold it)
     bad_run = good_then_bad(dag, serve, monkeypatch, stack.s.source_base_url, bad, lambda: fingerprint(pg, "yellow"))
 
     assert bad_run.run.state == "failed"
