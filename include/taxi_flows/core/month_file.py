@@ -101,7 +101,8 @@ class MonthFile:
             opened = open_source(self.url, self.what, gzipped=False, http=self.http, facts=self.source)
             with opened as stream, open(path, "wb") as out:
                 shutil.copyfileobj(stream, out, 1 << 20)
-            file = parquet_reader.open_parquet(path, self.what, self.source.url)
+            text = parquet_reader.text_columns(self.layout, self.sch)
+            file = parquet_reader.open_parquet(path, self.what, self.source.url, text)
             meta = file.metadata
             rows = f"{meta.num_rows:,}"
             log.info("%s: %s rows in %d row groups (%s)", self.what, rows, meta.num_row_groups, self.layout.period)

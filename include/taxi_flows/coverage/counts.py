@@ -5,7 +5,6 @@ manifests (gcs.manifest: rows and files of the load each month's readers see).""
 
 from __future__ import annotations
 
-import json
 import re
 from collections import defaultdict
 from typing import TYPE_CHECKING
@@ -45,12 +44,13 @@ def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | Non
     present = {blob.name for blob in client.list_blobs(bucket, prefix=layout.dataset_prefix(color))}
     for blob in client.list_blobs(bucket, prefix=layout.manifests_prefix(color)):
         if match := _MANIFEST.search(blob.name):
-            month = manifest.Manifest(**json.loads(blob.download_as_bytes()))
-            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(month.files), month.source or None))
-            missing = sorted(name for name in month.files.values() if name not in present)
+            month = manifest.parse(blob.download_as_bytes())
+            names = month.names()
+            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(names), month.source or None))
+            missing = sorted(name for name in names if name not in present)
             if missing and absent is not None:
                 absent.append(
-                    f"{color} {match['month']}: {len(missing)} of the {len(month.files)} files its manifest commits "
+                    f"{color} {match['month']}: {len(missing)} of the {len(names)} files its manifest commits "
                     f"are missing from the pickup-date dataset ({layout.uri(bucket, missing[0])} …)"
                 )
     return out

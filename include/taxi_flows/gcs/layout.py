@@ -6,6 +6,9 @@
     <color>_tripdata/<p>_pickup_date=<YYYY-MM-DD>/<YYYY-MM>_<load>.parquet
                                                                     by pickup date, one file per
                                                                     date, source month and load
+                                                                    (and <YYYY-MM>_<load>.1.parquet
+                                                                    for a date's rows that came
+                                                                    after its file went up)
     <color>_tripdata_manifests/<YYYY-MM>.json                       which load of a month is the
                                                                     current one (gcs.manifest)
     <color>/<YYYY>/<MM>/<DD>/daily-trips.parquet                    the trips picked up on a day
@@ -35,7 +38,7 @@ def partition_prefix(color: str, day: dt.date) -> str:
     return f"{dataset_prefix(color)}{trip_schema(color).pickup_date}={day.isoformat()}/"
 
 
-_FILE = re.compile(r"^(?P<month>\d{4}-\d{2})(?:_(?P<load>[0-9A-Za-z-]+))?\.parquet$")
+_FILE = re.compile(r"^(?P<month>\d{4}-\d{2})(?:_(?P<load>[0-9A-Za-z-]+)(?:\.(?P<part>[1-9]\d*))?)?\.parquet$")
 
 
 def new_load_id() -> str:
@@ -47,6 +50,12 @@ def partition_file_name(month: dt.date, load_id: str) -> str:
     """The name of a source month's file inside each date partition, for one load: a load never
     overwrites another's file, and never touches another month's."""
     return f"{month:%Y-%m}_{load_id}.parquet"
+
+
+def later_file_name(name: str, part: int) -> str:
+    """The name of a load's part-th further file of a date (part >= 1): the date's rows that came
+    after its first file was uploaded (gcs.parquet.PartitionedWriter)."""
+    return f"{name.removesuffix('.parquet')}.{part}.parquet"
 
 
 def file_month_and_load(name: str) -> tuple[str, str | None] | None:

@@ -33,9 +33,22 @@ class Manifest:
     month: str  # YYYY-MM
     load_id: str
     rows: int
-    files: dict[str, str]  # pickup date (YYYY-MM-DD) -> object name
+    # pickup date (YYYY-MM-DD) -> object names: one, or a few where rows of a date came after its first
+    # file went up (a manifest written before the lists has one name per date: parse() reads it so)
+    files: dict[str, list[str]]
     committed_at: str = ""
     source: dict = field(default_factory=dict)  # the source file's facts (SourceFacts.summary(); {} before)
+
+    def names(self) -> list[str]:
+        """Every object name the manifest commits."""
+        return [name for names in self.files.values() for name in names]
+
+
+def parse(data: bytes) -> Manifest:
+    """A manifest object's content, whichever version of the bundle wrote it."""
+    fields = json.loads(data)
+    fields["files"] = {day: [n] if isinstance(n, str) else list(n) for day, n in fields["files"].items()}
+    return Manifest(**fields)
 
 
 class SupersededLoad(RuntimeError):
@@ -45,7 +58,7 @@ class SupersededLoad(RuntimeError):
 def read(client: Client, bucket: str, color: str, month: str) -> tuple[Manifest | None, int]:
     """The month's manifest and its generation ((None, 0) when the month has none)."""
     data, generation = storage.read_versioned(client, bucket, layout.manifest_object(color, month))
-    return (Manifest(**json.loads(data)) if data else None), generation
+    return (parse(data) if data else None), generation
 
 
 def commit(client: Client, bucket: str, manifest: Manifest) -> str:
@@ -90,11 +103,12 @@ def current_files(client: Client, bucket: str, color: str, day: dt.date, names: 
         if manifest is None:  # written before loads had ids: the month's one file per date
             chosen = [n for n in files if layout.file_month_and_load(n)[1] is None]
         else:
-            wanted = manifest.files.get(day.isoformat())
-            if wanted and wanted not in files:
-                missing = layout.uri(bucket, wanted)
-                raise FileNotFoundError(f"{missing}, named by the {color} {month} manifest, is missing")
-            chosen = [n for n in files if n == wanted]
+            wanted = manifest.files.get(day.isoformat(), [])
+            for name in wanted:
+                if name not in files:
+                    missing = layout.uri(bucket, name)
+                    raise FileNotFoundError(f"{missing}, named by the {color} {month} manifest, is missing")
+            chosen = [n for n in files if n in wanted]
         current += chosen
         ignored += [n for n in files if n not in chosen]
     return current, ignored

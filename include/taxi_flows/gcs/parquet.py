@@ -12,12 +12,15 @@ Conventions (kept everywhere, BigQuery included):
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
+
+from taxi_flows.gcs.layout import later_file_name
 
 ROW_GROUP_ROWS = 64 * 1024  # ~2 MB compressed for a yellow month: small enough to keep memory flat
 # The partitioned writer holds at most this many rows across all its partitions before it writes.
@@ -65,24 +68,52 @@ class RowGroupWriter:
         return self.path
 
 
+# A date's file is done once this many batches went by without a row of it, if it holds at least
+# SEAL_MIN_ROWS rows (a month file in pickup order: the day is over): the writer closes it and hands
+# it to on_sealed (web_to_gcs uploads it while the rest of the month is encoded).
+SEAL_AFTER_BATCHES = 2
+SEAL_MIN_ROWS = 1_000
+
+
 class PartitionedWriter:
-    """Rows split by the value of one date column into one local file per date (Hive layout:
+    """Rows split by the value of one date column into local files by date (Hive layout:
     ``<key>=<YYYY-MM-DD>/<name>``; the key column itself lives in the path, not in the file).
 
     Memory: at most MAX_BUFFERED_ROWS rows are held across partitions; past that, the largest
     buffers are written out as (smaller) row groups. A month file in pickup order keeps one or two
     partitions busy at a time, and its batches are split by slicing (no copy); a shuffled one is
     sorted first, and still cannot hold more than the budget.
+
+    Sealing (with on_sealed): a date's file that is done (SEAL_AFTER_BATCHES, SEAL_MIN_ROWS) is closed
+    and handed to on_sealed(value, writer) at once; only dates within seal_dates (first, last: the
+    month: pickups outside it come a few at a time, all month long, and stay open to the end). Rows of
+    a sealed date that come later go to a second file, ``layout.later_file_name(name, 1)``, which
+    stays open to the end: at most two files a date, however shuffled the input.
     """
 
-    def __init__(self, root: Path, schema: pa.Schema, key: str, name: str):
+    def __init__(
+        self,
+        root: Path,
+        schema: pa.Schema,
+        key: str,
+        name: str,
+        on_sealed=None,
+        seal_dates: tuple[dt.date, dt.date] | None = None,
+    ):
         self.root, self.key, self.name = root, key, name
         self.file_schema = schema.remove(schema.get_field_index(key))
-        self.parts: dict[str, RowGroupWriter] = {}
+        self.parts: dict[str, RowGroupWriter] = {}  # the open file of each date
+        self.files: dict[str, list[RowGroupWriter]] = {}  # every file of each date, sealed or open, in order
+        self.on_sealed = on_sealed
+        first, last = seal_dates or (dt.date.min, dt.date.max)
+        self._sealable = (first.isoformat(), last.isoformat())
+        self._batches = 0
+        self._last_batch: dict[str, int] = {}  # the last batch that had rows of each open file's date
 
     def add(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:
             return
+        self._batches += 1
         keys = batch.column(self.key)
         days = keys.cast(pa.int32()).fill_null(-(2**31)).to_numpy(zero_copy_only=False)
         order = None
@@ -103,14 +134,29 @@ class PartitionedWriter:
                 # A few rows (a pickup outside the month, a day's last ones): a copy, so that they do not
                 # keep the whole input batch alive while their date waits for its flush.
                 run = rows.take(pa.array(np.arange(start, start + length)))
-            self._part(value.isoformat() if value else "__HIVE_DEFAULT_PARTITION__").add(run)
+            value = value.isoformat() if value else "__HIVE_DEFAULT_PARTITION__"
+            self._part(value).add(run)
+            self._last_batch[value] = self._batches
         self._enforce_budget()
+        if self.on_sealed is not None:
+            self._seal_done()
 
     def _part(self, value: str) -> RowGroupWriter:
         if value not in self.parts:
-            path = self.root / f"{self.key}={value}" / self.name
-            self.parts[value] = RowGroupWriter(path, self.file_schema)
+            files = self.files.setdefault(value, [])
+            name = later_file_name(self.name, len(files)) if files else self.name
+            self.parts[value] = RowGroupWriter(self.root / f"{self.key}={value}" / name, self.file_schema)
+            files.append(self.parts[value])
         return self.parts[value]
+
+    def _seal_done(self) -> None:
+        for value, part in list(self.parts.items()):
+            idle = self._batches - self._last_batch[value] >= SEAL_AFTER_BATCHES
+            within = self._sealable[0] <= value <= self._sealable[1]  # ISO dates sort as dates
+            if idle and within and part.rows >= SEAL_MIN_ROWS and len(self.files[value]) == 1:
+                del self.parts[value]
+                part.close()
+                self.on_sealed(value, part)
 
     def _enforce_budget(self) -> None:
         buffered = sum(p.buffered for p in self.parts.values())
@@ -120,8 +166,14 @@ class PartitionedWriter:
             buffered -= part.buffered
             part.flush()
 
-    def close(self) -> dict[str, RowGroupWriter]:
-        """Close every file; return the writers by partition value (path and row count on each)."""
+    def close(self) -> dict[str, list[RowGroupWriter]]:
+        """Close every open file; return every file's writer by partition value (path and row count on
+        each), those handed to on_sealed included."""
         for part in self.parts.values():
             part.close()
-        return self.parts
+        self.parts = {}
+        return self.files
+
+    @property
+    def rows(self) -> int:
+        return sum(part.rows for files in self.files.values() for part in files)

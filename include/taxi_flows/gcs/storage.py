@@ -9,6 +9,7 @@ attempt in about a minute, not after the client's default two minutes per call.
 from __future__ import annotations
 
 import contextlib
+import logging
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -17,6 +18,8 @@ from taxi_flows.settings import GCP_CONN_ID
 
 if TYPE_CHECKING:
     from google.cloud import storage
+
+log = logging.getLogger(__name__)
 
 TIMEOUT = 60  # seconds per request
 RETRY_SECONDS = 60  # total, per call, for the retryable errors (connection, 429, 5xx)
@@ -76,13 +79,51 @@ def generation(gcs: storage.Client, bucket: str, name: str) -> int:
     return blob.generation if blob else 0
 
 
-def upload_many(gcs: storage.Client, bucket: str, files: dict[str, Path], workers: int = 4) -> None:
-    """Upload {object name: local file}, a few at a time (each object is still replaced atomically)."""
-    from concurrent.futures import ThreadPoolExecutor
+class Uploads:
+    """Files uploaded in the background as they are handed over (submit), a few at a time, while
+    the caller goes on; wait() waits for all of them and raises the first failure. Leaving the block
+    with an error before commit() deletes what went up (best effort: objects of a load that never
+    commits are the month's next load's to delete when this fails too)."""
 
-    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxi-flows-upload") as pool:
-        for future in [pool.submit(upload, gcs, bucket, name, path) for name, path in sorted(files.items())]:
+    def __init__(self, gcs: storage.Client, bucket: str, workers: int = 4):
+        from concurrent.futures import ThreadPoolExecutor
+
+        self.gcs, self.bucket = gcs, bucket
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxi-flows-upload")
+        self._futures: dict[str, object] = {}
+        self._committed = False
+
+    def submit(self, name: str, path: Path) -> None:
+        if name not in self._futures:
+            self._futures[name] = self._pool.submit(upload, self.gcs, self.bucket, name, path)
+
+    @property
+    def submitted(self) -> set[str]:
+        return set(self._futures)
+
+    def wait(self) -> None:
+        for future in list(self._futures.values()):
             future.result()
+
+    def commit(self) -> None:
+        """What went up stays from here on, whatever happens next: the manifest about to be written names it."""
+        self._committed = True
+
+    def __enter__(self) -> Uploads:
+        return self
+
+    def __exit__(self, kind, error, tb) -> None:
+        self._pool.shutdown(wait=True, cancel_futures=True)
+        if kind is None or self._committed:
+            return
+        done = [name for name, f in self._futures.items() if f.done() and not f.cancelled() and f.exception() is None]
+        try:
+            delete(self.gcs, self.bucket, done)  # names of this load's own: nobody else writes them
+        except Exception as e:  # GCS down, say: the month's next load deletes them
+            sentence = (
+                "left %d uploaded file(s) of this failed load in gs://%s (%s); the month's next load deletes them"
+            )
+            log.warning(sentence, len(done), self.bucket, e)
 
 
 def read_versioned(gcs: storage.Client, bucket: str, name: str) -> tuple[bytes | None, int]:

@@ -15,6 +15,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from taxi_flows.core.month_file import MonthFile
+from taxi_flows.core.months import next_month
 from taxi_flows.core.report import log_summary
 from taxi_flows.core.streams import Background, prefetch
 from taxi_flows.core.zones import web_zones
@@ -42,8 +43,11 @@ def web_to_gcs(
     """Stream one month file once into the monthly Parquet object and the pickup-date dataset,
     every row of the file in each.
 
-    Both are written locally first (bounded memory), and uploaded once the month passed its checks:
-    bad input changes nothing a reader sees. The dataset's files carry this load's id and count once
+    Both are written locally first (bounded memory). A date of the dataset that is done (the file in
+    pickup order has moved on: gcs.parquet.PartitionedWriter) goes up while the rest is read, under
+    this load's names, which nothing reads before the commit; the monthly file and the other dates
+    go up once the month passed its checks. Bad input changes nothing a reader sees: a load that
+    fails deletes what it uploaded. The dataset's files carry this load's id and count once
     the month's manifest names them (gcs.manifest: the commit); then the monthly file is replaced (one
     object, in one request, only if no other load replaced it since this one began), and the month's
     files of earlier loads are deleted. Other months' files, even in the same date partitions, are
@@ -61,29 +65,46 @@ def web_to_gcs(
         prefix = layout.dataset_prefix(color)
         monthly_name = layout.monthly_object(color, month)
         monthly_generation = storage.generation(client, bucket, monthly_name)  # replaced only if still this one
-        with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
+        with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp, storage.Uploads(client, bucket) as uploads:
+            root = Path(tmp) / "dataset"
+
+            def object_name(part: RowGroupWriter) -> str:
+                return f"{prefix}{part.path.relative_to(root).as_posix()}"
+
+            def upload_sealed(value: str, part: RowGroupWriter) -> None:  # a date that is done goes up at once
+                uploads.submit(object_name(part), part.path)
+
             single = RowGroupWriter(Path(tmp) / "month.parquet", sch.arrow_schema)
-            dataset = PartitionedWriter(Path(tmp) / "dataset", sch.arrow_schema, sch.pickup_date, file_name)
+            month_days = (month, next_month(month) - dt.timedelta(days=1))
+            dataset = PartitionedWriter(
+                root, sch.arrow_schema, sch.pickup_date, file_name, on_sealed=upload_sealed, seal_dates=month_days
+            )
             # Three threads: parsing, the monthly file's encoding and the dataset's, one batch apart (more
-            # only costs memory).
+            # only costs memory); the dates that are done go up meanwhile. Before the checks: under names of
+            # this load that no manifest names yet, deleted if the load fails.
             with src.batches() as batches, Background(dataset.add, name="taxi-flows-dataset") as to_dataset:
                 for batch in prefetch(batches, depth=1):
                     to_dataset.put(batch)
                     single.add(batch)
             single.close()
-            parts = dataset.close()
+            files = dataset.close()
             src.check(single.rows)
-            in_parts = sum(p.rows for p in parts.values())
-            if in_parts != single.rows:  # an invariant of the writers, checked whatever python's flags
-                raise RuntimeError(f"{src.what}: the dataset holds {in_parts:,} rows, the monthly file {single.rows:,}")
+            if dataset.rows != single.rows:  # an invariant of the writers, checked whatever python's flags
+                held = f"the dataset holds {dataset.rows:,} rows, the monthly file {single.rows:,}"
+                raise RuntimeError(f"{src.what}: {held}")
             written = time.monotonic()
+            early = len(uploads.submitted)
             pa.default_memory_pool().release_unused()  # the encoders' memory, back before the uploads
 
-            by_date = {value: f"{prefix}{sch.pickup_date}={value}/{file_name}" for value in parts}
-            storage.upload_many(client, bucket, {by_date[value]: part.path for value, part in parts.items()})
+            by_date = {value: [object_name(part) for part in parts] for value, parts in files.items()}
+            for parts in files.values():
+                for part in parts:
+                    uploads.submit(object_name(part), part.path)
+            uploads.wait()
             month_key = f"{month:%Y-%m}"
             lease.check()  # still this load's month: one that was taken over must not commit
             committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
+            uploads.commit()  # from here the files stay: a commit that failed half-way may name them
             manifest_uri = manifest.commit(client, bucket, committed)
             monthly_uri = storage.upload(client, bucket, monthly_name, single.path, monthly_generation)
         log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
@@ -94,7 +115,9 @@ def web_to_gcs(
         "rows_written": single.rows,
         "monthly_uri": monthly_uri,
         "dataset_uri": layout.uri(bucket, prefix),
-        "partitions": len(parts),
+        "partitions": len(files),
+        "dataset_files": len(committed.names()),
+        "dataset_files_uploaded_while_encoding": early,
         "manifest_uri": manifest_uri,
         "load_id": load_id,
         "stale_files_deleted": len(stale),
@@ -104,7 +127,8 @@ def web_to_gcs(
     log_summary(
         log,
         src.what,
-        "wrote {partitions} files (one per pickup date, {pickup_date_min} … {pickup_date_max}) under {dataset_uri}, "
+        "wrote {dataset_files} files ({partitions} pickup dates, {pickup_date_min} … {pickup_date_max}; "
+        "{dataset_files_uploaded_while_encoding} uploaded while the month was read) under {dataset_uri}, "
         "committed as load {load_id} in {manifest_uri}, deleted {stale_files_deleted} files of earlier loads of the "
         "month, in {seconds:.1f} s",
         summary,

@@ -110,12 +110,13 @@ def test_a_month_of_both_colours_to_both_outputs(monthly, bucket, serve):
         assert set(written) == {(f"{color}_tripdata/{sch.pickup_date}={day}", "2021-01") for day in by_date}
         committed, _ = manifest.read(client, name, color, "2021-01")
         partition = f"{color}_tripdata/{sch.pickup_date}="
-        assert committed.files == {day: written[(f"{partition}{day}", "2021-01")][0] for day in by_date}
+        assert committed.files == {day: [written[(f"{partition}{day}", "2021-01")][0]] for day in by_date}
         assert committed.rows == table.num_rows
         assert committed.source["source_bytes"] == len(gz_csv(header, rows))
         assert committed.source["source_url"].endswith(f"/{color}/{color}_tripdata_2021-01.csv.gz")
         for day, count in by_date.items():
-            part = read(client, name, committed.files[day])
+            (file,) = committed.files[day]
+            part = read(client, name, file)
             assert part.num_rows == count
             assert sch.pickup_date not in part.column_names
             assert {t.date().isoformat() for t in part[sch.pickup_datetime].to_pylist()} == {day}
@@ -266,3 +267,50 @@ def test_a_gcs_that_is_down_fails_fast(stack, monkeypatch):
     with pytest.raises(RetryError, match=r"Timeout of 3\.0s exceeded.*Max retries exceeded"):
         storage.list_names(client, stack.s.gcs_bucket, "")
     assert time.monotonic() - started < 30
+
+
+@pytest.mark.depends_on("arrow", "google-clients")
+def test_dates_that_are_done_go_up_while_the_month_is_read_and_a_failed_load_takes_them_back(
+    stack, bucket, serve, monkeypatch
+):
+    """A file in pickup order, read in small blocks: each day's file goes up once the stream has moved
+    on, a late record of a day already up gets a second file (both committed, both in the daily export),
+    and a load that fails its checks at the end deletes the files it had uploaded."""
+    from taxi_flows.core import csv_reader
+    from taxi_flows.core.quality import DataQualityError
+    from taxi_flows.gcs import daily, parquet, web_to_gcs
+
+    client, name = bucket
+    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 16 * 1024)  # about 100 rows a batch
+    monkeypatch.setattr(parquet, "SEAL_MIN_ROWS", 20)
+    header, rows = sample_rows("yellow", "2021-04", 3000)
+    pickup, vendor = header.index("tpep_pickup_datetime"), header.index("VendorID")
+    rows.sort(key=lambda r: r[pickup])
+    late = [*rows[100][:pickup], dt.datetime(2021, 4, 3, 12, 0, 0), *rows[100][pickup + 1 :]]
+    serve("yellow", "2021-04", gz_csv(header, [*rows, late]))
+    month = dt.date(2021, 4, 1)
+
+    summary = web_to_gcs.web_to_gcs(client, name, stack.s.source_base_url, "yellow", month)
+    committed, _ = manifest.read(client, name, "yellow", "2021-04")
+    by_date = pickup_dates(header, [*rows, late], "yellow")
+    assert summary["dataset_files_uploaded_while_encoding"] >= 20, summary
+    assert len(committed.files["2021-04-03"]) == 2  # the day's file, then the late record's
+    assert summary["dataset_files"] == len(committed.names()) == len(by_date) + 1
+    assert {
+        day: sum(read(client, name, n).num_rows for n in names) for day, names in committed.files.items()
+    } == by_date
+    assert set(objects(client, name, "yellow_tripdata/")) == set(committed.names())
+    assert daily.daily_trips_to_gcs(client, name, "yellow", dt.date(2021, 4, 3))["rows"] == by_date["2021-04-03"]
+
+    # The same month again, with every fifth vendor unknown (10 %: the check fails after the whole file
+    # was read, and many of its days had gone up): the bucket is left exactly as it was.
+    before = objects(client, name)
+    for r in rows[::5]:
+        r[vendor] = 9
+    serve("yellow", "2021-04", gz_csv(header, rows))
+    uploaded, upload = [], storage.upload
+    monkeypatch.setattr(storage, "upload", lambda gcs, b, n, *a: uploaded.append(n) or upload(gcs, b, n, *a))
+    with pytest.raises(DataQualityError, match="vendor_id other than 1, 2, 6, 7"):
+        web_to_gcs.web_to_gcs(client, name, stack.s.source_base_url, "yellow", month)
+    assert len(uploaded) >= 20  # went up before the check failed
+    assert objects(client, name) == before

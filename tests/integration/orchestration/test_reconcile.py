@@ -111,7 +111,7 @@ def test_a_month_that_vanishes_from_a_target_fails_reconcile_naming_it(stack, pg
 
     pg.execute("ALTER TABLE ny_taxi.green_tripdata DETACH PARTITION ny_taxi.green_tripdata_2021_03")
     committed = manifest.read(client, name, "green", "2021-03")[0]
-    gone = sorted(committed.files.values())[0]
+    gone = sorted(committed.names())[0]
     client.bucket(name).blob(gone).delete()
     bq.query(f"DELETE FROM `{table}` WHERE source_month = '2021-03-01'").result()
     with log_messages() as messages:
@@ -121,7 +121,7 @@ def test_a_month_that_vanishes_from_a_target_fails_reconcile_naming_it(stack, pg
     assert "green 2021-03: PostgreSQL rows none, though run " in text
     assert f"loaded {rows:,}" in text
     assert f"green 2021-03: BigQuery rows none, {rows:,} at the last count" in text
-    assert f"of the {len(committed.files)} files its manifest commits are missing" in text
+    assert f"of the {len(committed.names())} files its manifest commits are missing" in text
     assert f"gs://{name}/{gone}" in text
 
 

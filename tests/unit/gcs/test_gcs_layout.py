@@ -32,7 +32,8 @@ def test_the_partitioned_writer_splits_by_date_and_keeps_every_row(tmp_path, mon
     writer.add(batch.slice(50))
     parts = writer.close()
     assert sorted(parts) == ["2021-01-01", "2021-01-02", "2021-01-03"]
-    assert sum(p.rows for p in parts.values()) == 100
+    assert [len(files) for files in parts.values()] == [1, 1, 1]
+    assert writer.rows == sum(f.rows for files in parts.values() for f in files) == 100
     file = pq.ParquetFile(tmp_path / "tpep_pickup_date=2021-01-02" / "2021-01.parquet")
     assert file.metadata.num_rows == 33
     assert "tpep_pickup_date" not in file.schema_arrow.names  # the date lives in the path
@@ -45,6 +46,9 @@ def test_load_ids_sort_by_age_and_file_names_parse_back():
     name = f"yellow_tripdata/tpep_pickup_date=2021-01-02/{layout.partition_file_name(dt.date(2021, 1, 1), first)}"
     assert layout.file_month_and_load(name) == ("2021-01", first)
     assert layout.file_month_and_load("x/tpep_pickup_date=2021-01-02/2021-01.parquet") == ("2021-01", None)
+    later = layout.later_file_name(layout.partition_file_name(dt.date(2021, 1, 1), first), 1)
+    assert later == f"2021-01_{first}.1.parquet"
+    assert layout.file_month_and_load(f"x/p=1/{later}") == ("2021-01", first)  # the same load's
     assert layout.file_month_and_load("x/_SUCCESS") is None
 
 
@@ -92,4 +96,47 @@ def test_a_batch_in_date_order_is_sliced_and_a_date_with_a_few_rows_copied(tmp_p
     assert most.column("dispatching_base_num").buffers()[2].address == base  # the input's own memory
     assert few.column("dispatching_base_num").buffers()[2].address != base
     parts = writer.close()
-    assert {day: p.rows for day, p in parts.items()} == {"2021-01-01": 100, "2021-01-02": 9_900}
+    assert {day: [p.rows for p in files] for day, files in parts.items()} == {
+        "2021-01-01": [100],
+        "2021-01-02": [9_900],
+    }
+
+
+def test_a_date_that_is_done_is_sealed_and_its_late_rows_go_to_one_more_file(tmp_path, monkeypatch):
+    # In pickup order a day is done once two batches went by without it: its file is closed and handed
+    # over (web_to_gcs uploads it while the rest is read). A row of it that comes later (a late record)
+    # goes to a second file, which stays open to the end; a date outside the month is never sealed.
+    monkeypatch.setattr(parquet, "SEAL_MIN_ROWS", 100)
+    day = [dt.date(2021, 1, d) for d in range(1, 6)]
+    before = [dt.date(2020, 12, 31)] * 100
+    pattern = [day[0]] * 400 + before + [day[1]] * 500 + [day[2]] * 500 + [day[3]] * 500 + [day[0]] + [day[4]] * 499
+    batch, _ = fhv_batch_and_writer(pattern, tmp_path)
+    sealed = []
+    writer = parquet.PartitionedWriter(
+        tmp_path,
+        batch.schema,
+        "pickup_date",
+        "2021-01.parquet",
+        on_sealed=lambda value, part: sealed.append(value),
+        seal_dates=(day[0], dt.date(2021, 1, 31)),
+    )
+    for start in range(0, 2_000, 500):
+        writer.add(batch.slice(start, 500))
+    assert sealed == ["2021-01-01", "2021-01-02"]  # done: two batches without them (2020-12-31: not of the month)
+    assert pq.ParquetFile(writer.files["2021-01-01"][0].path).metadata.num_rows == 400  # closed, whole
+    writer.add(batch.slice(2_000))  # 2021-01-01 again (a second file), 2021-01-05
+    files = writer.close()
+    assert sealed == ["2021-01-01", "2021-01-02", "2021-01-03"]  # a date's second file is never sealed
+    assert [p.path.name for p in files["2021-01-01"]] == ["2021-01.parquet", "2021-01.1.parquet"]
+    assert [p.rows for p in files["2021-01-01"]] == [400, 1]
+    assert [p.rows for p in files["2020-12-31"]] == [100]
+    assert writer.rows == len(pattern)
+
+
+def test_a_manifest_of_one_name_per_date_reads_as_lists():
+    import json
+
+    old = {"color": "green", "month": "2021-01", "load_id": "x", "rows": 3, "files": {"2021-01-01": "a.parquet"}}
+    assert manifest.parse(json.dumps(old).encode()).files == {"2021-01-01": ["a.parquet"]}
+    new = {**old, "files": {"2021-01-01": ["a.parquet", "a.1.parquet"], "2021-01-02": ["b.parquet"]}}
+    assert manifest.parse(json.dumps(new).encode()).names() == ["a.parquet", "a.1.parquet", "b.parquet"]
