@@ -18,7 +18,8 @@ the BigQuery view `<color>_tripdata_clean`):
 - `<color>/<color>_tripdata_<YYYY>-<MM>.parquet`, the month in one file (the BigQuery workflow
   loads it by this exact URI);
 - `<color>_tripdata/<t|l>pep_pickup_date=<YYYY-MM-DD>/<YYYY-MM>_<load id>.parquet`, a
-  Hive-partitioned dataset: one file per pickup date, source month and load. The month's manifest
+  Hive-partitioned dataset: one file per pickup date, source month and load (a second,
+  `<YYYY-MM>_<load id>.1.parquet`, holds a date's rows that came after its file went up). The month's manifest
   `<color>_tripdata_manifests/<YYYY-MM>.json`, written after every file, says which load is the
   month's (the commit) and records the source file's URL, bytes, Last-Modified and ETag; then the
 files of the month's earlier loads are deleted. Other months'
@@ -30,9 +31,11 @@ files of the month's earlier loads are deleted. Other months'
 Rows carry `source_month`. Parquet with the schema of `taxi_flows.core.schema`: naive local times as
 TIMESTAMP(MICROS, isAdjustedToUTC=false) (BigQuery: DATETIME), nullable INT64, `ehail_fee` DOUBLE,
 SNAPPY, row groups of up to 65,536 rows. The files are built locally (at most 65,536 rows buffered
-across dates) and uploaded only after the month passed the same data-quality checks as
-`taxi_web_to_postgres`: bad input (404, HTML page, truncated gzip, changed header, wrong types,
-failed checks) fails at once and writes nothing. GCS has no multi-object transactions: the
+across dates). A day of the month whose rows are over (a file in pickup order has moved on) goes up
+while the rest is read, under this load's names, which no manifest names yet; the monthly file and
+the other dates go up once the month passed the same data-quality checks as `taxi_web_to_postgres`:
+bad input (404, HTML page, truncated gzip, changed header, wrong types, failed checks) fails at
+once, deletes what the load had uploaded, and changes nothing. GCS has no multi-object transactions: the
 manifest is the month's one-step commit, and `taxi_daily_trips_to_gcs` reads through it, so a load
 that fails half-way (GCS down mid-upload) leaves readers on the previous load, whole.
 

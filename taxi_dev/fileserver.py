@@ -10,6 +10,8 @@ it serves the TLC's Parquet files at once:
     GET /trip-data/<type>_tripdata_<YYYY>-<MM>.parquet ->  200  the bytes; 403 for a month the TLC
                                                                 has not published (the last two)
 
+A Range header of one range gets 206 and those bytes (a Parquet reader asks for the footer first).
+
 Files come from the data folder. A month of the mirror (yellow, green, fhv 2019-01 … 2021-07,
 fhvhv from 2019-02) or of the TLC (taxi_dev.tlc_files: each period's layout) and the zone lookup
 that is not there is generated on first request (small, deterministic sample), so every month
@@ -22,6 +24,7 @@ from __future__ import annotations
 
 import argparse
 import datetime as dt
+import io
 import re
 import shutil
 import threading
@@ -105,6 +108,37 @@ class TaxiFileServer(ThreadingHTTPServer):
         return None
 
 
+_RANGE = re.compile(r"bytes=(\d*)-(\d*)")
+
+
+def byte_range(header: str | None, size: int) -> tuple[int, int]:
+    """(first, last) byte of a Range header's one range ("bytes=a-b", "bytes=a-", "bytes=-n"), as
+    CloudFront answers it; the whole file for none, or for one it cannot serve."""
+    match = _RANGE.fullmatch((header or "").strip())
+    if not match or size == 0 or match.groups() == ("", ""):
+        return 0, size - 1
+    start, end = match.groups()
+    if not start:  # the last n bytes
+        return max(size - int(end), 0), size - 1
+    first, last = int(start), min(int(end), size - 1) if end else size - 1
+    return (first, last) if first <= last else (0, size - 1)
+
+
+class _Limited(io.RawIOBase):
+    """The next n bytes of a file."""
+
+    def __init__(self, file, n: int):
+        self.file, self.left = file, n
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, buffer) -> int:  # type: ignore[override]
+        n = self.file.readinto(memoryview(buffer)[: min(len(buffer), self.left)]) or 0
+        self.left -= n
+        return n
+
+
 class Handler(BaseHTTPRequestHandler):
     server: TaxiFileServer
     protocol_version = "HTTP/1.1"
@@ -127,15 +161,21 @@ class Handler(BaseHTTPRequestHandler):
             if file is None:
                 return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)
             stat = file.stat()
-            self.send_response(HTTPStatus.OK)
+            first, last = byte_range(self.headers.get("Range"), stat.st_size)
+            partial = (first, last) != (0, stat.st_size - 1)
+            self.send_response(HTTPStatus.PARTIAL_CONTENT if partial else HTTPStatus.OK)
             self.send_header("Content-Type", "application/octet-stream")
-            self.send_header("Content-Length", str(stat.st_size))
+            self.send_header("Content-Length", str(last - first + 1))
+            if partial:
+                self.send_header("Content-Range", f"bytes {first}-{last}/{stat.st_size}")
+            self.send_header("Accept-Ranges", "bytes")
             self.send_header("Last-Modified", formatdate(stat.st_mtime, usegmt=True))
             self.send_header("ETag", f'"{stat.st_mtime_ns:x}-{stat.st_size:x}"')
             self.end_headers()
             if body:
                 with open(file, "rb") as f:
-                    shutil.copyfileobj(f, self.wfile, 1 << 20)
+                    f.seek(first)
+                    shutil.copyfileobj(io.BufferedReader(_Limited(f, last - first + 1)), self.wfile, 1 << 20)
             return None
         if self.server.locate(path.lstrip("/")) is None:
             return self._send(HTTPStatus.NOT_FOUND, b"Not Found", "text/plain", body)

@@ -14,14 +14,18 @@ import datetime as dt
 import logging
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from taxi_flows.core import layouts, quality, schema, source
-from taxi_flows.core.download import SourceFacts, open_source
+from taxi_flows.core.download import SourceFacts, SourceUnavailable, open_source
+from taxi_flows.core.redact import redact
 from taxi_flows.core.report import log_summary
+from taxi_flows.core.streams import Arrival, DownloadFailed
+from taxi_flows.core.tail import Tail, fetch_tail
 from taxi_flows.core.transform import TripStats, transformed, trip_batches
 from taxi_flows.core.zones import web_zones
 from taxi_flows.settings import DEFAULT_TLC_BASE_URL
@@ -87,8 +91,10 @@ class MonthFile:
     @contextmanager
     def batches(self) -> Iterator[Iterator[pa.RecordBatch]]:
         """The transformed batches. The zone lookup (for the location id check) is read once the
-        month file answered, so a missing month names the month's URL. A Parquet file is downloaded
-        to a temporary file first (it is read from its footer), then read a row group at a time."""
+        month file answered, so a missing month names the month's URL. A Parquet file is read from
+        its footer: where the server answers a range request, the footer comes first and the row
+        groups are read while the rest of the file arrives; otherwise the whole file is downloaded
+        first. Either way to a temporary file, read a row group at a time."""
         if self.source_name == layouts.MIRROR:
             with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
                 zone_ids = self._zone_ids()
@@ -98,17 +104,77 @@ class MonthFile:
 
         with tempfile.TemporaryDirectory(prefix="taxi-flows-") as tmp:
             path = Path(tmp) / "month.parquet"
+            tail = self._footer()
+            if tail is not None:
+                with self._arriving(path, tail) as (file, ready):
+                    yield self._transformed(file, ready)
+                return
             opened = open_source(self.url, self.what, gzipped=False, http=self.http, facts=self.source)
             with opened as stream, open(path, "wb") as out:
                 shutil.copyfileobj(stream, out, 1 << 20)
             text = parquet_reader.text_columns(self.layout, self.sch)
-            file = parquet_reader.open_parquet(path, self.what, self.source.url, text)
-            meta = file.metadata
-            rows = f"{meta.num_rows:,}"
-            log.info("%s: %s rows in %d row groups (%s)", self.what, rows, meta.num_row_groups, self.layout.period)
-            parsed = parquet_reader.parquet_batches(file, self.layout, self.sch, self.what)
-            zone_ids = self._zone_ids()
-            yield transformed(parsed, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+            yield self._transformed(parquet_reader.open_parquet(path, self.what, self.source.url, text))
+
+    def _transformed(self, file, ready=None) -> Iterator[pa.RecordBatch]:
+        from taxi_flows.core import parquet_reader
+
+        meta = file.metadata
+        rows = f"{meta.num_rows:,}"
+        log.info("%s: %s rows in %d row groups (%s)", self.what, rows, meta.num_row_groups, self.layout.period)
+        parsed = parquet_reader.parquet_batches(file, self.layout, self.sch, self.what, ready)
+        zone_ids = self._zone_ids()
+        return transformed(parsed, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+
+    def _footer(self) -> Tail | None:
+        """The file's last bytes, its footer whole, by range requests; None where the server answers none."""
+        from taxi_flows.core import parquet_reader
+
+        tail = fetch_tail(self.url, http=self.http)
+        if tail is None:
+            return None
+        shown = redact(self.url)
+        need = parquet_reader.footer_length(tail.data, self.what, shown)
+        if need > len(tail.data) and need <= tail.size:
+            whole = fetch_tail(self.url, need, http=self.http)
+            if whole is None or (whole.etag, whole.size) != (tail.etag, tail.size):
+                return None
+            tail = whole
+        return tail if need <= len(tail.data) else None
+
+    @contextmanager
+    def _arriving(self, path: Path, tail: Tail):
+        """(the Parquet file at path, ready) while the file's body arrives there in a thread of its own:
+        ready(end) waits for its first end bytes. A download that fails fails the read in its own words
+        (open_source's); a file replaced at its URL since its footer came fails the try."""
+        from taxi_flows.core import parquet_reader
+
+        with open(path, "wb") as out:
+            out.truncate(tail.size)  # its final size: the reader knows where each row group lies
+        arrival = Arrival()
+        thread = None
+        try:
+            with open_source(self.url, self.what, gzipped=False, http=self.http, facts=self.source) as stream:
+                try:
+                    if not tail.same_file(self.source):
+                        raise SourceUnavailable(
+                            f"{self.what}: {self.source.url} changed while it was read (ETag {tail.etag} then "
+                            f"{self.source.etag}): the next try reads it again"
+                        )
+                    thread = threading.Thread(
+                        target=_download_into, args=(stream, path, tail.size, arrival), name="taxi-flows-download"
+                    )
+                    thread.start()
+                    arrival.wait(4)
+                    text = parquet_reader.text_columns(self.layout, self.sch)
+                    meta = parquet_reader.footer_metadata(tail.data, self.what, self.source.url)
+                    file = parquet_reader.open_parquet(path, self.what, self.source.url, text, metadata=meta)
+                    yield file, arrival.wait
+                    arrival.wait(tail.size)  # the rest (the footer, read first): every byte counted and checked
+                except DownloadFailed as e:
+                    raise (e.__cause__ or e) from None  # open_source's words: cut short, timed out, ...
+        finally:
+            if thread is not None:
+                thread.join()  # the response is closed by now: a read still waiting returns or fails
 
     def _zone_ids(self):
         return web_zones(self.base_url, self.http).column("location_id").combine_chunks().drop_null()
@@ -128,3 +194,24 @@ class MonthFile:
         log_summary(log, self.what, RULES_SENTENCE if self.sch.clean_condition else FOR_HIRE_SENTENCE, summary)
         log_summary(log, self.what, PLAUSIBILITY_SENTENCE, summary)
         quality.check(self.stats, rows_written, rows_clean_written)
+
+
+def _download_into(stream, path: Path, size: int, arrival: Arrival) -> None:
+    """Copy the response body stream into path from its start, telling arrival as it goes; a body
+    of another size than the footer's file fails it."""
+    written = 0
+    try:
+        with open(path, "r+b", buffering=0) as out:
+            while chunk := stream.read1(1 << 20):  # what has arrived, not a full MiB: the reader may be waiting
+                written += len(chunk)
+                if written > size:
+                    break
+                out.write(chunk)
+                arrival.arrived(len(chunk))
+        if written != size:
+            raise SourceUnavailable(
+                f"the file's body has {written:,}{'+' if written > size else ''} bytes, its footer's file {size:,}: "
+                "it changed while it was read; the next try reads it again"
+            )
+    except BaseException as e:  # raised where the reader waits (DownloadFailed), then in the load's words
+        arrival.failed(e)

@@ -1,4 +1,4 @@
-"""Overlapping the reading of a file with the writing of its rows."""
+"""Overlapping the reading of a file with the writing of its rows, and with its download."""
 
 from __future__ import annotations
 
@@ -110,3 +110,44 @@ class Background:
         self._error = self._error or error  # the rest is skipped, not consumed
         self._q.put(_DONE)
         self._thread.join()
+
+
+class DownloadFailed(OSError):
+    """The download an ArrivingFile waits for failed: its error is the cause."""
+
+
+class Arrival:
+    """A download arriving in a local file, written by another thread, read by a reader that knows
+    where what it needs lies (a Parquet reader: one row group after the other, from the footer's
+    offsets): wait(end) returns once the file's first `end` bytes are there, and raises
+    DownloadFailed once the download failed. The writer calls arrived(n) after each write, and
+    failed(error) if it stops."""
+
+    def __init__(self) -> None:
+        self._written = 0
+        self._error: BaseException | None = None
+        self._cond = threading.Condition()
+
+    def arrived(self, n: int) -> None:
+        with self._cond:
+            self._written += n
+            self._cond.notify_all()
+
+    def failed(self, error: BaseException) -> None:
+        with self._cond:
+            self._error = error
+            self._cond.notify_all()
+
+    @property
+    def error(self) -> BaseException | None:
+        return self._error
+
+    @property
+    def written(self) -> int:
+        return self._written
+
+    def wait(self, end: int) -> None:
+        with self._cond:
+            self._cond.wait_for(lambda: self._written >= end or self._error is not None)
+            if self._written < end:
+                raise DownloadFailed(f"the download failed after {self._written:,} bytes") from self._error

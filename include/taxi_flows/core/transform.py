@@ -139,6 +139,10 @@ def _count_plausibility(rows: dict[str, pa.Array], sch: TripSchema, stats: TripS
     for name, values in rows.items():
         if pa.types.is_floating(values.type):
             bad = _count_true(pc.invert(pc.is_finite(values)))  # NaN or ±Inf (a null is neither)
+        elif pa.types.is_dictionary(values.type):  # text as the file stored it: its distinct values first
+            with_nul = pc.fill_null(pc.match_substring(values.dictionary, "\x00"), False).to_numpy(zero_copy_only=False)
+            codes = pa.array(np.flatnonzero(with_nul), values.indices.type)
+            bad = _count_true(pc.is_in(values.indices, codes)) if len(codes) else 0
         elif pa.types.is_string(values.type):
             bad = _count_true(pc.match_substring(values, "\x00"))
         else:
@@ -199,7 +203,8 @@ def transform(
     stats.pickup_dates.update(pc.unique(pickup_date).drop_null().to_pylist())
     _count_plausibility(rows, sch, stats, zone_ids)
 
-    return pa.RecordBatch.from_arrays([*rows.values(), pickup_date, source_month], schema=sch.arrow_schema)
+    text = [v.dictionary_decode() if pa.types.is_dictionary(v.type) else v for v in rows.values()]  # plain text
+    return pa.RecordBatch.from_arrays([*text, pickup_date, source_month], schema=sch.arrow_schema)
 
 
 def trip_batches(
