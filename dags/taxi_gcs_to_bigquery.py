@@ -17,10 +17,10 @@ for `params.colors`:
 `max_active_runs=1`: one writer per table at a time (concurrent MERGEs into one table conflict).
 
 **Steps.**
-1. `plan_months`: which (colour, month) pairs: from the triggering events' extra, plus any event of
-   the monthly Parquet assets since the last successful run started (an event that lands while
-   the scheduler turns earlier events into a run can miss the queue: it is caught here); or, for a
-   time-scheduled run, from the logical date.
+1. `plan_months`: which (colour, month) pairs: the months of the Asset events that triggered the
+   run and no others (Airflow hands a run the events since the DAG's previous Asset-triggered
+   run, so each month written to GCS is loaded once); or, for a time-scheduled, backfill or manual
+   run, the logical date's month of each colour of `params.colors`.
 2. `create_dataset` (Variable `taxi_bq_dataset`), then `prepare_tables`, for the trip types the
    plan loads (the others are left as they are): the final table `<type>_tripdata` created if
    missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`
@@ -72,7 +72,7 @@ from airflow.providers.google.cloud.operators.bigquery import (
 
 from taxi_flows import settings
 from taxi_flows.bigquery.tables import zone_schema_fields
-from taxi_flows.core.schema import COLORS, ZONE_TABLE
+from taxi_flows.core.schema import ZONE_TABLE
 from taxi_flows.gcs.layout import ZONES_OBJECT
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import (
@@ -107,27 +107,11 @@ MONTH_LABEL = (
     ),
 )
 def taxi_gcs_to_bigquery():
-    @task(inlets=[assets.monthly_parquet(color) for color in COLORS])
-    def plan_months(
-        bucket: str,
-        dataset: str,
-        params=None,
-        logical_date=None,
-        inlet_events=None,
-        prev_start_date_success=None,
-        dag_run=None,
-    ):
+    @task
+    def plan_months(bucket: str, dataset: str, params=None, logical_date=None, dag_run=None):
         check_conf(dag_run, params)
-        return tasks.bigquery_plan(
-            bucket,
-            dataset,
-            params["colors"],
-            logical_date,
-            triggering_events(get_current_context()),
-            inlet_events,
-            since=prev_start_date_success,
-            run_type=run_type(dag_run),
-        )
+        events = triggering_events(get_current_context())
+        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, events, run_type(dag_run))
 
     plan = plan_months(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 

@@ -2,13 +2,10 @@
 arguments of each month's mapped task group. A pure function: no client, no Airflow; the task
 (taxi_flows.orchestration.tasks.bigquery_plan) hands it the run's events, dates and project.
 
-- A run triggered by Asset events loads the months of its triggering events, and also of every
-  event of the monthly Parquet assets (the task's inlets) since the last successful run started
-  (`since`): an event that arrives while the scheduler is turning earlier events into a run can
-  miss the queue, and is caught here instead. Before any successful run, the events from the
-  earliest triggering one on: older events may name files long gone, and a run that loads them
-  could never succeed. A month seen twice is loaded once; a month reloaded again is harmless (the
-  load replaces it).
+- A run triggered by Asset events loads the months of the events that triggered it, and no
+  others: Airflow hands each run the events since the DAG's previous Asset-triggered run (3.1 to
+  3.3, and 2.10's Dataset events alike), so a month written once is loaded once, by the run its
+  event triggered. A month seen twice in one run is loaded once, with its latest event.
 - A time-scheduled, manual or backfill run loads the month of its logical date for the colours of
   params.colors; a month the source does not publish (of a type asked for: fhvhv starts in 2019-02)
   fails the run, naming the range.
@@ -40,34 +37,20 @@ class Event(Protocol):
 
 def months_to_load(
     triggered: Iterable[Event],
-    recent: Iterable[Event],
-    since: dt.datetime | None,
     logical_month: dt.date | None,
     colors: list[str],
     run_type: str | None,
 ) -> dict[tuple[str, str], dict]:
-    """{(colour, 'YYYY-MM'): the event's extra (or {})}, for the events or the logical date.
+    """{(colour, 'YYYY-MM'): the event's extra (or {})}, for the triggering events or the logical date.
 
-    `recent`: the latest events of the monthly Parquet assets (considered only when the run was
-    triggered by events). ValueError for a run with no events and no logical date, a month the
-    source does not publish, or bad colours.
+    ValueError for a run with no events and no logical date, a month the source does not publish,
+    or bad colours.
     """
     wanted: dict[tuple[str, str], dict] = {}
-
-    def add(extra) -> None:
-        extra = dict(extra or {})
+    for event in triggered:  # oldest first, as Airflow hands them: the latest of a month wins
+        extra = dict(event.extra or {})
         if extra.get("color") in COLORS and extra.get("month"):
             wanted[(extra["color"], extra["month"])] = extra
-
-    triggered, recent = list(triggered), list(recent)
-    for event in triggered:
-        add(event.extra)
-    if triggered and recent:
-        if since is None:  # no successful run yet: the events that came with the triggering ones, or after
-            since = min(event.timestamp for event in triggered) - dt.timedelta(microseconds=1)
-        for event in recent:
-            if event.timestamp > since:
-                add(event.extra)
     if wanted:
         log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in sorted(wanted)))
         return wanted

@@ -121,24 +121,17 @@ def bigquery_plan(
     colors: list[str],
     logical_date: dt.datetime | None,
     triggering_asset_events,
-    inlet_events=None,
-    since: dt.datetime | None = None,
     run_type: str | None = None,
 ) -> list[dict]:
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
     mapped task group (the rules: taxi_flows.bigquery.plan)."""
     from taxi_flows.bigquery import plan, queries
     from taxi_flows.core.months import month_start
-    from taxi_flows.core.schema import COLORS
 
-    since = since if since else None  # the context hands a lazy proxy, which may wrap None
     triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
-    recent = []
-    if inlet_events is not None:
-        recent = [e for color in COLORS for e in inlet_events[assets.monthly_parquet(color)][-200:]]
     logical_month = month_start(logical_date) if logical_date is not None else None  # the plan checks it
     try:
-        wanted = plan.months_to_load(triggered, recent, since, logical_month, colors, run_type)
+        wanted = plan.months_to_load(triggered, logical_month, colors, run_type)
     except ValueError as e:
         raise fail(str(e)) from e
     project = queries.client(GCP_CONN_ID).project

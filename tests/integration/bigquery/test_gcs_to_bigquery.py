@@ -21,7 +21,6 @@ from taxi_flows.bigquery.tables import CLUSTER_BY, trip_schema_fields
 from taxi_flows.core.schema import trip_schema
 from taxi_flows.gcs import storage
 from taxi_flows.orchestration import tasks
-from taxi_flows.orchestration.compat import asset_name
 
 pytestmark = pytest.mark.integration
 
@@ -225,30 +224,3 @@ def test_the_connection_check_fails_fast_and_clearly_when_a_service_is_down(
     assert states[(task, -1)] == ("failed", 1)
     assert [s for (t, _), (s, _) in states.items() if t != task] == ["success", "success"]
     assert any(re.search(message, m) for m in messages), messages
-
-
-def test_an_event_that_missed_the_queue_is_still_loaded(stack, bucket):
-    """Events of the inlets since the last successful run started join the triggering ones; older
-    events do not (their months were loaded by that run)."""
-
-    class Event:
-        def __init__(self, month: str, minute: int):
-            self.extra = {"color": "green", "month": month, "rows": 1}
-            self.timestamp = dt.datetime(2026, 1, 1, 12, minute, tzinfo=dt.UTC)
-
-    inlets = {
-        "taxi_flows.green_tripdata.monthly_parquet": [Event("2021-01", 0), Event("2021-02", 10), Event("2021-03", 20)]
-    }
-
-    class Inlets:
-        def __getitem__(self, asset):
-            return inlets.get(asset_name(asset), [])
-
-    since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
-    plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-03", 20)]}, Inlets(), since)
-    assert [(p["color"], p["month"]) for p in plan] == [("green", "2021-02"), ("green", "2021-03")]
-
-    # Before any successful run: the events from the earliest triggering one on (2021-02 triggered,
-    # 2021-03 came after it), never the older ones, whose files may be gone.
-    plan = tasks.bigquery_plan(bucket[1], DATASET, ["green"], None, {"green": [Event("2021-02", 10)]}, Inlets(), None)
-    assert [(p["color"], p["month"]) for p in plan] == [("green", "2021-02"), ("green", "2021-03")]

@@ -24,8 +24,8 @@ def event(color: str, month: str, minute: int, rows: int = 1) -> Event:
     return Event({"color": color, "month": month, "rows": rows}, dt.datetime(2026, 1, 1, 12, minute, tzinfo=dt.UTC))
 
 
-def months(triggered=(), recent=(), since=None, logical_month=None, colors=("yellow", "green"), run_type=None):
-    return sorted(plan.months_to_load(list(triggered), list(recent), since, logical_month, list(colors), run_type))
+def months(triggered=(), logical_month=None, colors=("yellow", "green"), run_type=None):
+    return sorted(plan.months_to_load(list(triggered), logical_month, list(colors), run_type))
 
 
 @pytest.mark.parametrize("run_type", ["scheduled", "manual", "backfill"])
@@ -43,7 +43,7 @@ def test_a_run_of_a_month_no_source_publishes_fails_saying_why(run_type, logical
 
 def test_a_manual_run_of_a_published_month_is_planned():
     """A month asked for by hand (or by a backfill) is loaded, or fails loudly when its file is missing."""
-    wanted = plan.months_to_load([], [], None, dt.date(2021, 5, 1), ["yellow"], "manual")
+    wanted = plan.months_to_load([], dt.date(2021, 5, 1), ["yellow"], "manual")
     arguments = plan.month_arguments(wanted, "b", "p", "d")
     assert [(a["color"], a["month"], a["source_objects"]) for a in arguments] == [
         ("yellow", "2021-05", ["yellow/yellow_tripdata_2021-05.parquet"])
@@ -56,24 +56,21 @@ def test_a_time_scheduled_run_loads_the_logical_month_for_params_colors():
 
 def test_events_plan_their_months_and_ignore_the_logical_date_and_the_colours():
     triggered = [event("yellow", "2021-04", 0, rows=42)]
-    wanted = plan.months_to_load(triggered, [], None, dt.date(2021, 1, 1), ["green"], "asset_triggered")
+    wanted = plan.months_to_load(triggered, dt.date(2021, 1, 1), ["green"], "asset_triggered")
     assert wanted == {("yellow", "2021-04"): {"color": "yellow", "month": "2021-04", "rows": 42}}
 
 
-def test_an_event_that_missed_the_queue_is_caught_after_the_last_success():
-    recent = [event("green", "2021-01", 0), event("green", "2021-02", 10), event("green", "2021-03", 20)]
-    since = dt.datetime(2026, 1, 1, 12, 5, tzinfo=dt.UTC)
-    assert months([event("green", "2021-03", 20)], recent, since) == [("green", "2021-02"), ("green", "2021-03")]
-
-
-def test_before_any_success_only_events_from_the_earliest_trigger_on():
-    recent = [event("green", "2021-01", 0), event("green", "2021-02", 10), event("green", "2021-03", 20)]
-    assert months([event("green", "2021-02", 10)], recent) == [("green", "2021-02"), ("green", "2021-03")]
+def test_a_run_loads_the_months_of_its_own_events_only():
+    # Airflow hands a run the events since the previous Asset-triggered run: months loaded before are not.
+    assert months([event("green", "2021-03", 20), event("yellow", "2021-04", 21)]) == [
+        ("green", "2021-03"),
+        ("yellow", "2021-04"),
+    ]
 
 
 def test_a_month_seen_twice_is_loaded_once_with_its_latest_event():
     triggered = [event("yellow", "2021-05", 0, rows=1), event("yellow", "2021-05", 1, rows=2)]
-    wanted = plan.months_to_load(triggered, [], None, None, [], None)
+    wanted = plan.months_to_load(triggered, None, [], None)
     assert list(wanted) == [("yellow", "2021-05")]
     assert wanted[("yellow", "2021-05")]["rows"] == 2
 
