@@ -101,7 +101,8 @@ MONTH_LABEL = (
     tags=["zoomcamp", "nyc-taxi", "bigquery"],
     schedule=asset_or_time_schedule(dag_defaults.monthly_timetable(), assets.any_monthly_parquet()),
     **dag_defaults.monthly_dag_args(
-        params={"colors": dag_defaults.colors_param()},  # the months come from GCS: no source to pick
+        # The months come from GCS: no source to pick.
+        params={"colors": dag_defaults.colors_param(), "month": dag_defaults.month_param()},
         catchup=False,
         max_active_runs=1,  # one writer per table at a time: concurrent MERGEs into a table conflict
     ),
@@ -111,7 +112,8 @@ def taxi_gcs_to_bigquery():
     def plan_months(bucket: str, dataset: str, params=None, logical_date=None, dag_run=None):
         check_conf(dag_run, params)
         events = triggering_events(get_current_context())
-        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, events, run_type(dag_run))
+        kind, picked = run_type(dag_run), params.get("month")
+        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, events, kind, picked)
 
     plan = plan_months(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 

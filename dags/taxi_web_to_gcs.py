@@ -56,8 +56,8 @@ from __future__ import annotations
 from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
 from taxi_flows.orchestration import assets, dag_defaults, tasks, waits
-from taxi_flows.orchestration.compat import dag, task
-from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
+from taxi_flows.orchestration.compat import dag, run_type, task
+from taxi_flows.orchestration.runs import check_conf, run_month, skip_unless_selected
 
 
 @dag(
@@ -83,11 +83,15 @@ def taxi_web_to_gcs():
         check_conf(dag_run, params)
         skip_unless_selected(color, params["colors"])
         source = params.get("source")
-        return tasks.month_to_gcs(color, bucket, base_url, logical_date, outlet_events, tlc_base_url, source)
+        month = run_month(logical_date, params, run_type(dag_run), color, source)
+        return tasks.month_to_gcs(color, bucket, base_url, month, outlet_events, tlc_base_url, source)
 
     @task.sensor(**dag_defaults.publication_sensor_args())
-    def wait_until_published(tlc_base_url: str, logical_date=None, params=None) -> bool:
-        return waits.wait_until_published(params["colors"], tlc_base_url, logical_date, params.get("source"))
+    def wait_until_published(tlc_base_url: str, logical_date=None, params=None, dag_run=None) -> bool:
+        check_conf(dag_run, params)
+        return waits.wait_until_published(
+            params["colors"], tlc_base_url, logical_date, params.get("source"), params, run_type(dag_run)
+        )
 
     published = wait_until_published(settings.TLC_BASE_URL_TEMPLATE)
     for color in COLORS:

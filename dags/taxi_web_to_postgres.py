@@ -138,8 +138,8 @@ from __future__ import annotations
 from taxi_flows import settings
 from taxi_flows.core.schema import COLORS
 from taxi_flows.orchestration import assets, dag_defaults, tasks, waits
-from taxi_flows.orchestration.compat import dag, get_current_context, task
-from taxi_flows.orchestration.runs import check_conf, skip_unless_selected
+from taxi_flows.orchestration.compat import dag, get_current_context, run_type, task
+from taxi_flows.orchestration.runs import check_conf, run_month, skip_unless_selected
 
 
 @dag(
@@ -168,20 +168,26 @@ def taxi_web_to_postgres():
         get_current_context()["color"] = color  # type: ignore[typeddict-unknown-key]  # the map index
         skip_unless_selected(color, params["colors"])
         source = params.get("source")
-        return tasks.load_trips_to_postgres(color, base_url, logical_date, outlet_events, dag_run, tlc_base_url, source)
+        month = run_month(logical_date, params, run_type(dag_run), color, source)
+        return tasks.load_trips_to_postgres(color, base_url, month, outlet_events, dag_run, tlc_base_url, source)
 
     @task.sensor(**dag_defaults.publication_sensor_args())
-    def wait_until_published(tlc_base_url: str, logical_date=None, params=None) -> bool:
-        return waits.wait_until_published(params["colors"], tlc_base_url, logical_date, params.get("source"))
+    def wait_until_published(tlc_base_url: str, logical_date=None, params=None, dag_run=None) -> bool:
+        check_conf(dag_run, params)
+        return waits.wait_until_published(
+            params["colors"], tlc_base_url, logical_date, params.get("source"), params, run_type(dag_run)
+        )
 
-    # Mapped over the colours as a literal list: the run's task instances exist from its start
-    # (Airflow 2's backfill fails on tasks expanded at run time); a colour not in params.colors is skipped.
-    # After the zone lookup: the trips' location ids are checked against it, a bad one stops them.
-    # After the TLC published the month (a month of the mirror does not wait).
-    zones = load_zone_lookup(settings.BASE_URL_TEMPLATE)
+    # The first task checks what the run asks for, and waits for the TLC to publish the month (a
+    # month of the mirror does not wait): a run that asks for what no source has fails there,
+    # before the zone lookup is replaced. Then the zone lookup: the trips' location ids are checked
+    # against it, a bad one stops them. load_trips is mapped over the colours as a literal list: the
+    # run's task instances exist from its start (Airflow 2's backfill fails on tasks expanded at run
+    # time); a colour not in params.colors is skipped.
     published = wait_until_published(settings.TLC_BASE_URL_TEMPLATE)
+    zones = load_zone_lookup(settings.BASE_URL_TEMPLATE)
     urls = {"base_url": settings.BASE_URL_TEMPLATE, "tlc_base_url": settings.TLC_BASE_URL_TEMPLATE}
-    [published, zones] >> load_trips.partial(**urls).expand(color=list(COLORS))
+    published >> zones >> load_trips.partial(**urls).expand(color=list(COLORS))
 
 
 taxi_web_to_postgres()

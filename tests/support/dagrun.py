@@ -90,7 +90,7 @@ def run(dag, date: str | None, colors=("yellow", "green"), **conf):
         logical_date = dt.datetime.combine(day, dt.time(), tzinfo=dt.UTC)
     # Every param the DAG takes is in the conf: dag.test() reuses one DAG object, and a value a
     # previous run's conf gave would otherwise stay.
-    defaults = {"source": None} if "source" in dag.params else {}
+    defaults = {key: None for key in ("month", "source") if key in dag.params}
     dr = dag_test(dag, logical_date, {"colors": list(colors), **defaults, **conf})
     states = {}
     for ti in dr.get_task_instances():

@@ -47,6 +47,33 @@ def current_month(now: dt.datetime | None = None) -> dt.date:
     return dt.date(now.year, now.month, 1)
 
 
+def months_newest_first(now: dt.datetime | None = None) -> list[str]:
+    """Every month some source may publish (YYYY-MM), the last one that has ended first."""
+    month, out = current_month(now), []
+    while month > EARLIEST_MONTH:
+        month = (month - dt.timedelta(days=1)).replace(day=1)
+        out.append(f"{month:%Y-%m}")
+    return out
+
+
+def month_label(month: str) -> str:
+    """What the trigger form shows for a month: the trip types it has, and where they come from."""
+    from taxi_flows.core.layouts import MIRROR
+    from taxi_flows.core.schema import COLORS
+
+    first = dt.date.fromisoformat(f"{month}-01")
+    by_source: dict[str, list[str]] = {}
+    for color in COLORS:
+        try:
+            by_source.setdefault(choose(color, first), []).append(color)
+        except ValueError:
+            continue
+    where = [
+        f"{', '.join(colors)} ({'the mirror' if name == MIRROR else 'the TLC'})" for name, colors in by_source.items()
+    ]
+    return f"{month}: {'; '.join(where)}"
+
+
 def check_published(month: dt.date) -> dt.date:
     """month (YYYY-MM-01), if it is one some source may publish: from EARLIEST_MONTH (the TLC's first,
     yellow 2009-01) to the last month that has ended; else ValueError saying why."""

@@ -50,12 +50,18 @@ else:  # Airflow 2.10
     TRIGGERING_EVENTS_KEY = "triggering_dataset_events"
 
 try:  # Airflow 3.2+
-    from airflow.sdk.exceptions import AirflowFailException, AirflowNotFoundException, AirflowSkipException
+    from airflow.sdk.exceptions import (
+        AirflowFailException,
+        AirflowNotFoundException,
+        AirflowSkipException,
+        ParamValidationError,
+    )
 except ImportError:  # Airflow 2.10 to 3.1
     from airflow.exceptions import (  # type: ignore[no-redef]
         AirflowFailException,
         AirflowNotFoundException,
         AirflowSkipException,
+        ParamValidationError,
     )
 
 __all__ = [
@@ -68,6 +74,7 @@ __all__ = [
     "BaseHook",
     "Connection",
     "Param",
+    "ParamValidationError",
     "asset",
     "asset_name",
     "asset_or_time_schedule",

@@ -48,6 +48,26 @@ def colors_param():
     )
 
 
+def month_param():
+    """The `month` param of the monthly DAGs: a manual run's month, picked in the trigger form from
+    the sources' months, newest first (Airflow shows an enum as a drop-down; each month says which
+    trip types it has, and from where). Empty: the month of the run's logical date, as scheduled
+    runs and backfills have it. A month outside the list is refused before the run starts."""
+    from taxi_flows.core import source
+    from taxi_flows.orchestration.compat import Param
+
+    months = source.months_newest_first()
+    return Param(
+        None,
+        type=["null", "string"],
+        enum=[None, *months],
+        values_display={None: "— the logical date's month —", **{m: source.month_label(m) for m in months}},
+        title="Month",
+        description="The month to load (a manual run): the logical date does not matter then. Empty: the month of "
+        "the logical date (YYYY-MM-01 loads month YYYY-MM).",
+    )
+
+
 def publication_sensor_args() -> dict:
     """The monthly loads' wait for the TLC to publish a month: reschedule mode (no worker slot held
     between pokes), a poke every settings.PUBLICATION_POKE_SECONDS; the poke itself fails the task
@@ -122,7 +142,7 @@ def monthly_dag_args(**overrides) -> dict:
         "catchup": CATCHUP,
         "max_active_runs": 3,
         "default_args": DEFAULT_ARGS,
-        "params": {"colors": colors_param(), "source": source_param()},
+        "params": {"colors": colors_param(), "month": month_param(), "source": source_param()},
         # settings.BASE_URL_TEMPLATE masks the Variable's secrets as it renders.
         "user_defined_macros": {MASK_MACRO: hide_secrets_of},
         **overrides,

@@ -45,6 +45,37 @@ def month_of(logical_date: dt.datetime | None, color: str | None = None, source:
     return month
 
 
+def run_month(
+    logical_date: dt.datetime | None,
+    params=None,
+    kind: str | None = None,
+    color: str | None = None,
+    source: str | None = None,
+) -> dt.date:
+    """The month a run of a monthly DAG handles: the one a manual run picked in the trigger form
+    (params.month, from a list of the sources' months: the logical date does not matter then), else
+    the month of its logical date (month_of). Of the trip type `color`, when given. Else the task
+    fails, naming what to pick. kind: the run's type (compat.run_type)."""
+    from taxi_flows.core.months import month_start
+    from taxi_flows.core.source import check_published, check_type_month
+
+    picked = (params or {}).get("month")
+    if not picked:
+        return month_of(logical_date, color, source)
+    if kind not in (None, "manual"):
+        raise fail(
+            f"params.month ({picked}) picks the month of a run triggered by hand; this {kind} run handles the month "
+            "of its logical date: leave month out of its conf"
+        )
+    try:
+        month = check_published(month_start(str(picked)))
+        if color is not None:
+            check_type_month(color, month, source)
+    except ValueError as e:
+        raise fail(str(e).replace("pick a later logical date", "pick a later month")) from e
+    return month
+
+
 def day_of(logical_date: dt.datetime | None) -> dt.date:
     """The day a daily run handles: the (UTC) date of its logical date, in the source's months."""
     from taxi_flows.core.source import check_published_day
@@ -68,9 +99,11 @@ def _check_period_start(logical_date: dt.datetime, start: dt.datetime, period: s
     in a browser east of UTC (2021-02-01 00:00 CET is 2021-01-31 23:00 UTC) or mid-month would load
     a period the UI does not name. The task fails saying which date to pick."""
     if _utc(logical_date) != start:
+        what = "pick the month in the trigger form's month field (the logical date does not matter then), or "
         raise fail(
             f"the run's logical date {_utc(logical_date):%Y-%m-%d %H:%M} UTC is not the start of a period: "
-            f"the run of {period} has the logical date {start:%Y-%m-%d} 00:00 UTC (pick that date, in UTC)"
+            f"{what if len(period) == 7 else ''}set the logical date to {start:%Y-%m-%d} 00:00 UTC, the start of "
+            f"{period}"
         )
 
 
@@ -96,8 +129,8 @@ def check_colors(colors: list[str]) -> list[str]:
 
 
 # The conf keys a run may carry: the params the bundle's DAGs take (dag_defaults; the monthly
-# loads take source besides colors).
-ACCEPTED_CONF_KEYS = ("colors", "source")
+# loads take month and source besides colors).
+ACCEPTED_CONF_KEYS = ("colors", "month", "source")
 
 
 def check_conf(dag_run, params=None) -> None:
@@ -108,8 +141,8 @@ def check_conf(dag_run, params=None) -> None:
     unknown = sorted(set(conf) - set(accepted))
     if unknown:
         raise fail(
-            f"unknown key(s) {unknown} in the run's conf: the accepted keys are {accepted} "
-            "(the month or day is the run's logical date: YYYY-MM-01 loads month YYYY-MM)"
+            f"unknown key(s) {unknown} in the run's conf: the accepted keys are {accepted}"
+            + ("" if "month" in accepted else " (the run's day or month is its logical date)")
         )
 
 

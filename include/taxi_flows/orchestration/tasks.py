@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from taxi_flows.orchestration import assets
-from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of, month_of
+from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of, run_month
 from taxi_flows.settings import DEFAULT_TLC_BASE_URL, GCP_CONN_ID, POSTGRES_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -22,19 +22,18 @@ log = logging.getLogger(__name__)
 def load_trips_to_postgres(
     color: str,
     base_url: str,
-    logical_date: dt.datetime | None,
+    month: dt.date,
     outlet_events=None,
     run=None,
     tlc_base_url: str = DEFAULT_TLC_BASE_URL,
     source: str | None = None,
 ) -> dict:
-    """web -> PostgreSQL for one colour and month; the load's summary is recorded for the coverage
-    page (coverage.store) and carried by the Asset event."""
+    """web -> PostgreSQL for one colour and month (runs.run_month); the load's summary is recorded
+    for the coverage page (coverage.store) and carried by the Asset event."""
     from taxi_flows.coverage import store
     from taxi_flows.postgres.connection import postgres_connection
     from taxi_flows.postgres.web_to_postgres import web_to_postgres
 
-    month = month_of(logical_date, color, source)
     urls = {"tlc_base_url": hide_secrets_of(tlc_base_url), "source_name": source}
     with fail_fast_on_bad_input(), postgres_connection() as conn:
         summary = web_to_postgres(conn, hide_secrets_of(base_url), color, month, POSTGRES_SCHEMA, **urls)
@@ -67,16 +66,15 @@ def month_to_gcs(
     color: str,
     bucket: str,
     base_url: str,
-    logical_date: dt.datetime | None,
+    month: dt.date,
     outlet_events,
     tlc_base_url: str = DEFAULT_TLC_BASE_URL,
     source: str | None = None,
 ) -> dict:
-    """web -> GCS for one trip type and month; the Asset events carry what was written."""
+    """web -> GCS for one trip type and month (runs.run_month); the Asset events carry what was written."""
     from taxi_flows.gcs import storage
     from taxi_flows.gcs.web_to_gcs import web_to_gcs
 
-    month = month_of(logical_date, color, source)
     urls = {"tlc_base_url": hide_secrets_of(tlc_base_url), "source_name": source}
     with fail_fast_on_bad_input():
         summary = web_to_gcs(storage.client(), bucket, hide_secrets_of(base_url), color, month, **urls)
@@ -122,14 +120,18 @@ def bigquery_plan(
     logical_date: dt.datetime | None,
     triggering_asset_events,
     run_type: str | None = None,
+    picked: str | None = None,
 ) -> list[dict]:
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
-    mapped task group (the rules: taxi_flows.bigquery.plan)."""
+    mapped task group (the rules: taxi_flows.bigquery.plan). picked: params.month, a manual run's
+    month (runs.run_month)."""
     from taxi_flows.bigquery import plan, queries
     from taxi_flows.core.months import month_start
 
     triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
     logical_month = month_start(logical_date) if logical_date is not None else None  # the plan checks it
+    if picked:
+        logical_month = run_month(logical_date, {"month": picked}, run_type)
     try:
         wanted = plan.months_to_load(triggered, logical_month, colors, run_type)
     except ValueError as e:

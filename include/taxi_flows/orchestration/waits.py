@@ -9,30 +9,33 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
-from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of
+from taxi_flows.orchestration.runs import check_colors, fail, fail_fast_on_bad_input, hide_secrets_of, run_month
 
 log = logging.getLogger(__name__)
 
 
 def wait_until_published(
-    colors: list[str], tlc_base_url: str, logical_date: dt.datetime | None, source: str | None = None
+    colors: list[str],
+    tlc_base_url: str,
+    logical_date: dt.datetime | None,
+    source: str | None = None,
+    params=None,
+    kind: str | None = None,
 ) -> bool:
-    """The poke of the monthly loads' sensor: True once every trip type the run reads from the TLC
-    has its month's file published (a type read from the mirror does not wait); False (poke again
-    later) while one answers 403 or 404, until settings.PUBLICATION_WAIT_DAYS after the month ended;
-    then the task fails naming the month and the URLs."""
+    """The poke of the monthly loads' sensor, their first task: it fails at once, before anything
+    is written, when the run asks for what no source has (runs.run_month: a month outside the
+    sources', a trip type before its first month, bad colours); then True once every trip type the
+    run reads from the TLC has its month's file published (a type read from the mirror does not
+    wait); False (poke again later) while one answers 403 or 404, until
+    settings.PUBLICATION_WAIT_DAYS after the month ended; then the task fails naming the month and
+    the URLs."""
     from taxi_flows.core import layouts, publication
     from taxi_flows.core import source as sources
-    from taxi_flows.core.months import month_start
-    from taxi_flows.core.schema import COLORS
     from taxi_flows.settings import PUBLICATION_WAIT_DAYS
 
     waiting = []
-    for color in [c for c in COLORS if c in colors]:
-        try:  # a month or type no source has is not waited for: its load fails at once, saying why
-            month = sources.check_type_month(color, sources.check_published(month_start(logical_date)), source)
-        except (ValueError, TypeError, AttributeError):
-            continue
+    for color in check_colors(colors):
+        month = run_month(logical_date, params, kind, color, source)  # fails, saying why
         if sources.choose(color, month, source) == layouts.MIRROR:
             continue
         url = sources.tlc_trip_url(hide_secrets_of(tlc_base_url), color, month)

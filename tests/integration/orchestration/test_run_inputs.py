@@ -1,7 +1,8 @@
 """Nothing succeeds silently: a run for a month or day no source publishes (before 2009, not ended), a run without
 a logical date and a run whose conf has a key the DAG does not take each fail, with a message that
-names what was expected. The DAGs have no start_date or end_date (their timetable holds the
-range), so such runs have task instances, and the first one fails."""
+names what was expected, in their first task, before anything is written (the zone lookup
+included). The DAGs have no start_date or end_date (their timetable holds the range), so such runs
+have task instances. A month picked outside the trigger form's list is refused before the run starts."""
 
 from __future__ import annotations
 
@@ -24,17 +25,37 @@ def failed_with(dag, date, expected: str, colors=("yellow",), **conf) -> dict:
     return states
 
 
+def refused_first(states: dict) -> None:
+    """The first task failed at once (retrying cannot fix the run's input); nothing after it ran."""
+    assert states.pop(("wait_until_published", -1)) == ("failed", 1), states
+    assert {state for state, _ in states.values()} == {"upstream_failed"}, states
+
+
 @pytest.mark.parametrize(("date", "why"), [("2999-08", FUTURE), ("2008-12", BEFORE)])
 def test_a_month_no_source_publishes_fails_at_once_saying_why(stack, date, why):
     dag = load_dag(stack, "taxi_web_to_postgres")
-    states = failed_with(dag, date, f"{date} {why}")
-    assert states[("load_trips", "yellow")] == ("failed", 1)  # at once: retrying cannot fix the date
+    refused_first(failed_with(dag, date, f"{date} {why}"))
 
 
 def test_a_type_before_its_first_month_fails_at_once_naming_its_months(stack):
     dag = load_dag(stack, "taxi_web_to_postgres")
     states = failed_with(dag, "2013-12", "green 2013-12 is not in either source's green months", colors=("green",))
-    assert states[("load_trips", "green")] == ("failed", 1)
+    refused_first(states)
+
+
+def test_a_month_picked_for_a_type_before_its_first_fails_first_naming_its_months(stack):
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    picked = {"month": "2019-01"}  # in the form's list (yellow, green, fhv have it), not for fhvhv
+    why = "fhvhv 2019-01 is not in either source's fhvhv months"
+    refused_first(failed_with(dag, "2021-04", why, ("fhvhv",), **picked))
+
+
+def test_a_month_outside_the_form_s_list_is_refused_before_the_run_starts(stack):
+    from taxi_flows.orchestration.compat import ParamValidationError
+
+    dag = load_dag(stack, "taxi_web_to_postgres")
+    with pytest.raises(ParamValidationError, match="month"):
+        run(dag, "2021-04", ("yellow",), month="2021-13")
 
 
 def test_every_monthly_dag_checks_the_range(stack):
@@ -52,10 +73,10 @@ def test_an_unknown_conf_key_fails_listing_the_accepted_keys(stack):
     states = failed_with(
         dag,
         "2021-01",
-        "unknown key(s) ['month'] in the run's conf: the accepted keys are ['colors', 'source']",
-        month="2021-13",
+        "unknown key(s) ['day'] in the run's conf: the accepted keys are ['colors', 'month', 'source']",
+        day="2021-01-05",
     )
-    assert states[("load_trips", "yellow")] == ("failed", 1)
+    refused_first(states)
 
 
 @pytest.mark.skipif(not AIRFLOW_3, reason="every Airflow 2 run has a logical date")

@@ -100,7 +100,7 @@ def test_the_source_key_picks_a_source_and_refuses_a_month_it_lacks(dags):
     with log_messages() as messages:
         dr, states = run(dags["taxi_web_to_postgres"], "2014-01", ["yellow"], source="datatalksclub")
     assert dr.state == "failed"
-    assert states[("load_trips", "yellow")] == ("failed", 1)  # at once
+    assert states[("wait_until_published", -1)] == ("failed", 1)  # at once, in the first task
     assert any("yellow 2014-01 is not in the datatalksclub source's yellow months" in m for m in messages)
 
 

@@ -97,8 +97,9 @@ def test_a_type_before_its_first_month_fails_at_once_naming_its_months(dags):
     with log_messages() as messages:
         dr, states = run(dags["taxi_web_to_postgres"], "2019-01", ["yellow", "fhvhv"])
     assert dr.state == "failed"
-    assert states[("load_trips", "fhvhv")] == ("failed", 1)  # at once: no retry
-    assert states[("load_trips", "yellow")][0] == "success"
+    assert states[("wait_until_published", -1)] == ("failed", 1)  # at once, in the first task: no retry
+    loads = {state for (task, _), (state, _) in states.items() if task == "load_trips"}
+    assert loads == {"upstream_failed"}  # nothing is written, yellow neither: the run asked for fhvhv too
     expected = "fhvhv 2019-01 is not in either source's fhvhv months (datatalksclub: 2019-02 … 2021-07; tlc: 2019-02 …"
     assert any(expected in m for m in messages), messages
 

@@ -184,7 +184,11 @@ def settings_dags():
 @pytest.mark.parametrize(
     ("logical", "message"),
     [
-        ("2021-01-15T00:00:00+00:00", "the run of 2021-01 has the logical date 2021-01-01 00:00 UTC"),
+        (
+            "2021-01-15T00:00:00+00:00",
+            "pick the month in the trigger form's month field .* or set the logical date to "
+            "2021-01-01 00:00 UTC, the start of 2021-01",
+        ),
         # 2021-02-01 00:00 picked in a browser in Paris: January 31st, 23:00 UTC.
         ("2021-02-01T00:00:00+01:00", "2021-01-31 23:00 UTC is not the start of a period"),
     ],
@@ -197,5 +201,37 @@ def test_a_run_whose_logical_date_is_not_its_month_s_start_fails_naming_the_date
         month_of(dt.datetime.fromisoformat(logical))
     assert month_of(dt.datetime.fromisoformat("2021-02-01T01:00:00+01:00")) == dt.date(2021, 2, 1)
     assert day_of(dt.datetime.fromisoformat("2021-01-15T00:00:00+00:00")) == dt.date(2021, 1, 15)
-    with pytest.raises(AirflowFailException, match="the run of 2021-01-15 has the logical date 2021-01-15 00:00 UTC"):
+    with pytest.raises(
+        AirflowFailException, match=r"period: set the logical date to 2021-01-15 00:00 UTC, the start of 2021-01-15$"
+    ):
         day_of(dt.datetime.fromisoformat("2021-01-15T05:00:00+00:00"))
+
+
+def test_a_manual_run_loads_the_month_picked_in_the_form_whatever_its_logical_date():
+    from taxi_flows.orchestration.compat import AirflowFailException
+    from taxi_flows.orchestration.runs import run_month
+
+    now = dt.datetime(2026, 12, 7, 13, 5, tzinfo=dt.UTC)  # the trigger form's default logical date
+    assert run_month(now, {"month": "2021-04"}, "manual", "green") == dt.date(2021, 4, 1)
+    assert run_month(dt.datetime(2021, 3, 1, tzinfo=dt.UTC), {"month": None}, "backfill") == dt.date(2021, 3, 1)
+    with pytest.raises(AirflowFailException, match=r"fhvhv 2019-01 is not in either source's fhvhv months"):
+        run_month(now, {"month": "2019-01"}, "manual", "fhvhv")
+    with pytest.raises(
+        AirflowFailException, match=r"params.month \(2021-04\) picks the month of a run triggered by hand"
+    ):
+        run_month(dt.datetime(2021, 3, 1, tzinfo=dt.UTC), {"month": "2021-04"}, "backfill")
+
+
+def test_the_month_param_offers_the_sources_months_newest_first():
+    from taxi_flows.core import source
+    from taxi_flows.orchestration.dag_defaults import month_param
+
+    param = month_param()
+    months = param.schema["enum"][1:]
+    assert param.value is None
+    assert param.schema["enum"][0] is None
+    assert months[0] == source.months_newest_first()[0]
+    assert months[-1] == "2009-01"
+    assert months == sorted(months, reverse=True)
+    assert param.schema["values_display"]["2021-07"] == "2021-07: yellow, green, fhv, fhvhv (the mirror)"
+    assert param.schema["values_display"]["2012-01"] == "2012-01: yellow (the TLC)"
