@@ -14,7 +14,11 @@ files and the rest of the package import it from here:
   silent, the run would load the wrong month);
 - the task exceptions (``airflow.sdk.exceptions`` from 3.2 on, ``airflow.exceptions`` before);
 - operator fields that a provider release does not template (``template_fields()``), and a
-  provider release that needs a logical date an asset-triggered run lacks (``with_logical_date()``).
+  provider release that needs a logical date an asset-triggered run lacks (``with_logical_date()``);
+- what the scheduler-side listener reads of a run (``run_xcom_values()``, ``consumed_event_extras()``,
+  ``logical_date_of()``).
+
+It is long because every one of these differences lives here and nowhere else.
 
 It imports only what Airflow's own authoring API imports anyway: DAG files stay light at parse time.
 """
@@ -78,9 +82,12 @@ __all__ = [
     "asset",
     "asset_name",
     "asset_or_time_schedule",
+    "consumed_event_extras",
     "dag",
     "get_current_context",
+    "logical_date_of",
     "run_type",
+    "run_xcom_values",
     "task",
     "task_group",
     "template_fields",
@@ -123,6 +130,31 @@ def run_type(dag_run) -> str | None:
     if dag_run is None:
         return None
     return str(getattr(dag_run.run_type, "value", dag_run.run_type))
+
+
+def run_xcom_values(dag_run, key: str, session) -> list:
+    """The values of an XCom key in a DAG run, read in the scheduler (orchestration.notes, a
+    listener) through a database session."""
+    if AIRFLOW_3:
+        from airflow.models.xcom import XComModel
+
+        rows = session.scalars(XComModel.get_many(run_id=dag_run.run_id, key=key, dag_ids=dag_run.dag_id)).all()
+        return [XComModel.deserialize_value(row) for row in rows]
+    from airflow.models.xcom import XCom
+
+    rows = XCom.get_many(run_id=dag_run.run_id, key=key, dag_ids=dag_run.dag_id, session=session).all()
+    return [XCom.deserialize_value(row) for row in rows]
+
+
+def consumed_event_extras(dag_run) -> list[dict]:
+    """The extras of the Asset (Airflow 2: Dataset) events that triggered a DAG run, in the scheduler."""
+    events = getattr(dag_run, "consumed_asset_events" if AIRFLOW_3 else "consumed_dataset_events", None) or []
+    return [dict(getattr(event, "extra", None) or {}) for event in events]
+
+
+def logical_date_of(dag_run):
+    """A DAG run's logical date (Airflow 2: its execution_date; None for an Asset-triggered run of Airflow 3)."""
+    return dag_run.logical_date if AIRFLOW_3 else dag_run.execution_date
 
 
 def triggering_events(context) -> Mapping:

@@ -13,13 +13,33 @@ from taxi_flows.core.months import month_start
 log = logging.getLogger(__name__)
 
 
+# The XCom a task that fails for its run's input leaves the reason under: the run's note says it
+# (orchestration.notes).
+REASON_KEY = "taxi_reason"
+
+
 def fail(message: str) -> Exception:
     """An exception that fails the task at once, without retries (raise it). The message is logged
-    first: the task log names the problem on every Airflow version, whatever it records."""
+    first: the task log names the problem on every Airflow version, whatever it records; and left
+    as the XCom REASON_KEY, which the run's note shows on its page in the UI."""
     from taxi_flows.orchestration.compat import AirflowFailException
 
     log.error("%s", message)
+    _leave_reason(message)
     return AirflowFailException(message)
+
+
+def _leave_reason(message: str) -> None:
+    try:
+        from taxi_flows.orchestration.compat import get_current_context
+
+        ti = get_current_context()["ti"]
+    except Exception:  # outside a task (a test, a script): no run to note
+        return
+    try:
+        ti.xcom_push(key=REASON_KEY, value=message[:900])
+    except Exception:  # a note is never worth a task's own error
+        log.debug("could not leave the reason for the run's note", exc_info=True)
 
 
 def month_of(logical_date: dt.datetime | None, color: str | None = None, source: str | None = None) -> dt.date:
