@@ -143,7 +143,7 @@ def run_xcom_values(dag_run, key: str, session) -> list:
     from airflow.models.xcom import XCom
 
     rows = XCom.get_many(run_id=dag_run.run_id, key=key, dag_ids=dag_run.dag_id, session=session).all()
-    return [XCom.deserialize_value(row) for row in rows]
+    return [row.value for row in rows]  # Airflow 2 deserializes a row as it loads it
 
 
 def consumed_event_extras(dag_run) -> list[dict]:
