@@ -1,7 +1,9 @@
 """
 ### Check the connections (the course's `test_config`)
 
-Run it first, and whenever something cannot connect: `airflow dags test check_connections`.
+**Run it from the UI.** *Trigger* (▷), first and whenever something cannot connect; a failed check
+says what to fix on the run's page (its task log) and in one line of the log. From a shell:
+`airflow dags test check_connections`.
 
 - `check_postgres`: `SELECT 1` on the connection `taxi_postgres` (connect timeout 10 s);
 - `check_bigquery`: `SELECT 1` on BigQuery through the hook's client, with the connection

@@ -1,6 +1,14 @@
 """
 ### One day of NYC taxi trips as a Parquet file, keyed by the run's date
 
+**Run it from the UI.** *Trigger* (▷) with the logical date set to the day, 00:00 UTC (`2021-01-15`;
+a day before 2009-01-01 or one that has not ended fails the run, naming the range) and the trip types
+in **colors**; the day's month must have been loaded by `taxi_web_to_gcs`. To run a day again,
+*Clear* its run. The run's note names the day and, if it fails, why. A paused DAG's runs wait:
+unpausing it also starts a catch-up over every day 2019-01-01 … 2021-07-31, four at a time
+(`TAXI_CATCHUP=false` turns that off), so unpause it once `taxi_web_to_gcs` has loaded those months;
+a day of a month loaded later fails, and *Clear* runs it again.
+
 The Zoomcamp's parameterised `load_to_gcp_parameterized` pipeline: the object key comes from the
 run's date, never from `now()`.
 
@@ -24,13 +32,6 @@ load) fails at once, naming the month to load, and writes nothing: an empty expo
 
 **Assets.** Updates `taxi_flows.<color>_tripdata.daily_trips` (extra: `color`, `day`, `uri`, `rows`).
 Bucket: Variable `taxi_gcs_bucket`; connection `google_cloud_default`.
-
-**From the UI.** *Trigger* with the logical date set to the day (`2021-01-15`; a day before 2009-01-01 or one
-that has not ended fails the run, naming the range) and the colours in the form's `colors`
-field; the day's month must have been loaded by `taxi_web_to_gcs`. To re-run a day, *Clear* its
-run. A paused DAG's runs wait: unpausing it also starts a catch-up over every day 2019-01-01 …
-2021-07-31, four at a time (`TAXI_CATCHUP=false` turns that off), so unpause it once
-`taxi_web_to_gcs` has loaded those months; a day of a month loaded later fails, and *Clear* runs it again.
 
 **Code.** `include/taxi_flows/gcs/daily.py`.
 """

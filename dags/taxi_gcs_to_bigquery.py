@@ -1,6 +1,13 @@
 """
 ### NYC taxi months from GCS into BigQuery, replaced by source month
 
+**Run it from the UI.** Unpause it with `taxi_web_to_gcs`: each month `taxi_web_to_gcs` writes
+then reaches BigQuery by itself, through its Asset event, once (a run loads the months of the events
+that triggered it). By hand: *Trigger* (▷), pick the month in **Month** and the trip types in
+**colors**; the month's Parquet file must be in the bucket. Trigger it again to load it again (the
+MERGE replaces the month). The run's note names what it loads and, if it fails, why. Unpausing it
+starts no catch-up (`catchup` is off).
+
 The Zoomcamp's `gcs_to_bigquery` pipeline, without its duplicates: the course appended, so every
 re-run added the month again; here a month is staged, then swapped in by one MERGE.
 
@@ -51,12 +58,6 @@ Variables `taxi_bq_dataset`, `taxi_gcs_bucket`, `taxi_source_base_url`; environm
 which real BigQuery and the local emulator (local-bigquery) both run. The emulator has no external
 tables and no `table$YYYYMMDD` partition decorators; the design needs neither (it stages and
 MERGEs instead of loading into a partition), so nothing is emulator-specific.
-
-**From the UI.** Unpause this DAG (and `taxi_web_to_gcs`): every month `taxi_web_to_gcs` writes
-then reaches BigQuery by itself, through the Asset events. By hand: *Trigger* with the logical date
-set to the first day of the month (`2021-02-01`) and the colours in the form's `colors` field; the
-month's Parquet file must be in the bucket. To re-run a month, *Clear* its run. A paused DAG's
-runs wait; unpausing this one starts no catch-up (`catchup` is off).
 
 **Code.** `include/taxi_flows/bigquery/`: `plan.py` (which months a run loads), `tables.py` (the
 tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the counts).

@@ -1,6 +1,14 @@
 """
 ### What is loaded where: count every target, store the counts, fail on a mismatch
 
+**Run it from the UI.** *Trigger* (▷); it also runs after every load (their Asset events). Airflow
+3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows
+the stored counts as a grid, each month's load summary and quality checks, a preview of the rows in
+PostgreSQL, and the homework view: the course's week-2 questions (2024, 2025/2026) and module 4's
+totals answered from what is loaded, with the missing months and the backfill command that loads
+them for a period that is not. It reads the stored results
+only. On Airflow 2.10, read them with SQL: `SELECT * FROM ny_taxi.taxi_coverage ORDER BY 1, 2, 3`.
+
 For each trip type and source month, counts the rows in PostgreSQL (`ny_taxi.<color>_tripdata`), in
 the GCS monthly file (its Parquet footer), in the pickup-date dataset (the month's committed
 manifest, with its number of files) and in BigQuery (`<dataset>.<color>_tripdata`), and stores
@@ -28,13 +36,6 @@ target held at the last count and holds no more, PostgreSQL without the rows of 
 monthly file is missing (`green 2021-06: PostgreSQL rows none, though run … loaded 268,629`). A
 month removed on purpose: delete its row of `ny_taxi.taxi_loads` too. A load running while the
 count runs can be counted half-way: the next event's run counts again.
-
-**From the UI.** Airflow 3.1+: the page **Taxi coverage** (in the navigation, or `/taxi/`) shows
-the stored counts as a grid, each month's load summary and quality checks, a preview of the rows in
-PostgreSQL, and the homework view: the course's week-2 questions (2024, 2025/2026) and module 4's
-totals answered from what is loaded, with the missing months and the backfill command that loads
-them for a period that is not. It reads the stored results
-only. On Airflow 2.10, read them with SQL: `SELECT * FROM ny_taxi.taxi_coverage ORDER BY 1, 2, 3`.
 
 **Code.** `include/taxi_flows/coverage/` (counts, store, the page), the task in
 `include/taxi_flows/orchestration/tasks.py`.

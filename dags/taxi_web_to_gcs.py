@@ -1,13 +1,25 @@
 """
 ### NYC taxi trips from the web into GCS: a Parquet file per month, and a dataset by pickup date
 
+**Run it from the UI.** *Trigger* (▷), pick the month in **Month** (the sources' months, newest
+first, each with the trip types it has) and the trip types in **colors**, then *Trigger*: the logical
+date does not matter then. Trigger the same month again to load it again: the new run replaces the
+month, never adds to it. For several months, *Trigger* → **Backfill**: from the first day of the
+first month to the first day of the last (both included), **Max Active Runs** 3 (the dialog's 1
+runs one month at a time). The run's note, on its page and in the grid, names the month it loads
+and, if it fails, why. A paused DAG's runs wait: unpause it (unpausing also starts a catch-up over
+every month since 2019-01, three at a time, unless `TAXI_CATCHUP=false`). Each month this DAG writes
+emits the Asset events that trigger `taxi_gcs_to_bigquery`: unpause that DAG too, or the months
+stop at GCS.
+
 The Zoomcamp's `api_to_gcs` pipeline, one run per month, a task per colour.
 
 **Which month.** As `taxi_web_to_postgres`: the run whose logical date is `YYYY-MM-01` handles
 month `YYYY-MM` (one run per month from 2019-01 up to the present, each once its month has ended,
 or up to `TAXI_SCHEDULE_LAST_MONTH`; catchup over them).
 `airflow dags test taxi_web_to_gcs 2021-01-01` writes January 2021. A month outside the range, a run
-without a logical date or a conf key other than `colors` fails the run, naming what is expected.
+without a logical date or a conf key other than `colors`, `month` and `source` fails the run in
+its first task, naming what is expected. A manual run loads the month picked in the trigger form.
 
 **Params.** `colors` (default both). A colour not asked for is skipped and emits no Asset event.
 
@@ -42,10 +54,6 @@ that fails half-way (GCS down mid-upload) leaves readers on the previous load, w
 **Assets.** `<color>_to_gcs` updates `taxi_flows.<color>_tripdata.monthly_parquet` and
 `taxi_flows.<color>_tripdata.by_pickup_date`; each event's extra carries `color`, `month`, `uri`
 and `rows`.
-
-**From the UI.** As for `taxi_web_to_postgres` (its doc says which date to pick, where the
-colours go, how to re-run a month and what unpausing starts). Each month this DAG writes emits the
-Asset events that trigger `taxi_gcs_to_bigquery`: unpause that DAG too, or the months stop at GCS.
 
 **Code.** `include/taxi_flows/gcs/`: `web_to_gcs.py` (the monthly file and the partitioned write),
 `layout.py` (object names), `parquet.py` (the writers), `storage.py` (the GCS calls).

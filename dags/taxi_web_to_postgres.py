@@ -1,6 +1,15 @@
 """
 ### NYC taxi trips from the web into PostgreSQL
 
+**Run it from the UI.** *Trigger* (▷), pick the month in **Month** (the sources' months, newest
+first, each with the trip types it has) and the trip types in **colors**, then *Trigger*: the logical
+date does not matter then. Trigger the same month again to load it again: the new run replaces the
+month, never adds to it. For several months, *Trigger* → **Backfill**: from the first day of the
+first month to the first day of the last (both included), **Max Active Runs** 3 (the dialog's 1
+runs one month at a time). The run's note, on its page and in the grid, names the month it loads
+and, if it fails, why. A paused DAG's runs wait: unpause it (unpausing also starts a catch-up over
+every month since 2019-01, three at a time, unless `TAXI_CATCHUP=false`).
+
 The Zoomcamp's `api_to_postgres` pipeline, one run per month and trip type.
 
 **Trip types and sources.** `params.colors`: `yellow`, `green` (default), `fhv`, `fhvhv`. A month comes
@@ -13,21 +22,25 @@ that does not fit its column fails naming column, month and value. `wait_until_p
 sensor in reschedule mode, no worker slot held) while the TLC answers 403 for a month it has not
 published, up to `TAXI_PUBLICATION_WAIT_DAYS` (120) after the month ended, then fails naming the URL.
 
-**Which month.** The run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
+**Which month.** A manual run loads the month picked in the trigger form (`params.month`; from a
+shell, `-c '{"month": "2021-02"}'`). Every other run, and a manual one without a month, loads
+the month of its logical date: the run whose logical date is `YYYY-MM-01` loads month `YYYY-MM`:
 `airflow dags test taxi_web_to_postgres 2021-01-01` loads January 2021. The timetable has one
 run per month from 2019-01 (the course's first) up to the present, each started once its month has
 ended (then `wait_until_published` waits for the file): its logical date is 00:00 UTC of the
 month's first day and its data interval the month (2021-01-01 → 2021-02-01), for scheduled,
 catch-up, backfill and manual runs alike. `TAXI_SCHEDULE_LAST_MONTH` (YYYY-MM) ends the schedule
 at that month (the local stack: 2021-07). Months before 2019 run by hand or by backfill. A
-manual run for another date (2021-01-15, or 2021-02-01 00:00 in a browser east of UTC, which is
-2021-01-31 23:00 UTC) fails, naming the date to pick. Backfill any range with
+manual run without a month whose logical date is not a month's start (2021-01-15, or 2021-02-01
+00:00 in a browser east of UTC, which is 2021-01-31 23:00 UTC) fails, saying to pick the month or
+which date to set. Backfill any range with
 `airflow backfill create --dag-id taxi_web_to_postgres --from-date 2021-01-01 --to-date 2021-03-01`
 (January to March).
 
 **Nothing succeeds silently.** A month before 2009-01 or one that has not ended, a trip type
-before its first month, a run without a logical date, or a conf key other than `colors` and `source`
-(`{"month": "2021-02"}`: the month is the logical date) fails the run at once, with a message that
+before its first month, a run without a logical date, or a conf key other than `colors`, `month`
+and `source` fails the run at once, in its first task and before anything is written (the zone
+lookup included), with a message that
 names the range or the accepted keys.
 
 **Params.** `colors`: which trip types to load: `yellow`, `green` (the default), `fhv` (For-Hire
@@ -117,17 +130,6 @@ passenger_count = 0 or trip_distance = 0"), created with the tables. `load_zone_
 
 **Configuration.** Connection `taxi_postgres`; Variable `taxi_source_base_url` (default: the
 DataTalksClub releases); pool `taxi_postgres` (loads share it, sized for the database).
-
-**From the UI.** *Trigger*: set the logical date to the first day of the month to load (`2021-02-01`
-loads February 2021; the form's default, now, is not a month's start, nor a month that has ended,
-and the run fails saying which date to pick) and keep one or both colours in the form's `colors`
-field. A month that already has a run cannot be triggered again (Airflow answers 409 Conflict): to
-re-run it, *Clear* that run (its tasks run again and replace the month), or start a *Backfill* over
-the months with reprocessing of completed runs (Airflow 3's UI; its default skips months that
-already have a run; on Airflow 2.10 `airflow dags backfill` with `--reset-dagruns`). A paused DAG's
-runs wait, triggered or backfilled: unpause it, which also starts a catch-up over every month since
-2019-01, three at a time (`TAXI_CATCHUP=false` turns that off: the latest month that has ended runs
-alone).
 
 **Code.** `include/taxi_flows/postgres/`: `web_to_postgres.py` (the use case), `load.py` (the
 partition swap), `tables.py` (the DDL); checks in `include/taxi_flows/core/quality.py`.

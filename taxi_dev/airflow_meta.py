@@ -137,6 +137,15 @@ def run_periods(dag_id: str, with_run_id: bool = False) -> list[tuple]:
         return sorted((r.run_id, *row) if with_run_id else row for r, row in zip(runs, rows, strict=True))
 
 
+def run_notes(dag_id: str) -> dict[str, str]:
+    """{run id: its note ('' for none)} of the DAG's runs: what the run's page shows first."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {r.run_id: r.note or "" for r in session.query(DagRun).filter(DagRun.dag_id == dag_id).all()}
+
+
 def event_months(name: str) -> dict[str, str]:
     """{run id: month in the event's extra} of the events of the asset (dataset) of that name."""
     from airflow.utils.session import create_session

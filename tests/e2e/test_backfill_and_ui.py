@@ -233,9 +233,17 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
         lambda: backfill_runs_ended("taxi_web_to_postgres") and backfill_runs_ended("taxi_web_to_gcs"), "the backfills"
     )
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
-        # The month loaded is the month the UI shows: logical date, data interval (the timetable's plugin).
-        runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "backfill"]
-        assert runs == [("backfill", *month_period(m), "success") for m in MONTHS], runs
+        # The month loaded is the month the UI shows: logical date, data interval (the timetable's
+        # plugin), the run's name and its note (the plugin's listener).
+        runs = [r for r in airflow_meta.run_periods(dag_id, with_run_id=True) if r[1] == "backfill"]
+        assert [r[1:] for r in runs] == [("backfill", *month_period(m), "success") for m in MONTHS], runs
+        assert [r[0] for r in runs] == [f"backfill__{m}-01T00:00:00+00:00" for m in MONTHS]
+        notes = airflow_meta.run_notes(dag_id)
+        assert [notes[r[0]].split("\n")[0] for r in runs] == [
+            f"Loads {'yellow, green' if dag_id == 'taxi_web_to_postgres' and not CLI_BACKFILL_TAKES_CONF else COLOR} "
+            f"{m} (its logical date, in a backfill)."
+            for m in MONTHS
+        ]
     assert_runs_name_the_month_they_loaded()
 
     # Every month's Asset event queued taxi_gcs_to_bigquery; its runs load them.

@@ -139,7 +139,12 @@ class SourcePeriodsTimetable(Timetable):
             return None
         if restriction.latest is not None and _utc(start) > restriction.latest:
             return None
-        return DagRunInfo.interval(*self.interval(start))
+        info = DagRunInfo.interval(*self.interval(start))
+        if info.data_interval.end <= _now():
+            # A period that has ended may run at once: its run is due from its start, which names it
+            # (a backfill's run id on Airflow 3, the UI's "Latest Run") rather than the next period's.
+            info = info._replace(run_after=info.data_interval.start)
+        return info
 
 
 def _now():

@@ -52,6 +52,12 @@ def test_catch_up_runs_each_month_since_2019_over_that_month_up_to_the_present()
         restriction=TimeRestriction(earliest=EARLIEST, latest=None, catchup=True),
     )
     assert (info.logical_date, info.run_after) == (utc("2026-12-01"), utc("2027-01-01"))
+    # A month that has ended is due from its start, which names its run (a backfill's run id, "Latest Run").
+    info = timetable.next_dagrun_info(
+        last_automated_data_interval=None,
+        restriction=TimeRestriction(earliest=utc("2021-01-01"), latest=utc("2021-02-01"), catchup=True),
+    )
+    assert (info.logical_date, info.run_after) == (utc("2021-01-01"), utc("2021-01-01"))
 
 
 def test_a_scheduled_run_without_catch_up_is_the_latest_month_that_has_ended():
