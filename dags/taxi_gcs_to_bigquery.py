@@ -25,9 +25,12 @@ for `params.colors`:
 
 **Steps.**
 1. `plan_months`: which (colour, month) pairs: the months of the Asset events that triggered the
-   run and no others (Airflow hands a run the events since the DAG's previous Asset-triggered
-   run, so each month written to GCS is loaded once); or, for a time-scheduled, backfill or manual
-   run, the logical date's month of each colour of `params.colors`.
+   run, and no others (Airflow hands a run the events since the DAG's previous Asset-triggered
+   run, so each month written to GCS is loaded once), plus any event of the same files that
+   landed while the scheduler turned the queue into this run (Airflow leaves it out of the run and
+   drops its queue entry); a month BigQuery already has from after its event is skipped, so the
+   next run does not load it again. A time-scheduled, backfill or manual run loads the logical
+   date's month (or the one picked) of each colour of `params.colors`.
 2. `create_dataset` (Variable `taxi_bq_dataset`), then `prepare_tables`, for the trip types the
    plan loads (the others are left as they are): the final table `<type>_tripdata` created if
    missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`
@@ -73,7 +76,7 @@ from airflow.providers.google.cloud.operators.bigquery import (
 
 from taxi_flows import settings
 from taxi_flows.bigquery.tables import zone_schema_fields
-from taxi_flows.core.schema import ZONE_TABLE
+from taxi_flows.core.schema import COLORS, ZONE_TABLE
 from taxi_flows.gcs.layout import ZONES_OBJECT
 from taxi_flows.orchestration import assets, dag_defaults, tasks
 from taxi_flows.orchestration.compat import (
@@ -109,12 +112,15 @@ MONTH_LABEL = (
     ),
 )
 def taxi_gcs_to_bigquery():
-    @task
-    def plan_months(bucket: str, dataset: str, params=None, logical_date=None, dag_run=None):
+    # Its inlets: the newest events of the monthly Parquet files and of the BigQuery loads, read
+    # when the run was triggered by events (taxi_flows.bigquery.plan: an event the queue dropped).
+    @task(inlets=[*(assets.monthly_parquet(color) for color in COLORS), assets.bigquery_trips()])
+    def plan_months(bucket: str, dataset: str, params=None, logical_date=None, dag_run=None, inlet_events=None):
         check_conf(dag_run, params)
         events = triggering_events(get_current_context())
         kind, picked = run_type(dag_run), params.get("month")
-        return tasks.bigquery_plan(bucket, dataset, params["colors"], logical_date, events, kind, picked)
+        colors = params["colors"]
+        return tasks.bigquery_plan(bucket, dataset, colors, logical_date, events, kind, picked, inlet_events)
 
     plan = plan_months(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 

@@ -119,6 +119,18 @@ def dag_runs(dag_id: str, ended_after=None) -> list[tuple[str, str | None, str]]
         ]
 
 
+def ended_runs(dag_id: str, ended_after=None) -> list[tuple[str, str, str]]:
+    """(run id, run type, state) of the DAG's runs that ended (after ended_after if given), in the
+    order they ended."""
+    from airflow.models import DagRun
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        runs = session.query(DagRun).filter(DagRun.dag_id == dag_id, DagRun.end_date.isnot(None)).all()
+        ended = [r for r in runs if ended_after is None or r.end_date > ended_after]
+        return [(r.run_id, str(r.run_type), str(r.state)) for r in sorted(ended, key=lambda r: r.end_date)]
+
+
 def run_periods(dag_id: str, with_run_id: bool = False) -> list[tuple]:
     """(run type, logical date, data interval start, data interval end, state) of the DAG's runs,
     the dates as YYYY-MM-DD (UTC), sorted: what the UI shows of each run; the run id first if asked."""

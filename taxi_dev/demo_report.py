@@ -4,7 +4,6 @@ bucket, BigQuery, the stored coverage counts), then where to look next."""
 from __future__ import annotations
 
 import os
-from collections import Counter
 
 import psycopg
 
@@ -14,17 +13,16 @@ from taxi_flows.core import schema
 
 
 def print_runs(airflow_meta, dag_ids, since) -> bool:
-    """The runs that ended since the demo began, per DAG, type and state; False if one failed."""
-    print("\nAirflow runs of this demo (DAG, run type: states):")
+    """The runs that ended since the demo began, per DAG: type, state and what each loaded (its note,
+    which the bundle's listener writes: the month, or its Asset events' months); False if one failed."""
+    print("\nAirflow runs of this demo (DAG, run type, state: what the run loaded, as its note says):")
     failed = False
     for dag_id in dag_ids:
-        runs = airflow_meta.dag_runs(dag_id, ended_after=since)
-        for run_type in sorted({r[0] for r in runs}):
-            states = Counter(r[2] for r in runs if r[0] == run_type)
-            failed |= "failed" in states
-            months = sorted({r[1] for r in runs if r[0] == run_type and r[1]})
-            shown = ", ".join(f"{n} {s}" for s, n in sorted(states.items()))
-            print(f"  {dag_id:<26} {run_type:<16} {shown:<14} {' '.join(months)}")
+        notes = airflow_meta.run_notes(dag_id)
+        for run_id, run_type, state in airflow_meta.ended_runs(dag_id, ended_after=since):
+            failed |= state == "failed"
+            said = (notes.get(run_id) or "").replace("\n\n", " ").strip() or run_id
+            print(f"  {dag_id:<26} {run_type:<16} {state:<8} {said}")
     return not failed
 
 
@@ -109,7 +107,8 @@ def print_hints(stack: Stack, ui: bool) -> None:
     api = f"http://127.0.0.1:{stack.s.api_port}"
     if ui:
         print(
-            f"\nThe Airflow UI is up: {api}  (the runs above, the Asset graph, Browse > Backfills)\n"
+            f"\nThe Airflow UI is up: {api}  (the runs above, each with its note; the Asset graph; a DAG's "
+            "Backfills tab)\n"
             f"Taxi coverage:  {api}/plugin/taxi_coverage  (the grid, each month's checks and rows)\n"
             "The components keep running: make stack-down stops them and the stack; make ui runs them in a terminal."
         )

@@ -4,8 +4,8 @@ Airflow's UI (a DAG run's note, which the grid and the run's details show).
 Airflow calls the two hooks below in the scheduler (a listener of plugins/taxi_flows_plugin.py),
 which may write a run's note: a task cannot, on the Airflow releases the bundle supports. When a
 run starts, its note names the month (or day) and trip types it handles, however the run was made
-(a backfill run is named by the month after the one it loads on Airflow 3.3, a manual run by when
-it was triggered); a note a user gave the run is kept. When it fails, the reasons its tasks gave
+(a manual run is named by when it was triggered, an Asset-triggered one too; the month picked in
+the trigger form is in neither); a note a user gave the run is kept. When it fails, the reasons its tasks gave
 (runs.fail, stored as the XCom REASON_KEY) are added, so a run refused for its input says why
 where the user looks first, not only in a task log.
 """
@@ -79,6 +79,9 @@ def _run_in_session(dag_run):
     session = object_session(dag_run)
     if session is not None:
         yield dag_run, session
+        # Written now, while the run is in the session: Airflow 2's backfill detaches its run
+        # (make_transient) before it commits, which would leave the note without its run.
+        session.flush()
         return
     from airflow.models import DagRun
     from airflow.utils.session import create_session

@@ -121,10 +121,12 @@ def bigquery_plan(
     triggering_asset_events,
     run_type: str | None = None,
     picked: str | None = None,
+    inlet_events=None,
 ) -> list[dict]:
     """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
     mapped task group (the rules: taxi_flows.bigquery.plan). picked: params.month, a manual run's
-    month (runs.run_month)."""
+    month (runs.run_month); inlet_events: the task's, for the newest events of the monthly Parquet
+    assets and of the BigQuery trips asset (read only when the run has triggering events)."""
     from taxi_flows.bigquery import plan, queries
     from taxi_flows.core.months import month_start
 
@@ -133,13 +135,27 @@ def bigquery_plan(
     if picked:
         logical_month = run_month(logical_date, {"month": picked}, run_type)
     try:
-        wanted = plan.months_to_load(triggered, logical_month, colors, run_type)
+        later, loaded = _recent_events(inlet_events) if triggered else ([], [])
+        wanted = plan.months_to_load(triggered, logical_month, colors, run_type, later, loaded)
     except ValueError as e:
         raise fail(str(e)) from e
     project = queries.client(GCP_CONN_ID).project
     months = plan.month_arguments(wanted, bucket, project, dataset)
     log.info("loading %s from gs://%s into %s.%s", [f"{c} {m}" for c, m in sorted(wanted)], bucket, project, dataset)
     return months
+
+
+RECENT_EVENTS = 200  # per asset: more than a backfill's months of one type between two runs
+
+
+def _recent_events(inlet_events) -> tuple[list, list]:
+    """(the newest events of the monthly Parquet assets, of the BigQuery trips asset)."""
+    from taxi_flows.core.schema import COLORS
+
+    if inlet_events is None:
+        return [], []
+    later = [e for color in COLORS for e in inlet_events[assets.monthly_parquet(color)][-RECENT_EVENTS:]]
+    return later, list(inlet_events[assets.bigquery_trips()][-RECENT_EVENTS * len(COLORS) :])
 
 
 def prepare_bigquery_tables(dataset: str, plan: list[dict]) -> list[str]:

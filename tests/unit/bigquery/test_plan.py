@@ -68,6 +68,33 @@ def test_a_run_loads_the_months_of_its_own_events_only():
     ]
 
 
+def test_an_event_the_queue_dropped_is_loaded_by_the_run_it_came_too_late_for_and_not_again():
+    """Airflow 3 keeps one queue entry per asset: an event of green while green's entry waits
+    is left out of the run, and its entry deleted. The run loads it; the next run, whose triggering
+    events include it, finds it in BigQuery (reconcile's event is newer) and skips it."""
+    triggered = [event("green", "2021-01", 0)]
+    later = [event("green", "2021-01", 0), event("green", "2021-02", 1), event("yellow", "2020-12", 0)]
+    first = plan.months_to_load(triggered, None, [], "asset_triggered", later, loaded=[])
+    assert sorted(first) == [("green", "2021-01"), ("green", "2021-02")]
+    loaded = [event("green", "2021-01", 5), event("green", "2021-02", 6)]
+    second = plan.months_to_load(
+        [event("green", "2021-02", 1), event("green", "2021-03", 7)], None, [], None, [], loaded
+    )
+    assert sorted(second) == [("green", "2021-03")]
+
+
+def test_a_month_written_again_after_its_load_is_loaded_again():
+    loaded = [event("green", "2021-02", 5)]
+    assert list(plan.months_to_load([event("green", "2021-02", 9)], None, [], None, [], loaded)) == [
+        ("green", "2021-02")
+    ]
+
+
+def test_a_run_whose_every_month_is_in_bigquery_already_loads_none():
+    loaded = [event("green", "2021-02", 5)]
+    assert plan.months_to_load([event("green", "2021-02", 1)], dt.date(2021, 1, 1), ["green"], None, [], loaded) == {}
+
+
 def test_a_month_seen_twice_is_loaded_once_with_its_latest_event():
     triggered = [event("yellow", "2021-05", 0, rows=1), event("yellow", "2021-05", 1, rows=2)]
     wanted = plan.months_to_load(triggered, None, [], None)
