@@ -31,22 +31,22 @@ for `params.colors`:
    drops its queue entry); a month BigQuery already has from after its event is skipped, so the
    next run does not load it again. A time-scheduled, backfill or manual run loads the logical
    date's month (or the one picked) of each colour of `params.colors`.
-2. `create_dataset` (Variable `taxi_bq_dataset`), then `prepare_tables`, for the trip types the
-   plan loads (the others are left as they are): the final table `<type>_tripdata` created if
-   missing (every row of each file; partitioned by day on `tpep_pickup_date` / `lpep_pickup_date`
-   / `pickup_date`, clustered on `source_month, pu_location_id`, every column described), given the
-   columns the schema gained since an older version created it (`airport_fee`,
-   `cbd_congestion_fee`: `ALTER TABLE … ADD COLUMN`, DDL: no bytes billed), and for yellow and
-   green the view `<color>_tripdata_clean` replaced: the course's cleaning, the rows with
-   `passenger_count > 0 AND trip_distance > 0` (the 2024 homework's figures; the later modules
-   count every row). Its log says what it did to each.
+2. `create_dataset` (Variable `taxi_bq_dataset`, in `TAXI_BQ_LOCATION`; kept if it exists),
+   then `prepare_tables`, for the trip types the plan loads (the others are left as they are):
+   the final table `<type>_tripdata` created if missing (every row of each file; partitioned by
+   day on `tpep_pickup_date` / `lpep_pickup_date` / `pickup_date`, clustered on `source_month,
+   pu_location_id`, every column described), given the columns the schema gained since an older
+   version created it (`airport_fee`, `cbd_congestion_fee`: `ALTER TABLE … ADD COLUMN`, DDL: no
+   bytes billed), and for yellow and green the view `<color>_tripdata_clean` replaced: the
+   course's cleaning, the rows with `passenger_count > 0 AND trip_distance > 0` (the 2024
+   homework's figures; the later modules count every row). Its log says what it did to each.
 3. `load_month` (mapped, one group per month, independent of the others):
    - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
      URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
      schema fails here, at once, as BigQuery rejects it;
    - `check_staged`: rows > 0, and as many as the Asset event said;
-   - `replace_month` (BigQueryInsertJobOperator): one MERGE that deletes the month's rows and
-     inserts the staged ones, atomically;
+   - `replace_month`: one MERGE that deletes the month's rows and inserts the staged ones,
+     atomically; its log says how many rows it deleted and inserted;
    - `reconcile`: the month's rows in the final table equal the Parquet file's, or the run fails;
      its Asset event (`taxi_flows.tripdata.bigquery`) triggers `taxi_reconcile`;
    - `drop_staging` (teardown): drops the staging table once the load has run, whatever followed.
@@ -63,22 +63,19 @@ tables and no `table$YYYYMMDD` partition decorators; the design needs neither (i
 MERGEs instead of loading into a partition), so nothing is emulator-specific.
 
 **Code.** `include/taxi_flows/bigquery/`: `plan.py` (which months a run loads), `tables.py` (the
-tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the counts).
+tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the dataset, the MERGE
+with its row counts, the drops and counts, through the google provider's BigQueryHook's client,
+GoogleSQL). The loads are the provider's GCSToBigQueryOperator, whose log gives the job's
+configuration as readable lines (`operators.py`).
 """
 
 from __future__ import annotations
-
-from airflow.providers.google.cloud.operators.bigquery import (
-    BigQueryCreateEmptyDatasetOperator,
-    BigQueryDeleteTableOperator,
-    BigQueryInsertJobOperator,
-)
 
 from taxi_flows import settings
 from taxi_flows.bigquery.tables import zone_schema_fields
 from taxi_flows.core.schema import COLORS, ZONE_TABLE
 from taxi_flows.gcs.layout import ZONES_OBJECT
-from taxi_flows.orchestration import assets, dag_defaults, tasks
+from taxi_flows.orchestration import assets, bigquery_tasks, dag_defaults, tasks
 from taxi_flows.orchestration.compat import (
     asset_or_time_schedule,
     dag,
@@ -120,28 +117,38 @@ def taxi_gcs_to_bigquery():
         events = triggering_events(get_current_context())
         kind, picked = run_type(dag_run), params.get("month")
         colors = params["colors"]
-        return tasks.bigquery_plan(bucket, dataset, colors, logical_date, events, kind, picked, inlet_events)
+        return bigquery_tasks.bigquery_plan(bucket, dataset, colors, logical_date, events, kind, picked, inlet_events)
 
     plan = plan_months(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 
-    create_dataset = BigQueryCreateEmptyDatasetOperator(
-        task_id="create_dataset", dataset_id=settings.DATASET_TEMPLATE, if_exists="ignore", **GCP
-    )
+    @task
+    def create_dataset(dataset: str) -> str:
+        return bigquery_tasks.create_bigquery_dataset(dataset)
+
+    dataset_ready = create_dataset(settings.DATASET_TEMPLATE)
 
     @task
     def prepare_tables(dataset: str, plan: list[dict]) -> list[str]:
-        return tasks.prepare_bigquery_tables(dataset, plan)
+        return bigquery_tasks.prepare_bigquery_tables(dataset, plan)
 
     tables = prepare_tables(settings.DATASET_TEMPLATE, plan)
-    create_dataset >> tables
+    dataset_ready >> tables
 
     @task
     def check_staged(staging: str, expected_rows: int | None) -> int:
-        return tasks.check_staged(staging, expected_rows)
+        return bigquery_tasks.check_staged(staging, expected_rows)
+
+    @task
+    def replace_month(color: str, month: str, final: str, merge: str) -> dict:
+        return bigquery_tasks.replace_bigquery_month(color, month, final, merge)
 
     @task(outlets=[assets.bigquery_trips()])
     def reconcile(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
-        return tasks.reconcile_month(color, final, staging, month, outlet_events)
+        return bigquery_tasks.reconcile_month(color, final, staging, month, outlet_events)
+
+    @task
+    def drop_staging(staging: str) -> str:
+        return bigquery_tasks.drop_bigquery_table(staging)
 
     # Each mapped task of load_month is labelled by its colour and month ("green 2021-01") in the
     # UI, from the plan its map index points into.
@@ -159,13 +166,11 @@ def taxi_gcs_to_bigquery():
             write_disposition="WRITE_TRUNCATE",
             **GCP,
         )
-        replace_month = BigQueryInsertJobOperator(task_id="replace_month", configuration=merge, **GCP)
-        drop_staging = BigQueryDeleteTableOperator(
-            task_id="drop_staging", deletion_dataset_table=staging, ignore_if_missing=True, **GCP
-        )
         checked = check_staged(staging, expected_rows)
-        load_staging >> checked >> replace_month >> reconcile(color, final, staging, month) >> drop_staging
-        drop_staging.as_teardown(setups=load_staging)
+        merged = replace_month(color, month, final, merge)
+        dropped = drop_staging(staging)
+        load_staging >> checked >> merged >> reconcile(color, final, staging, month) >> dropped
+        dropped.as_teardown(setups=load_staging)
 
     months = load_month.expand_kwargs(plan)
     tables >> months
@@ -185,7 +190,7 @@ def taxi_gcs_to_bigquery():
         write_disposition="WRITE_TRUNCATE",
         **GCP,
     )
-    create_dataset >> zone_lookup_to_gcs(settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE) >> load_zone_lookup
+    dataset_ready >> zone_lookup_to_gcs(settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE) >> load_zone_lookup
 
 
 taxi_gcs_to_bigquery()

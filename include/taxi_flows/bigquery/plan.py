@@ -1,6 +1,6 @@
 """The load plan of taxi_gcs_to_bigquery: which (colour, month) pairs a run loads, and the
 arguments of each month's mapped task group. A pure function: no client, no Airflow; the task
-(taxi_flows.orchestration.tasks.bigquery_plan) hands it the run's events, dates and project.
+(taxi_flows.orchestration.bigquery_tasks.bigquery_plan) hands it the run's events, dates and project.
 
 - A run triggered by Asset events loads the months of the events that triggered it, each once (with
   its latest event), unless BigQuery already has it from after that event. Airflow hands a run the
@@ -102,7 +102,6 @@ def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: s
     plan = []
     for (color, m), extra in sorted(wanted.items()):
         month = month_start(m)
-        merge = {"query": replace_month_sql(project, dataset, color, month), "useLegacySql": False}
         plan.append(
             {
                 "color": color,
@@ -112,7 +111,7 @@ def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: s
                 "staging": f"{project}.{dataset}.{staging_table(color, month)}",
                 "final": f"{project}.{dataset}.{trips_table(color)}",
                 "schema_fields": trip_schema_fields(color),
-                "merge": {"query": merge},
+                "merge": replace_month_sql(project, dataset, color, month),
                 "expected_rows": extra.get("rows"),
             }
         )

@@ -1,6 +1,6 @@
-"""What taxi_flows runs on BigQuery besides the provider's operators: the final tables and views
-a run needs, the month-replacing MERGE (sql/replace_month.sql, run by BigQueryInsertJobOperator)
-and the row counts the loads check.
+"""What taxi_flows runs on BigQuery besides the provider's load operator: the dataset, the final
+tables and views a run needs, the month-replacing MERGE (sql/replace_month.sql) with its row
+counts, the staging table's drop and the row counts the loads check.
 
 The client is the google provider's BigQueryHook's (it honours BIGQUERY_EMULATOR_HOST); the
 project comes from the connection, the location from TAXI_BQ_LOCATION (taxi_flows.settings).
@@ -91,3 +91,46 @@ def prepare_trips_table(bq: bigquery.Client, dataset: str, color: str) -> str:
         bq.query(clean_view_sql(color, dataset), timeout=TIMEOUT).result(timeout=TIMEOUT)
         done += f"; view {trip_schema(color).clean_view} replaced"
     return f"{table_id}: {done}"
+
+
+def create_dataset(bq: bigquery.Client, dataset: str, location: str = BQ_LOCATION) -> str:
+    """The dataset, created in `location` if missing; one line saying which."""
+    from google.cloud import bigquery
+
+    resource = bigquery.Dataset(f"{bq.project}.{dataset}")
+    resource.location = location
+    existed = _exists(bq.get_dataset, resource.reference)
+    bq.create_dataset(resource, exists_ok=True, timeout=TIMEOUT)
+    return f"dataset {bq.project}.{dataset}: {'exists' if existed else 'created'} ({location})"
+
+
+def drop_table(bq: bigquery.Client, table: str) -> str:
+    """The table dropped if it exists; one line saying which."""
+    existed = _exists(bq.get_table, table)
+    bq.delete_table(table, not_found_ok=True, timeout=TIMEOUT)
+    return f"{table}: {'dropped' if existed else 'not there (nothing to drop)'}"
+
+
+def replace_month(bq: bigquery.Client, sql: str, final: str, month: dt.date) -> dict:
+    """Run the month's MERGE (one statement: atomic); {'deleted', 'inserted', 'before', 'job'}: the
+    rows it deleted and inserted (the job's DML statistics where BigQuery gives them, else the
+    month's rows before and after), the month's rows before it, and the job's id."""
+    before = month_rows(bq, final, month)
+    job = bq.query(sql, location=bq.location, timeout=TIMEOUT)
+    job.result(timeout=TIMEOUT)
+    stats = getattr(job, "dml_stats", None)
+    if stats is not None and stats.inserted_row_count is not None:
+        deleted, inserted = stats.deleted_row_count or 0, stats.inserted_row_count
+    else:
+        deleted, inserted = before, month_rows(bq, final, month)
+    return {"deleted": deleted, "inserted": inserted, "before": before, "job": job.job_id}
+
+
+def _exists(get, reference) -> bool:
+    from google.api_core.exceptions import NotFound
+
+    try:
+        get(reference, timeout=TIMEOUT)
+    except NotFound:
+        return False
+    return True

@@ -12,7 +12,7 @@ import datetime as dt
 import logging
 
 from taxi_flows.orchestration import assets
-from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of, run_month
+from taxi_flows.orchestration.runs import fail, fail_fast_on_bad_input, hide_secrets_of
 from taxi_flows.settings import DEFAULT_TLC_BASE_URL, GCP_CONN_ID, POSTGRES_SCHEMA
 
 log = logging.getLogger(__name__)
@@ -110,97 +110,6 @@ def daily_trips_to_gcs(color: str, bucket: str, logical_date: dt.datetime | None
     extra = {key: summary[key] for key in ("color", "day", "uri", "rows")}
     outlet_events[assets.daily_trips(color)].extra = extra
     return summary
-
-
-# taxi_gcs_to_bigquery
-def bigquery_plan(
-    bucket: str,
-    dataset: str,
-    colors: list[str],
-    logical_date: dt.datetime | None,
-    triggering_asset_events,
-    run_type: str | None = None,
-    picked: str | None = None,
-    inlet_events=None,
-) -> list[dict]:
-    """The months a taxi_gcs_to_bigquery run loads, one dict of arguments per month for the
-    mapped task group (the rules: taxi_flows.bigquery.plan). picked: params.month, a manual run's
-    month (runs.run_month); inlet_events: the task's, for the newest events of the monthly Parquet
-    assets and of the BigQuery trips asset (read only when the run has triggering events)."""
-    from taxi_flows.bigquery import plan, queries
-    from taxi_flows.core.months import month_start
-
-    triggered = [event for events in (triggering_asset_events or {}).values() for event in events]
-    logical_month = month_start(logical_date) if logical_date is not None else None  # the plan checks it
-    if picked:
-        logical_month = run_month(logical_date, {"month": picked}, run_type)
-    try:
-        later, loaded = _recent_events(inlet_events) if triggered else ([], [])
-        wanted = plan.months_to_load(triggered, logical_month, colors, run_type, later, loaded)
-    except ValueError as e:
-        raise fail(str(e)) from e
-    project = queries.client(GCP_CONN_ID).project
-    months = plan.month_arguments(wanted, bucket, project, dataset)
-    log.info("loading %s from gs://%s into %s.%s", [f"{c} {m}" for c, m in sorted(wanted)], bucket, project, dataset)
-    return months
-
-
-RECENT_EVENTS = 200  # per asset: more than a backfill's months of one type between two runs
-
-
-def _recent_events(inlet_events) -> tuple[list, list]:
-    """(the newest events of the monthly Parquet assets, of the BigQuery trips asset)."""
-    from taxi_flows.core.schema import COLORS
-
-    if inlet_events is None:
-        return [], []
-    later = [e for color in COLORS for e in inlet_events[assets.monthly_parquet(color)][-RECENT_EVENTS:]]
-    return later, list(inlet_events[assets.bigquery_trips()][-RECENT_EVENTS * len(COLORS) :])
-
-
-def prepare_bigquery_tables(dataset: str, plan: list[dict]) -> list[str]:
-    """The final tables (and clean views) of the trip types this run loads, created or brought up
-    to the schema; the types it does not load are left as they are. One line each in the log."""
-    from taxi_flows.bigquery import queries
-
-    bq = queries.client(GCP_CONN_ID)
-    done = [queries.prepare_trips_table(bq, dataset, color) for color in sorted({p["color"] for p in plan})]
-    for line in done:
-        log.info("%s", line)
-    return done
-
-
-def check_staged(staging: str, expected_rows: int | None) -> int:
-    """The staging table holds the month's Parquet file: rows > 0, and the count the Asset event
-    announced when there was one. Otherwise nothing is merged."""
-    from taxi_flows.bigquery import queries
-
-    rows = queries.table_rows(queries.client(GCP_CONN_ID), staging)
-    if rows == 0:
-        raise fail(f"{staging} is empty: the month's Parquet file has no rows")
-    if expected_rows is not None and rows != expected_rows:
-        raise fail(f"{staging} holds {rows:,} rows but the Parquet file had {expected_rows:,} (Asset event)")
-    log.info("%s: %s rows staged", staging, f"{rows:,}")
-    return rows
-
-
-def reconcile_month(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
-    """The final table's rows of the month equal the staged Parquet rows, or the run fails; the
-    Asset event (which triggers taxi_reconcile) names the colour and month."""
-    from taxi_flows.bigquery import queries
-    from taxi_flows.core.months import month_start
-
-    bq = queries.client(GCP_CONN_ID)
-    staged = queries.table_rows(bq, staging)
-    loaded = queries.month_rows(bq, final, month_start(month))
-    if loaded != staged:
-        raise fail(
-            f"{final}: {loaded:,} rows of source_month {month} after the MERGE, but {staged:,} in the Parquet file"
-        )
-    log.info("%s: source_month %s has %s rows, as the Parquet file", final, month, f"{loaded:,}")
-    if outlet_events is not None:
-        outlet_events[assets.bigquery_trips()].extra = {"color": color, "month": month, "rows": loaded}
-    return loaded
 
 
 def zones_to_gcs(bucket: str, base_url: str) -> str:
