@@ -167,6 +167,15 @@ def event_months(name: str) -> dict[str, str]:
         return {e.source_run_id: (e.extra or {}).get("month") for e in events if e.source_run_id}
 
 
+def events_since(name: str, after) -> list[tuple[str, str]]:
+    """(colour, month) of each event of the asset (dataset) of that name after `after`, in order."""
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        events = sorted((e for e in _events_of(session, name).all() if e.timestamp > after), key=lambda e: e.timestamp)
+        return [((e.extra or {}).get("color"), (e.extra or {}).get("month")) for e in events]
+
+
 def _logical_date(run):
     return run.logical_date if AIRFLOW_3 else run.execution_date
 

@@ -5,7 +5,9 @@
    (every one);
 2. a month written by taxi_web_to_gcs (an Airflow 2 backfill too) emits its Dataset event, the
    real scheduler turns it into a Dataset-triggered taxi_gcs_to_bigquery run, and that run loads
-   the month of the event (not the month of its own logical date, which is "now") into BigQuery.
+   the month of the event (not the month of its own logical date, which is "now") into BigQuery;
+   then a backfill of two other months: the runs their events trigger load those two, and not
+   the first month again.
 """
 
 from __future__ import annotations
@@ -78,18 +80,8 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
         airflow_meta.delete_events(asset_name(assets.monthly_parquet(color)))
     stack.airflow("dags", "unpause", bigquery_dag, quiet=True)  # a paused DAG's runs never start
     started = dt.datetime.now(tz=dt.UTC)
-    stack.airflow(
-        "dags",
-        "backfill",
-        "-s",
-        "2021-02-01",
-        "-e",
-        "2021-02-01",
-        "taxi_web_to_gcs",
-        "-c",
-        json.dumps({"colors": ["green"]}),
-        quiet=True,
-    )
+    green = ("-c", json.dumps({"colors": ["green"]}))
+    stack.airflow("dags", "backfill", "-s", "2021-02-01", "-e", "2021-02-01", "taxi_web_to_gcs", *green, quiet=True)
     assert airflow_meta.queued_assets(bigquery_dag) == ["taxi_flows.green_tripdata.monthly_parquet"]
 
     try:
@@ -99,13 +91,35 @@ def test_a_dataset_event_triggers_the_bigquery_load_of_its_month(dags_in_db, buc
             "the Dataset-triggered run of taxi_gcs_to_bigquery",
             diagnose=lambda: airflow_meta.task_states(bigquery_dag),
         )
+        runs = airflow_meta.dag_runs(bigquery_dag, ended_after=started)
+        assert [(r[0], r[2]) for r in runs] == [("dataset_triggered", "success")], airflow_meta.task_states(
+            bigquery_dag
+        )
+
+        # Two other months, the scheduler running: the runs their events trigger load those two only.
+        since = dt.datetime.now(tz=dt.UTC)
+        stack.airflow("dags", "backfill", "-s", "2021-03-01", "-e", "2021-04-01", "taxi_web_to_gcs", *green, quiet=True)
+        wait_for(
+            lambda: len(loaded_since(since)) >= 2 and not airflow_meta.queued_assets(bigquery_dag) and idle(),
+            "taxi_gcs_to_bigquery on the second backfill's events",
+            diagnose=lambda: airflow_meta.task_states(bigquery_dag),
+        )
     finally:
         stack.stop_airflow()
         stack.airflow("dags", "pause", bigquery_dag, quiet=True)
 
-    runs = airflow_meta.dag_runs(bigquery_dag, ended_after=started)
-    assert [(r[0], r[2]) for r in runs] == [("dataset_triggered", "success")], airflow_meta.task_states(bigquery_dag)
+    assert sorted(loaded_since(since)) == [("green", "2021-03"), ("green", "2021-04")]
     table = f"{bq.project}.{stack.s.bq_dataset}.green_tripdata"
     months = [r.m for r in bq.query(f"SELECT DISTINCT FORMAT_DATE('%Y-%m', source_month) AS m FROM `{table}`")]
-    assert months == ["2021-02"]
-    assert queries.month_rows(bq, table, month_start("2021-02")) == expected_rows(stack.s.files_dir, "2021-02", "green")
+    assert sorted(months) == ["2021-02", "2021-03", "2021-04"]
+    for m in ("2021-02", "2021-03", "2021-04"):
+        assert queries.month_rows(bq, table, month_start(m)) == expected_rows(stack.s.files_dir, m, "green")
+
+
+def loaded_since(since: dt.datetime) -> list[tuple[str, str]]:
+    """(colour, month) of each month taxi_gcs_to_bigquery loaded (its reconcile's events) since then."""
+    return airflow_meta.events_since(asset_name(assets.bigquery_trips()), since)
+
+
+def idle() -> bool:
+    return not [r for r in airflow_meta.dag_runs("taxi_gcs_to_bigquery") if r[2] in ("queued", "running")]

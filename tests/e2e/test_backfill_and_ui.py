@@ -5,7 +5,8 @@ starts them (pid files, health checks) and stops them by pid in a `finally`.
 1. `airflow backfill create` of two small months of green through taxi_web_to_postgres and
    taxi_web_to_gcs (on Airflow 3.1, whose CLI takes no conf, taxi_web_to_gcs through the REST API
    of the UI's backfill dialog); the Asset events of taxi_web_to_gcs trigger taxi_gcs_to_bigquery; the data in
-   PostgreSQL, GCS and BigQuery is checked against the source files;
+   PostgreSQL, GCS and BigQuery is checked against the source files; then a backfill of two other
+   months through taxi_web_to_gcs, whose BigQuery runs load those two only;
 2. Debian's Chromium, driven headless by Playwright, finds every DAG listed with no import error,
    opens a DAG's grid, and saves screenshots.
 """
@@ -30,7 +31,8 @@ from taxi_flows import settings
 from taxi_flows.bigquery import queries
 from taxi_flows.core.months import month_start
 from taxi_flows.gcs import layout, storage
-from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION
+from taxi_flows.orchestration import assets
+from taxi_flows.orchestration.compat import AIRFLOW_3, AIRFLOW_VERSION, asset_name
 
 # The real scheduler, the backfill CLI, the UI: what changes between Airflow's minor releases. The
 # data code they run is tested on every leg by the integration tests.
@@ -52,6 +54,8 @@ DAGS = (
 )
 # Two months: a backfill of more than one run, each month its own (a third cost CI a minute and a half a leg).
 MONTHS = ("2021-01", "2021-02")
+# Then two others through taxi_web_to_gcs: the BigQuery runs they trigger load them, and not MONTHS again.
+SECOND = ("2021-03", "2021-04")
 COLOR = "green"
 
 
@@ -93,11 +97,11 @@ def unpause(dag_id: str) -> None:
     airflow_meta.set_paused(dag_id, False)
 
 
-def backfill_runs_ended(dag_id: str, ended_after: dt.datetime | None = None) -> bool:
+def backfill_runs_ended(dag_id: str, ended_after: dt.datetime | None = None, months=MONTHS) -> bool:
     """Every month's backfill run has ended (since ended_after). The backfill itself is marked
     completed only at the scheduler's check every 30 s: only a next backfill of the DAG waits for that."""
     runs = [r for r in dag_runs(dag_id, ended_after=ended_after) if r[0] == "backfill"]
-    return len(runs) == len(MONTHS) and all(r[2] in ("success", "failed") for r in runs)
+    return len(runs) == len(months) and all(r[2] in ("success", "failed") for r in runs)
 
 
 def api_token(stack) -> str:
@@ -117,10 +121,10 @@ def api_post(stack, path: str, body: dict) -> dict:
         return json.load(response)
 
 
-def backfill(stack, dag_id: str) -> None:
-    """A backfill of MONTHS for green (the CLI; see CLI_BACKFILL_TAKES_CONF for Airflow 3.1)."""
+def backfill(stack, dag_id: str, months=MONTHS) -> None:
+    """A backfill of the months for green (the CLI; see CLI_BACKFILL_TAKES_CONF for Airflow 3.1)."""
     if not CLI_BACKFILL_TAKES_CONF and dag_id == "taxi_web_to_gcs":
-        body = {"dag_id": dag_id, "from_date": f"{MONTHS[0]}-01T00:00:00Z", "to_date": f"{MONTHS[-1]}-01T00:00:00Z"}
+        body = {"dag_id": dag_id, "from_date": f"{months[0]}-01T00:00:00Z", "to_date": f"{months[-1]}-01T00:00:00Z"}
         body |= {"dag_run_conf": {"colors": [COLOR]}, "max_active_runs": 3}
         api_post(stack, "/api/v2/backfills", body)
         return
@@ -131,9 +135,9 @@ def backfill(stack, dag_id: str) -> None:
         "--dag-id",
         dag_id,
         "--from-date",
-        f"{MONTHS[0]}-01",
+        f"{months[0]}-01",
         "--to-date",
-        f"{MONTHS[-1]}-01",
+        f"{months[-1]}-01",
         *conf,
         quiet=True,
     )
@@ -161,9 +165,6 @@ def assert_no_password_in_logs_or_rendered_fields(stack) -> None:
 def assert_runs_name_the_month_they_loaded() -> None:
     """Every run of taxi_web_to_gcs, of every type (the scheduled run of 2021-07 that unpausing
     creates without catch-up, the backfills), shows the month its Asset event says it loaded."""
-    from taxi_flows.orchestration import assets
-    from taxi_flows.orchestration.compat import asset_name
-
     loaded = airflow_meta.event_months(asset_name(assets.monthly_parquet(COLOR)))
     runs = {r[0]: r for r in airflow_meta.run_periods("taxi_web_to_gcs", with_run_id=True)}
     checked = set()
@@ -262,6 +263,20 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     assert first["bigquery"] == expected
     assert {f"{COLOR}/{COLOR}_tripdata_{m}.parquet" for m in MONTHS} <= set(first["gcs"])
 
+    # Two other months: each Asset event is loaded once (the BigQuery runs they trigger load them,
+    # not MONTHS again, which earlier events had brought).
+    wait_for(lambda: airflow_meta.backfills_done("taxi_web_to_gcs"), "the first backfill marked completed", 120)
+    since = dt.datetime.now(tz=dt.UTC)
+    backfill(stack, "taxi_web_to_gcs", SECOND)
+    wait_for(lambda: backfill_runs_ended("taxi_web_to_gcs", since, SECOND), "the second backfill")
+    wait_for(
+        lambda: _bigquery_has_months(stack, SECOND) and bigquery_idle(),
+        "taxi_gcs_to_bigquery on the second pair's events",
+        diagnose=lambda: _task_states("taxi_gcs_to_bigquery"),
+    )
+    loaded = airflow_meta.events_since(asset_name(assets.bigquery_trips()), since)
+    assert sorted(loaded) == [(COLOR, m) for m in SECOND], loaded
+
 
 @pytest.mark.timeout(600)
 def test_a_manual_run_shows_the_month_it_loads(airflow):
@@ -303,11 +318,11 @@ def _registered() -> set[str]:
         return {d.dag_id for d in session.query(DagModel).filter(DagModel.is_stale.is_(False)).all()}
 
 
-def _bigquery_has_months(stack) -> bool:
+def _bigquery_has_months(stack, months=MONTHS) -> bool:
     try:
         bq = queries.client(settings.GCP_CONN_ID)
         table = f"{bq.project}.{stack.s.bq_dataset}.{COLOR}_tripdata"
-        return all(queries.month_rows(bq, table, _month(m)) > 0 for m in MONTHS)
+        return all(queries.month_rows(bq, table, _month(m)) > 0 for m in months)
     except Exception:  # the table does not exist yet
         return False
 
