@@ -143,8 +143,8 @@ def taxi_gcs_to_bigquery():
         return bigquery_tasks.replace_bigquery_month(color, month, final, merge)
 
     @task(outlets=[assets.bigquery_trips()])
-    def reconcile(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
-        return bigquery_tasks.reconcile_month(color, final, staging, month, outlet_events)
+    def reconcile(color: str, final: str, staging: str, month: str, source_uri: str, outlet_events=None) -> int:
+        return bigquery_tasks.reconcile_month(color, final, staging, month, outlet_events, source_uri)
 
     @task
     def drop_staging(staging: str) -> str:
@@ -153,7 +153,9 @@ def taxi_gcs_to_bigquery():
     # Each mapped task of load_month is labelled by its colour and month ("green 2021-01") in the
     # UI, from the plan its map index points into.
     @task_group(default_args={"map_index_template": MONTH_LABEL})
-    def load_month(color, month, bucket, source_objects, staging, final, schema_fields, merge, expected_rows):
+    def load_month(
+        color, month, bucket, source_objects, source_uri, staging, final, schema_fields, merge, expected_rows
+    ):
         load_staging = GCSToBigQueryFailFastOperator(
             task_id="load_staging",
             bucket=bucket,
@@ -169,7 +171,7 @@ def taxi_gcs_to_bigquery():
         checked = check_staged(staging, expected_rows)
         merged = replace_month(color, month, final, merge)
         dropped = drop_staging(staging)
-        load_staging >> checked >> merged >> reconcile(color, final, staging, month) >> dropped
+        load_staging >> checked >> merged >> reconcile(color, final, staging, month, source_uri) >> dropped
         dropped.as_teardown(setups=load_staging)
 
     months = load_month.expand_kwargs(plan)

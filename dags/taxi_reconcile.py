@@ -71,9 +71,10 @@ LOADS = [assets.postgres_trips(), *(assets.monthly_parquet(color) for color in C
     tags=["zoomcamp", "nyc-taxi", "monitoring"],
 )
 def taxi_reconcile():
-    @task
-    def count_targets(bucket: str, dataset: str, run_id=None) -> dict:
-        return tasks.reconcile_targets(bucket, dataset, run_id)
+    # Its inlets: the load Assets, whose latest events name each target's last load and its run.
+    @task(inlets=tasks.reconcile_inlets())
+    def count_targets(bucket: str, dataset: str, run_id=None, inlet_events=None) -> dict:
+        return tasks.reconcile_targets(bucket, dataset, run_id, inlet_events)
 
     count_targets(settings.BUCKET_TEMPLATE, settings.DATASET_TEMPLATE)
 

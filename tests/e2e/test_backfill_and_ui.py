@@ -498,9 +498,35 @@ def test_the_coverage_page_and_the_home_page_in_a_real_browser(airflow, tmp_path
                     assert (text.split(" (")[0], css) == (f"{expected[m]:,}", "ok"), (m, target, grid)
             page.screenshot(path=str(shots / "taxi-coverage.png"), full_page=True)
 
+            # A run link opens in Airflow's own window, not a second UI inside the frame.
+            frame = page.frame_locator("iframe[title='Taxi coverage']")
+            frame.locator("a[data-airflow]").first.click()
+            page.wait_for_url("**/dags/taxi_reconcile/runs/**", timeout=30_000)
+            assert page.locator("iframe[title='Taxi coverage']").count() == 0
+
             page.goto(f"{url}/taxi/month/{COLOR}/{MONTHS[0]}", wait_until="networkidle", timeout=60_000)
             assert page.locator("table.preview tr").count() == PREVIEW_ROWS + 1  # the header, then the rows
             assert f"{expected[MONTHS[0]]:,}" in page.inner_text("body")  # rows written: every row
+
+            # A month in GCS and BigQuery only (SECOND: taxi_web_to_gcs's backfill): every target's
+            # line, the runs that wrote them, no dead end. In a window of 800 px, dark: nothing
+            # wider than the window but the tables, which scroll.
+            narrow = browser.new_context(viewport={"width": 800, "height": 900}, color_scheme="dark").new_page()
+            narrow.goto(f"{url}/taxi/month/{COLOR}/{SECOND[0]}", wait_until="networkidle", timeout=60_000)
+            lines = narrow.locator("tr[data-target]").evaluate_all(
+                "l => Object.fromEntries(l.map(e => [e.dataset.target, Array.from(e.cells, c => c.innerText)]))"
+            )
+            second = expected_rows(stack.s.files_dir, SECOND[0], COLOR)
+            assert lines["postgres"][1:3] == ["—", "—"], lines
+            for target in ("gcs_monthly", "gcs_dataset", "bigquery"):
+                assert lines[target][1] == f"{second:,}", lines
+            assert lines["gcs_monthly"][5].startswith(f"backfill__{SECOND[0]}-01"), lines
+            assert lines["bigquery"][5].startswith("asset_triggered__"), lines
+            assert lines["bigquery"][6] == f"gs://{stack.s.gcs_bucket}/{COLOR}/{COLOR}_tripdata_{SECOND[0]}.parquet"
+            assert narrow.evaluate("document.documentElement.scrollWidth") <= 800
+            background = narrow.evaluate("getComputedStyle(document.body).backgroundColor")
+            assert sum(int(x) for x in background[4:-1].split(",")[:3]) < 150, background  # dark
+            narrow.screenshot(path=str(shots / "taxi-coverage-month-800px-dark.png"), full_page=True)
 
             # The homework view: the quarter's rows are the served files' (every row).
             page.goto(f"{url}/taxi/homework?color={COLOR}&month={MONTHS[0]}", wait_until="networkidle", timeout=60_000)

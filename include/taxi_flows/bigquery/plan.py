@@ -108,6 +108,7 @@ def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: s
                 "month": m,
                 "bucket": bucket,
                 "source_objects": [monthly_object(color, month)],
+                "source_uri": f"gs://{bucket}/{monthly_object(color, month)}",
                 "staging": f"{project}.{dataset}.{staging_table(color, month)}",
                 "final": f"{project}.{dataset}.{trips_table(color)}",
                 "schema_fields": trip_schema_fields(color),

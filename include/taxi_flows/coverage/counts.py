@@ -7,11 +7,14 @@ from __future__ import annotations
 
 import re
 from collections import defaultdict
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from taxi_flows.core.months import month_start
 from taxi_flows.core.schema import trip_schema
 from taxi_flows.coverage.store import TARGETS, Count
 from taxi_flows.gcs import layout, manifest
+from taxi_flows.postgres.tables import partition_name
 
 if TYPE_CHECKING:
     from google.cloud import bigquery, storage
@@ -28,7 +31,12 @@ def postgres(conn: Connection, schema: str, color: str) -> list[Count]:
     rows = conn.execute(
         f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM {table} GROUP BY 1 ORDER BY 1"
     ).fetchall()
-    return [Count(color, m, "postgres", n) for m, n in rows]
+    out = []
+    for m, n in rows:  # each month's bytes: its partition's, indexes included
+        part = f"{schema}.{partition_name(trip_schema(color), month_start(m))}"
+        size = conn.execute("SELECT pg_total_relation_size(to_regclass(%s))", (part,)).fetchone()[0]
+        out.append(Count(color, m, "postgres", n, load={"bytes": size} if size else None))
+    return out
 
 
 def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | None = None) -> list[Count]:
@@ -40,13 +48,17 @@ def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | Non
     for blob in client.list_blobs(bucket, prefix=f"{color}/{color}_tripdata_"):
         if match := _MONTHLY.search(blob.name):
             with blob.open("rb") as f:
-                out.append(Count(color, match["month"], "gcs_monthly", pq.ParquetFile(f).metadata.num_rows))
-    present = {blob.name for blob in client.list_blobs(bucket, prefix=layout.dataset_prefix(color))}
+                rows = pq.ParquetFile(f).metadata.num_rows
+            load = {"bytes": blob.size, "at": _iso(blob.updated)}
+            out.append(Count(color, match["month"], "gcs_monthly", rows, load=load))
+    present = {blob.name: blob.size for blob in client.list_blobs(bucket, prefix=layout.dataset_prefix(color))}
     for blob in client.list_blobs(bucket, prefix=layout.manifests_prefix(color)):
         if match := _MANIFEST.search(blob.name):
             month = manifest.parse(blob.download_as_bytes())
             names = month.names()
-            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(names), month.source or None))
+            load = {"bytes": sum(present.get(name) or 0 for name in names), "at": _iso(blob.updated)}
+            source = month.source or None
+            out.append(Count(color, match["month"], "gcs_dataset", month.rows, len(names), source, load))
             missing = sorted(name for name in names if name not in present)
             if missing and absent is not None:
                 absent.append(
@@ -54,6 +66,44 @@ def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | Non
                     f"are missing from the pickup-date dataset ({layout.uri(bucket, missing[0])} …)"
                 )
     return out
+
+
+# The Asset whose events say which run last wrote each target (the extras name colour and month).
+EVENT_TARGETS = ("postgres", "gcs_monthly", "gcs_dataset", "bigquery")
+
+
+def with_last_loads(found: list[Count], events: dict[str, list]) -> list[Count]:
+    """The counts, each with its target's last load as its latest Asset event tells it (when, the
+    DAG and run, the source URL), over what the target itself gave (bytes, when written). events:
+    {target: the target's Asset events, any order}; a month without an event keeps what it has."""
+    latest: dict[tuple[str, str, str], object] = {}
+    for target, target_events in events.items():
+        for event in target_events:
+            extra = getattr(event, "extra", None) or {}
+            key = (extra.get("color"), extra.get("month"), target)
+            if key in latest and latest[key].timestamp >= event.timestamp:
+                continue
+            latest[key] = event
+    out = []
+    for c in found:
+        event = latest.get((c.color, c.month, c.target))
+        load = dict(c.load or {})
+        if event is not None:
+            extra = event.extra or {}
+            load |= {
+                "at": _iso(event.timestamp),
+                "dag_id": getattr(event, "source_dag_id", None),
+                "run_id": getattr(event, "source_run_id", None),
+            }
+            url = extra.get("source_url") or (extra.get("uri") if c.target == "bigquery" else None)
+            if url:
+                load["source_url"] = url
+        out.append(replace(c, load={k: v for k, v in load.items() if v is not None} or None))
+    return out
+
+
+def _iso(value) -> str | None:
+    return value.isoformat() if value is not None else None
 
 
 def absences(previous: list[Count], found: list[Count], loads: dict[tuple[str, str], dict]) -> list[str]:

@@ -1,31 +1,54 @@
-"""What the coverage page's views share: the document around a view's body, its style, links to
-Airflow's UI, and how a figure is shown."""
+"""The coverage page's HTML: Jinja2 templates in templates/ next to this module, autoescaped (every
+value a view hands them is escaped unless a template marks it safe, and none does), rendered by
+name with the view's values. base.html holds what every view shares: the style (light and dark,
+from the browser's prefers-color-scheme; tables scroll sideways in a narrow window), and the one
+script: a link to a run opens in Airflow's own window, not in the frame the page is shown in."""
 
 from __future__ import annotations
 
-from html import escape
+from functools import cache
+from pathlib import Path
 
-STYLE = """body{font-family:sans-serif;margin:1.5em}table{border-collapse:collapse;font-size:13px}
-td,th{border:1px solid #ccc;padding:3px 6px;text-align:right}th{background:#f3f3f3}
-td.ok{background:#c8f0c8}td.bad{background:#f6b8b8;font-weight:bold}td.none{color:#999}
-td.l,th.l{text-align:left}a{color:#0a58ca}.missing{color:#a00}p.bad{color:#a00}"""
+TEMPLATES = Path(__file__).parent / "templates"
 
 
-def page(title: str, body: str) -> str:
-    return (
-        f"<!doctype html><html><head><meta charset='utf-8'><title>{escape(title)}</title>"
-        f"<style>{STYLE}</style></head><body><h2>{escape(title)}</h2>{body}</body></html>"
+@cache
+def _environment():
+    from jinja2 import Environment, FileSystemLoader, StrictUndefined
+
+    env = Environment(
+        loader=FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
     )
+    env.filters["figure"] = figure
+    env.filters["run_href"] = run_href
+    return env
 
 
-def run_link(dag_id: str, run_id: str) -> str:
-    """A link to the run in Airflow's UI. It opens in the page's frame: Airflow's sandbox of plugin
-    pages allows neither top navigation nor pop-ups."""
-    return f"<a href='/dags/{escape(dag_id)}/runs/{escape(run_id)}'>{escape(run_id)}</a>"
+def render(template: str, **values) -> str:
+    """The page of a template (templates/<template>) with the view's values."""
+    return _environment().get_template(template).render(**values)
+
+
+def message(title: str, sentence: str) -> str:
+    """A page that says one sentence (an error, a 403, a busy page)."""
+    return render("message.html", title=title, sentence=sentence)
+
+
+def run_href(run: tuple[str, str]) -> str:
+    """The address of a (DAG id, run id) in Airflow's UI (the template escapes it)."""
+    from urllib.parse import quote
+
+    dag_id, run_id = run
+    return f"/dags/{quote(dag_id, safe='')}/runs/{quote(run_id, safe='')}"
 
 
 def figure(value) -> str:
-    """A figure for a cell: counts with thousands separators, text escaped, a dash for none."""
+    """A figure for a cell: counts with thousands separators, a dash for none, text as is (the
+    template escapes it)."""
     if value is None:
         return "—"
-    return f"{value:,}" if isinstance(value, int) else escape(str(value))
+    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)

@@ -1,17 +1,16 @@
-"""The coverage page's month view (`/taxi/month/<color>/<YYYY-MM>`): the month's last load (the
-source file's URL, bytes, Last-Modified and ETag; its rows, all loaded; what the course's cleaning
-would remove; each quality check with its value and verdict; when, a link to its run), or, without
-a PostgreSQL load, what the GCS load's manifest recorded; and its first rows in PostgreSQL."""
+"""The coverage page's month view (`/taxi/month/<color>/<YYYY-MM>`, templates/month.html): every
+target's rows, files, bytes and last load (when, a link to the run that wrote it, the source URL:
+coverage.store's counts and their Asset events), whichever targets have the month; the last
+PostgreSQL load's figures (the source file's URL, bytes, Last-Modified and ETag; its rows, all
+loaded; what the course's cleaning would remove; each quality check with its value and verdict),
+or, without one, what the GCS load's manifest recorded; and its first rows in PostgreSQL."""
 
 from __future__ import annotations
 
 import datetime as dt
-from html import escape
 
 from taxi_flows.coverage import store
-from taxi_flows.coverage.html import figure as _figure
-from taxi_flows.coverage.html import page as _page
-from taxi_flows.coverage.html import run_link as _run_link
+from taxi_flows.coverage.html import render
 from taxi_flows.settings import POSTGRES_SCHEMA
 
 PREVIEW_ROWS = 20
@@ -71,52 +70,81 @@ def source_figures(s: dict) -> list[tuple[str, object]]:
 def month_html(conn, color: str, first: dt.date, rows: bool = True) -> str:
     """The month view of a colour (checked) and month; its first rows only if `rows` (the user may
     read them: coverage.page.ROWS_NEED)."""
+    from taxi_flows.coverage.homework import every_row
+
     month = f"{first:%Y-%m}"
     load = store.read_loads(conn, color).get((color, month))
-    body = ["<p><a href='../..'>← all months</a></p>"]
-    if load is None:
-        body.append("<p>No PostgreSQL load of this month is recorded.</p>")
-        counts, _, _ = store.read_counts(conn)
-        written = [c for c in counts if (c.color, c.month, c.target) == (color, month, "gcs_dataset") and c.source]
-        if written:  # the source file's facts, as the GCS load's manifest recorded them
-            facts = source_figures({**written[0].source, "rows_written": written[0].rows})
-            body.append(
-                "<p>As the pickup-date dataset's manifest in GCS records its load (taxi_web_to_gcs):</p><table>"
-                + "".join(f"<tr><th class='l'>{escape(k)}</th><td>{_figure(v)}</td></tr>" for k, v in facts if v)
-                + "</table>"
-            )
-    else:
+    counts, counted_run, checked_at = store.read_counts(conn)
+    found = {c.target: c for c in counts if (c.color, c.month) == (color, month)}
+    values = {
+        "title": f"{color} {month}",
+        "color": color,
+        "month": month,
+        "recorded": bool(load or found),
+        "counted_by": ("taxi_reconcile", counted_run) if counted_run else None,
+        "checked_at": f"{checked_at:%Y-%m-%d %H:%M}" if checked_at else None,
+        "targets": targets(found, load),
+        "load": None,
+        "manifest": None,
+        "preview_rows": PREVIEW_ROWS,
+        "preview": preview(conn, color, first) if rows else None,
+    }
+    if load is not None:
         s = load["summary"]
-        body.append(
-            f"<p>Last load {load['loaded_at']:%Y-%m-%d %H:%M} UTC by {_run_link(load['dag_id'], load['run_id'])}</p>"
-        )
-        from taxi_flows.coverage.homework import every_row
-
-        if not every_row(s):
-            body.append(
-                "<p class='bad'>This month was loaded by an older version of the bundle, which kept only the rows "
-                "of the course's cleaning: run it again (<i>Clear</i> its run) to load every row.</p>"
-            )
-        body.append(
-            "<table>"
-            + "".join(f"<tr><th class='l'>{escape(k)}</th><td>{_figure(v)}</td></tr>" for k, v in source_figures(s))
-        )
-        body.append(
-            "</table><h3>Quality checks</h3><table><tr><th class='l'>check</th><th>value</th><th>verdict</th></tr>"
-        )
-        for what, value, verdict in checks(s):
-            css = "ok" if verdict == "pass" else "bad"
-            body.append(f"<tr><td class='l'>{escape(what)}</td><td>{value}</td><td class='{css}'>{verdict}</td></tr>")
-        body.append("</table>")
-    preview = preview_html(conn, color, first) if rows else HIDDEN
-    body.append(f"<h3>First {PREVIEW_ROWS} rows in PostgreSQL</h3>{preview}")
-    return _page(f"{color} {month}", "".join(body))
+        values["load"] = {
+            "at": f"{load['loaded_at']:%Y-%m-%d %H:%M}",
+            "run": (load["dag_id"], load["run_id"]),
+            "old": not every_row(s),
+            "figures": source_figures(s),
+            "checks": checks(s),
+        }
+    elif (written := found.get("gcs_dataset")) is not None and written.source:
+        facts = source_figures({**written.source, "rows_written": written.rows})
+        values["manifest"] = [(k, v) for k, v in facts if v]
+    return render("month.html", **values)
 
 
-def preview_html(conn, color: str, first: dt.date) -> str:
+def targets(found: dict[str, store.Count], load: dict | None) -> list[dict]:
+    """One line per target (store.TARGETS): its rows, files, bytes and last load (when, the run,
+    the source URL); PostgreSQL's load from its record where the count has none."""
+    out = []
+    for target, label in store.TARGETS.items():
+        c = found.get(target)
+        last = dict((c.load if c else None) or {})
+        if target == "postgres" and load is not None:
+            last |= {
+                "at": load["loaded_at"].isoformat(),
+                "dag_id": load["dag_id"],
+                "run_id": load["run_id"],
+                "source_url": load["summary"].get("source_url"),
+            }
+        at = last.get("at")
+        out.append(
+            {
+                "target": target,
+                "label": label,
+                "rows": c.rows if c else None,
+                "files": c.files if c else None,
+                "bytes": last.get("bytes"),
+                "at": _minute(at) if at else None,
+                "run": (last["dag_id"], last["run_id"]) if last.get("dag_id") and last.get("run_id") else None,
+                "url": last.get("source_url"),
+            }
+        )
+    return out
+
+
+def _minute(iso: str) -> str:
+    when = dt.datetime.fromisoformat(iso)
+    when = when.astimezone(dt.UTC) if when.tzinfo else when
+    return f"{when:%Y-%m-%d %H:%M}"
+
+
+def preview(conn, color: str, first: dt.date) -> dict:
+    """The month's first rows in PostgreSQL: {"names", "rows"}, or {"text"} when there are none."""
     table = conn.execute("SELECT to_regclass(%s)", (f"{POSTGRES_SCHEMA}.{color}_tripdata",)).fetchone()[0]
     if table is None:
-        return "<p>No table.</p>"
+        return {"text": "No table."}
     cur = conn.execute(
         f"SELECT * FROM {POSTGRES_SCHEMA}.{color}_tripdata WHERE source_month = %s LIMIT {PREVIEW_ROWS}",
         (first,),
@@ -124,7 +152,5 @@ def preview_html(conn, color: str, first: dt.date) -> str:
     names = [d.name for d in cur.description]
     rows = cur.fetchall()
     if not rows:
-        return "<p>No rows.</p>"
-    head = "".join(f"<th>{escape(n)}</th>" for n in names)
-    body = "".join("<tr>" + "".join(f"<td>{escape(str(v))}</td>" for v in r) + "</tr>" for r in rows)
-    return f"<table class='preview'><tr>{head}</tr>{body}</table>"
+        return {"text": "No rows of this month."}
+    return {"names": names, "rows": [[str(v) for v in r] for r in rows]}

@@ -20,21 +20,22 @@ without a valid Airflow token (the UI's cookie, which the browser sends to the e
 Bearer token) gets 401; the grid needs read access to the runs of taxi_reconcile, the homework and
 month views to those of taxi_web_to_postgres (else 403); the month view's first rows, the trips
 themselves, show only to a role that may read the connection taxi_postgres (a Viewer sees the
-figures without them). A bad colour, month or quarter is a 400 that says what to ask. There are no
-docs or OpenAPI routes, and no script.
+figures without them). A bad colour, month or quarter is a 400 that says what to ask (the homework
+view keeps its form, and the values asked for). There are no docs or OpenAPI routes; the one
+script is the page's own, inline (coverage.html: run links open in Airflow's window).
+
+The HTML is Jinja2 templates in templates/, autoescaped (coverage.html).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import re
-from html import escape
 
 from taxi_flows.core.months import month_start
 from taxi_flows.coverage import store
 from taxi_flows.coverage.counts import grid
-from taxi_flows.coverage.html import page as _page
-from taxi_flows.coverage.html import run_link as _run_link
+from taxi_flows.coverage.html import message, render
 from taxi_flows.coverage.month import month_html
 from taxi_flows.coverage.reader import Busy, PageReader
 from taxi_flows.settings import POSTGRES_CONN_ID
@@ -43,33 +44,33 @@ PREFIX = "/taxi"
 
 
 def grid_html(counts: list[store.Count], run_id: str | None, checked_at) -> str:
-    if not counts:
-        return _page("Taxi coverage", "<p>No counts yet: run (or unpause) the DAG <b>taxi_reconcile</b>.</p>")
+    """The grid (templates/grid.html): per colour, a column per month and a line per target."""
     cells = grid(counts)
-    parts = [
-        f"<p>Counted by {_run_link('taxi_reconcile', run_id or '')} "
-        f"at {checked_at:%Y-%m-%d %H:%M} UTC. Green: equal rows in every target that has the month; "
-        "red: a difference. <a href='homework'>Homework figures</a></p>"
-    ]
+    colors = []
     for color in sorted({c for c, _ in cells}, key=lambda c: c != "yellow"):
         months = [m for c, m in cells if c == color]
-        head = "".join(f"<th><a href='month/{color}/{m}'>{m}</a></th>" for m in months)
         rows = []
         for target, label in store.TARGETS.items():
-            tds = []
+            line = []
             for m in months:
                 found = cells[(color, m)]
                 c = found.get(target)
-                cell = f"data-cell='{color} {m} {target}'"
+                key = f"{color} {m} {target}"
                 if c is None:
-                    tds.append(f"<td class='none' {cell}>—</td>")
+                    line.append({"css": "none", "key": key, "text": "—"})
                     continue
                 ok = len({x.rows for x in found.values()}) == 1
                 files = f" ({c.files} files)" if c.files is not None else ""
-                tds.append(f"<td class='{'ok' if ok else 'bad'}' {cell}>{c.rows:,}{files}</td>")
-            rows.append(f"<tr><th class='l'>{escape(label)}</th>{''.join(tds)}</tr>")
-        parts.append(f"<h3>{color}</h3><table><tr><th class='l'>target</th>{head}</tr>{''.join(rows)}</table>")
-    return _page("Taxi coverage", "".join(parts))
+                line.append({"css": "ok" if ok else "bad", "key": key, "text": f"{c.rows:,}{files}"})
+            rows.append({"label": label, "cells": line})
+        colors.append({"color": color, "months": months, "rows": rows})
+    return render(
+        "grid.html",
+        title="Taxi coverage",
+        colors=colors,
+        counted_by=("taxi_reconcile", run_id or ""),
+        checked_at=f"{checked_at:%Y-%m-%d %H:%M}" if checked_at else "",
+    )
 
 
 class BadRequest(ValueError):
@@ -90,7 +91,8 @@ def parse_color(color: str, colors) -> str:
 
 def homework_html(loads: dict, color: str | None = None, month: str | None = None, quarter: str | None = None) -> str:
     """The course's questions for a colour and month (or the first month of a quarter), answered
-    from the stored loads; without them, for the latest month loaded. BadRequest for a bad one."""
+    from the stored loads; without them, for the latest month loaded. BadRequest for a bad one
+    (homework_form says it, above the form)."""
     from taxi_flows.core.schema import DEFAULT_COLORS as COLORS  # week 2's homework asks of yellow and green
     from taxi_flows.coverage import homework
 
@@ -103,37 +105,21 @@ def homework_html(loads: dict, color: str | None = None, month: str | None = Non
         month = f"{first:%Y-%m}"
     color = parse_color(color or "green", COLORS)
     first = parse_month(month or "", COLORS)
-    form = (
-        "<form><select name='color'>"
-        + "".join(f"<option{' selected' if c == color else ''}>{c}</option>" for c in COLORS)
-        + f"</select> <input name='month' value='{escape(month)}' placeholder='2020-10'> <button>Show</button></form>"
-    )
-    back = "<p><a href='.'>← all months</a></p>"
+    values = {"colors": COLORS, "color": color, "month": month, "quarter": quarter or "", "error": None}
     if not homework.published([first], color):
-        return _page(
-            "Homework",
-            f"{back}{form}<p>{escape(month)} is outside the source's months of {escape(color)}: no source has it "
-            f"(the TLC's {color} starts in {'2009' if color == 'yellow' else '2014'}, and a month is published about "
-            "two months after it ends).</p>",
-        )
-    parts = [
-        back,
-        form,
-        "<p>From the loads of <b>taxi_web_to_postgres</b>: every row of each file, as written. "
-        "The 2025/2026 answers are students' reports, not an official key.</p>",
-    ]
-    for section in homework.sections(loads, color, first):
-        rows = []
-        for a in section.answers:
-            cell = escape(a.value)
-            if a.missing:
-                cell += (
-                    f"<br><span class='missing'>not loaded: {escape(', '.join(a.missing))}; load them with</span>"
-                    f"<br><code>{escape(a.command or '')}</code>"
-                )
-            rows.append(f"<tr><th class='l'>{escape(a.question)}</th><td class='l'>{cell}</td></tr>")
-        parts.append(f"<h3>{escape(section.title)}</h3><table>{''.join(rows)}</table>")
-    return _page(f"Homework: {color} {month}", "".join(parts))
+        first_year = "2009" if color == "yellow" else "2014"
+        return render("homework.html", title="Homework", outside=True, first_year=first_year, sections=[], **values)
+    sections = homework.sections(loads, color, first)
+    return render("homework.html", title=f"Homework: {color} {month}", outside=False, sections=sections, **values)
+
+
+def homework_form(color: str | None, month: str | None, quarter: str | None, error: str) -> str:
+    """The homework view with its form, the values asked for kept (escaped), and why they cannot
+    be answered: a bad request leaves the user where they can correct it."""
+    from taxi_flows.core.schema import DEFAULT_COLORS as COLORS
+
+    values = {"colors": COLORS, "color": color or "", "month": month or "", "quarter": quarter or ""}
+    return render("homework.html", title="Homework", error=error, outside=False, sections=[], **values)
 
 
 def plugin_parts() -> tuple[list, list]:
@@ -171,17 +157,17 @@ def create_app(user=None, may=None, reader: PageReader | None = None):
     async def allowed(who, need: dict) -> bool:
         return may is None or await run_in_threadpool(lambda: may(who, **need))
 
-    async def view(who, need: dict, render) -> HTMLResponse:
+    async def view(who, need: dict, page) -> HTMLResponse:
         if not await allowed(who, need):
             what = f"the runs of the DAG {need['dag_id']}"
             return _answer(403, f"Your Airflow role may not read {what}, which this view shows.")
         try:
-            return HTMLResponse(await reader.run(render))
+            return HTMLResponse(await reader.run(page))
         except (Busy, QueryCanceled) as e:
             return _answer(503, f"The page is busy: {e}. Try again in a moment.", {"Retry-After": "5"})
 
     def _answer(status: int, sentence: str, headers: dict | None = None) -> HTMLResponse:
-        return HTMLResponse(_page("Taxi coverage", f"<p>{escape(sentence)}</p>"), status, headers)
+        return HTMLResponse(message("Taxi coverage", sentence), status, headers)
 
     @app.get("/", response_class=HTMLResponse)
     async def coverage(who=signed_in):
@@ -201,12 +187,12 @@ def create_app(user=None, may=None, reader: PageReader | None = None):
 
     @app.get("/homework", response_class=HTMLResponse)
     async def homework(color: str | None = None, month: str | None = None, quarter: str | None = None, who=signed_in):
-        def render(conn) -> str:
+        def answer(conn) -> str:
             return homework_html(store.read_loads(conn), color, month, quarter)
 
         try:
-            return await view(who, NEEDS["loads"], render)
+            return await view(who, NEEDS["loads"], answer)
         except BadRequest as e:
-            return _answer(400, str(e))
+            return HTMLResponse(homework_form(color, month, quarter, str(e)), 400)
 
     return app

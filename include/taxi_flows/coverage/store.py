@@ -5,9 +5,10 @@ next to the trips, so the page and a user's SQL read them without touching GCS o
   read, removed by each rule, kept, the plausibility counts), its DAG run and time. Written by
   taxi_web_to_postgres after each load.
 - `ny_taxi.taxi_coverage`: one row per colour, month and target (TARGETS): the rows there (and, for
-  the pickup-date dataset, its files and the source file's facts its manifest records), as counted
-  by the last taxi_reconcile run, with that run's id and time. Each reconcile run replaces the whole
-  table in one transaction.
+  the pickup-date dataset, its files and the source file's facts its manifest records), and the
+  target's last load (`load`: its bytes, when, the run that wrote it, the source URL, as far as the
+  target and its Asset events say), as counted by the last taxi_reconcile run, with that run's id
+  and time. Each reconcile run replaces the whole table in one transaction.
 """
 
 from __future__ import annotations
@@ -59,6 +60,9 @@ DO $$ BEGIN
   IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '{COVERAGE}'::regclass AND attname = 'source') THEN
     ALTER TABLE {COVERAGE} ADD COLUMN source jsonb;
   END IF;
+  IF NOT EXISTS (SELECT FROM pg_attribute WHERE attrelid = '{COVERAGE}'::regclass AND attname = 'load') THEN
+    ALTER TABLE {COVERAGE} ADD COLUMN load jsonb;
+  END IF;
 END $$;
 """
 
@@ -71,6 +75,11 @@ class Count:
     rows: int
     files: int | None = None
     source: dict | None = None  # the source file's facts the target recorded (the dataset's manifest)
+    # The target's last load: bytes, at (ISO time), dag_id, run_id, source_url, where known (LOAD_FACTS).
+    load: dict | None = None
+
+
+LOAD_FACTS = ("bytes", "at", "dag_id", "run_id", "source_url")
 
 
 def ensure(conn: Connection) -> None:
@@ -108,9 +117,12 @@ def save_counts(conn: Connection, counts: list[Count], run_id: str) -> None:
     with conn.transaction(), conn.cursor() as cur:
         cur.execute(f"DELETE FROM {COVERAGE}")
         cur.executemany(
-            f"INSERT INTO {COVERAGE} (color, source_month, target, rows, files, source, run_id, checked_at) "
-            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s)",
-            [(c.color, f"{c.month}-01", c.target, c.rows, c.files, _json(c.source), run_id, now) for c in counts],
+            f"INSERT INTO {COVERAGE} (color, source_month, target, rows, files, source, load, run_id, checked_at) "
+            "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)",
+            [
+                (c.color, f"{c.month}-01", c.target, c.rows, c.files, _json(c.source), _json(c.load), run_id, now)
+                for c in counts
+            ],
         )
 
 
@@ -129,11 +141,11 @@ def read_counts(conn: Connection) -> tuple[list[Count], str | None, dt.datetime 
     """The stored counts, and the reconcile run that counted them and when (None when never)."""
     rows = _rows(
         conn,
-        f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, source, run_id, checked_at "
+        f"SELECT color, to_char(source_month, 'YYYY-MM'), target, rows, files, source, load, run_id, checked_at "
         f"FROM {COVERAGE} ORDER BY 1, 2, 3",
     )
-    counts = [Count(*r[:6]) for r in rows]
-    return counts, (rows[0][6] if rows else None), (rows[0][7] if rows else None)
+    counts = [Count(*r[:7]) for r in rows]
+    return counts, (rows[0][7] if rows else None), (rows[0][8] if rows else None)
 
 
 def _json(value: dict | None) -> str | None:

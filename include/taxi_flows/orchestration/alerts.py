@@ -38,7 +38,11 @@ def summary(context) -> str:
         task += f"[{rendered or map_index}]"
     run_id = getattr(context.get("dag_run"), "run_id", None) or context.get("run_id", "?")
     logical = context.get("logical_date")
-    period = _period(dag_id, logical)
+    params = context.get("params") or {}
+    picked = params.get("month") if hasattr(params, "get") else None
+    period = f"month {picked} (picked in the trigger form)" if picked else _period(dag_id, logical)
+    if logical is None and not picked and rendered:
+        period = f"{rendered} (of the run's Asset events)"  # a mapped task of taxi_gcs_to_bigquery: "green 2021-01"
     color = _color(task, context)
     error = context.get("exception")
     error_text = f"{type(error).__name__}: {error}" if error else "(no exception recorded)"

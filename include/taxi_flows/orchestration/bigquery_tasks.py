@@ -128,7 +128,9 @@ def check_staged(staging: str, expected_rows: int | None) -> int:
     return rows
 
 
-def reconcile_month(color: str, final: str, staging: str, month: str, outlet_events=None) -> int:
+def reconcile_month(
+    color: str, final: str, staging: str, month: str, outlet_events=None, source_uri: str | None = None
+) -> int:
     """The final table's rows of the month equal the staged Parquet rows, or the run fails; the
     Asset event (which triggers taxi_reconcile) names the colour and month."""
     from taxi_flows.bigquery import queries
@@ -143,5 +145,6 @@ def reconcile_month(color: str, final: str, staging: str, month: str, outlet_eve
         )
     log.info("%s: source_month %s has %s rows, as the Parquet file", final, month, f"{loaded:,}")
     if outlet_events is not None:
-        outlet_events[assets.bigquery_trips()].extra = {"color": color, "month": month, "rows": loaded}
+        extra = {"color": color, "month": month, "rows": loaded, "uri": source_uri}
+        outlet_events[assets.bigquery_trips()].extra = {k: v for k, v in extra.items() if v is not None}
     return loaded

@@ -134,8 +134,9 @@ def check(service: str, *args: str) -> str:
 
 
 # taxi_reconcile
-def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
-    """Count every target per colour and month, store the counts (coverage.store: the coverage page
+def reconcile_targets(bucket: str, dataset: str, run_id: str, inlet_events=None) -> dict:
+    """Count every target per colour and month, store the counts with each target's last load (its
+    latest Asset event among the task's inlets: coverage.counts.with_last_loads; the coverage page
     reads them), and fail, naming each month and its targets' numbers, where they disagree."""
     from taxi_flows.bigquery import queries
     from taxi_flows.bigquery.tables import trips_table
@@ -154,6 +155,7 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
             found += counts.postgres(conn, POSTGRES_SCHEMA, color)
             found += counts.gcs(client, bucket, color, absent)
             found += counts.bigquery(bq, f"{bq.project}.{dataset}.{trips_table(color)}", color)
+        found = counts.with_last_loads(found, _target_events(inlet_events))
         save_counts(conn, found, run_id)
         loads = store.read_loads(conn)
     changed = publication.replaced(loads)  # months whose file was replaced at its URL
@@ -167,3 +169,32 @@ def reconcile_targets(bucket: str, dataset: str, run_id: str) -> dict:
     if problems:
         raise fail(". ".join(problems))
     return {"months": len(months), "figures": len(found)}
+
+
+LAST_EVENTS = 1000  # per asset: the latest events, enough for every month of a type loaded since 2009
+
+
+def reconcile_inlets() -> list:
+    """The Assets whose events say which run last wrote each target (taxi_reconcile's inlets)."""
+    from taxi_flows.core.schema import COLORS
+
+    monthly = [assets.monthly_parquet(color) for color in COLORS]
+    dataset = [assets.pickup_date_dataset(color) for color in COLORS]
+    return [assets.postgres_trips(), *monthly, *dataset, assets.bigquery_trips()]
+
+
+def _target_events(inlet_events) -> dict[str, list]:
+    from taxi_flows.core.schema import COLORS
+
+    if inlet_events is None:
+        return {}
+
+    def latest(*found) -> list:
+        return [event for asset in found for event in inlet_events[asset][-LAST_EVENTS:]]
+
+    return {
+        "postgres": latest(assets.postgres_trips()),
+        "gcs_monthly": latest(*(assets.monthly_parquet(color) for color in COLORS)),
+        "gcs_dataset": latest(*(assets.pickup_date_dataset(color) for color in COLORS)),
+        "bigquery": latest(assets.bigquery_trips()),
+    }

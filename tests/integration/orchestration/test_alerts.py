@@ -41,6 +41,17 @@ def test_the_paragraph_names_what_failed():
         "try 1); month 2021-03, colour green. Error: ValueError: green 2021-03: the header does not match. "
         "Log: http://ui/log"
     )
+    # A manual run names the month picked in its trigger form; a run on Asset events, its task's month.
+    picked = {**context, "params": {"colors": ["green"], "month": "2020-10"}, "logical_date": None}
+    assert "; month 2020-10 (picked in the trigger form), colour green." in alerts.summary(picked)
+    events = {
+        **context,
+        "logical_date": None,
+        "ti": types.SimpleNamespace(
+            **{**vars(ti), "task_id": "load_month.check_staged", "rendered_map_index": "green 2021-01"}
+        ),
+    }
+    assert "; green 2021-01 (of the run's Asset events), colour green." in alerts.summary(events)
 
 
 # Harness differences of Airflow versions (the task runner of a real deployment behaves the same on all).
