@@ -51,7 +51,11 @@ def test_the_bundle_has_its_dags(dagbag):
 
 
 def providers_of(dag_file: str) -> tuple[str, ...]:
+    """The provider modules the DAG file imports, itself or through the bundle's operator subclasses
+    (taxi_flows.orchestration.operators): what the file adds beyond them is the bundle's."""
     text = (DAGS_DIR / dag_file).read_text()
+    if "taxi_flows.orchestration.operators import" in text:
+        text += (DAGS_DIR.parent / "include/taxi_flows/orchestration/operators.py").read_text()
     return tuple(sorted(set(re.findall(r"^from (airflow\.providers\.[\w.]+) import", text, re.MULTILINE))))
 
 

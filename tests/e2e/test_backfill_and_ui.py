@@ -282,7 +282,8 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
 def test_a_manual_run_shows_the_month_it_loads(airflow):
     """Triggered by hand for 2021-04-01 (00:00 UTC) as the UI's trigger form does (the REST API):
     the run's logical date and data interval are April, and April is loaded; for 2021-04-15 (the
-    CLI) the run fails, naming the date to pick."""
+    CLI) the run fails, and its note says why; March picked in the form's Month twice: two runs,
+    each replacing the month."""
     import psycopg
 
     stack, dag_id = airflow, "taxi_web_to_postgres"
@@ -292,22 +293,35 @@ def test_a_manual_run_shows_the_month_it_loads(airflow):
     )
     conf = json.dumps({"colors": [COLOR]})
     stack.airflow("dags", "trigger", dag_id, "--logical-date", "2021-04-15T00:00:00+00:00", "--conf", conf, quiet=True)
+    # The month picked in the trigger form (params.month), twice: two runs, no 409, the month once.
+    picked = {"logical_date": None, "conf": {"colors": [COLOR], "month": "2021-03"}}
+    first = api_post(stack, f"/api/v2/dags/{dag_id}/dagRuns", picked)["dag_run_id"]
+    again = api_post(stack, f"/api/v2/dags/{dag_id}/dagRuns", picked)["dag_run_id"]
 
     def manual_runs():
-        runs = [r for r in airflow_meta.run_periods(dag_id) if r[0] == "manual"]
-        return runs if len(runs) == 2 and all(r[-1] in ("success", "failed") for r in runs) else None
+        runs = [r for r in airflow_meta.run_periods(dag_id, with_run_id=True) if r[1] == "manual"]
+        return runs if len(runs) == 4 and all(r[-1] in ("success", "failed") for r in runs) else None
 
     runs = wait_for(manual_runs, "the manual runs", diagnose=lambda: _task_states(dag_id))
+    by_id = {r[0]: r[1:] for r in runs}
+    assert [by_id[first][-1], by_id[again][-1]] == ["success", "success"], runs
+    dated = sorted(r[1:] for r in runs if r[0] not in (first, again))
     # The UI's path: logical date, data interval and the month loaded agree. (The CLI's trigger infers
     # a manual run's data interval from the time of the trigger, not from its logical date: README.)
-    assert runs[0] == ("manual", *month_period("2021-04"), "success"), runs
-    assert [(r[0], r[1], r[-1]) for r in runs[1:]] == [("manual", "2021-04-15", "failed")]
+    assert dated[0] == ("manual", *month_period("2021-04"), "success"), runs
+    assert [(r[0], r[1], r[-1]) for r in dated[1:]] == [("manual", "2021-04-15", "failed")]
+    # Each run's note says what it loads; the failed one, why: on the run's page, not only in a log.
+    notes = airflow_meta.run_notes(dag_id)
+    assert notes[first] == notes[again] == f"Loads {COLOR} 2021-03: the month picked in the trigger form."
+    failed = next(run_id for run_id, *rest in runs if rest[-1] == "failed")
+    assert "2021-04-15" in notes[failed], notes[failed]
+    assert "\n\nFailed: " in notes[failed], notes[failed]
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db)) as conn:
         months = conn.execute(
             f"SELECT to_char(source_month, 'YYYY-MM'), count(*) FROM ny_taxi.{COLOR}_tripdata "
-            "WHERE source_month = '2021-04-01' GROUP BY 1"
+            "WHERE source_month IN ('2021-03-01', '2021-04-01') GROUP BY 1 ORDER BY 1"
         ).fetchall()
-    assert months == [("2021-04", expected_rows(stack.s.files_dir, "2021-04", COLOR))]
+    assert months == [(m, expected_rows(stack.s.files_dir, m, COLOR)) for m in ("2021-03", "2021-04")]
 
 
 def _registered() -> set[str]:
