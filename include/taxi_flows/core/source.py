@@ -58,20 +58,31 @@ def months_newest_first(now: dt.datetime | None = None) -> list[str]:
 
 def month_label(month: str) -> str:
     """What the trigger form shows for a month: the trip types it has, and where they come from."""
-    from taxi_flows.core.layouts import MIRROR
+    return month_labels([month])[month]
+
+
+def month_labels(months: list[str]) -> dict[str, str]:
+    """{month: its label} (month_label), each trip type's source as choose() picks it: the mirror
+    where it has the month, else the TLC. The layouts are looked up once, not per month: the DAG
+    files label every month at parse time."""
+    from taxi_flows.core.layouts import MIRROR, TLC, layouts
     from taxi_flows.core.schema import COLORS
 
-    first = dt.date.fromisoformat(f"{month}-01")
-    by_source: dict[str, list[str]] = {}
-    for color in COLORS:
-        try:
-            by_source.setdefault(choose(color, first), []).append(color)
-        except ValueError:
-            continue
-    where = [
-        f"{', '.join(colors)} ({'the mirror' if name == MIRROR else 'the TLC'})" for name, colors in by_source.items()
-    ]
-    return f"{month}: {'; '.join(where)}"
+    found = {(color, name): layouts(color, name) for color in COLORS for name in (MIRROR, TLC)}
+    out = {}
+    for month in months:
+        first = dt.date.fromisoformat(f"{month}-01")
+        by_source: dict[str, list[str]] = {}
+        for color in COLORS:
+            name = next((n for n in (MIRROR, TLC) if any(lay.covers(first) for lay in found[(color, n)])), None)
+            if name is not None:
+                by_source.setdefault(name, []).append(color)
+        where = [
+            f"{', '.join(colors)} ({'the mirror' if name == MIRROR else 'the TLC'})"
+            for name, colors in by_source.items()
+        ]
+        out[month] = f"{month}: {'; '.join(where)}"
+    return out
 
 
 def check_published(month: dt.date) -> dt.date:

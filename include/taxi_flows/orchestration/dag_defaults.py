@@ -61,7 +61,7 @@ def month_param():
         None,
         type=["null", "string"],
         enum=[None, *months],
-        values_display={None: "— the logical date's month —", **{m: source.month_label(m) for m in months}},
+        values_display={None: "— the logical date's month —", **source.month_labels(months)},
         title="Month",
         description="The month to load (a manual run): the logical date does not matter then. Empty: the month of "
         "the logical date (YYYY-MM-01 loads month YYYY-MM).",
