@@ -41,9 +41,10 @@ for `params.colors`:
    course's cleaning, the rows with `passenger_count > 0 AND trip_distance > 0` (the 2024
    homework's figures; the later modules count every row). Its log says what it did to each.
 3. `load_month` (mapped, one group per month, independent of the others):
-   - `load_staging` (GCSToBigQueryOperator): a load job of the month's Parquet file, by its exact
-     URI, into `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another
-     schema fails here, at once, as BigQuery rejects it;
+   - `load_staging`: a load job of the month's Parquet file, by its exact URI, into
+     `_staging_<color>_tripdata_<YYYYMM>` with the schema's types; a file with another schema
+     fails here, at once and without retries, as BigQuery rejects it; its log says what it loads
+     where, then the rows loaded;
    - `check_staged`: rows > 0, and as many as the Asset event said;
    - `replace_month`: one MERGE that deletes the month's rows and inserts the staged ones,
      atomically; its log says how many rows it deleted and inserted;
@@ -65,8 +66,9 @@ MERGEs instead of loading into a partition), so nothing is emulator-specific.
 **Code.** `include/taxi_flows/bigquery/`: `plan.py` (which months a run loads), `tables.py` (the
 tables' resources), `sql/replace_month.sql` (the MERGE), `queries.py` (the dataset, the MERGE
 with its row counts, the drops and counts, through the google provider's BigQueryHook's client,
-GoogleSQL). The loads are the provider's GCSToBigQueryOperator, whose log gives the job's
-configuration as readable lines (`operators.py`).
+GoogleSQL). Every BigQuery call is in a task (`orchestration/bigquery_tasks.py`, through the
+google provider's BigQueryHook, imported there): the file parses without importing the BigQuery
+client.
 """
 
 from __future__ import annotations
@@ -85,10 +87,7 @@ from taxi_flows.orchestration.compat import (
     task_group,
     triggering_events,
 )
-from taxi_flows.orchestration.operators import GCSToBigQueryFailFastOperator
 from taxi_flows.orchestration.runs import check_conf
-
-GCP = {"gcp_conn_id": settings.GCP_CONN_ID, "location": settings.BQ_LOCATION}
 
 MONTH_LABEL = (
     "{% set m = (ti.xcom_pull(task_ids='plan_months') or [])[ti.map_index] %}{{ m['color'] }} {{ m['month'] }}"
@@ -146,6 +145,11 @@ def taxi_gcs_to_bigquery():
     def reconcile(color: str, final: str, staging: str, month: str, source_uri: str, outlet_events=None) -> int:
         return bigquery_tasks.reconcile_month(color, final, staging, month, outlet_events, source_uri)
 
+    # A load job of Parquet files into a table, replaced; a file BigQuery rejects fails at once.
+    @task
+    def load_parquet(uri: str, table: str, schema_fields: list[dict]) -> int:
+        return bigquery_tasks.load_parquet(uri, table, schema_fields)
+
     @task
     def drop_staging(staging: str) -> str:
         return bigquery_tasks.drop_bigquery_table(staging)
@@ -153,21 +157,8 @@ def taxi_gcs_to_bigquery():
     # Each mapped task of load_month is labelled by its colour and month ("green 2021-01") in the
     # UI, from the plan its map index points into.
     @task_group(default_args={"map_index_template": MONTH_LABEL})
-    def load_month(
-        color, month, bucket, source_objects, source_uri, staging, final, schema_fields, merge, expected_rows
-    ):
-        load_staging = GCSToBigQueryFailFastOperator(
-            task_id="load_staging",
-            bucket=bucket,
-            source_objects=source_objects,
-            destination_project_dataset_table=staging,
-            schema_fields=schema_fields,
-            source_format="PARQUET",
-            autodetect=False,
-            create_disposition="CREATE_IF_NEEDED",
-            write_disposition="WRITE_TRUNCATE",
-            **GCP,
-        )
+    def load_month(color, month, source_uri, staging, final, schema_fields, merge, expected_rows):
+        load_staging = load_parquet.override(task_id="load_staging")(source_uri, staging, schema_fields)
         checked = check_staged(staging, expected_rows)
         merged = replace_month(color, month, final, merge)
         dropped = drop_staging(staging)
@@ -181,17 +172,9 @@ def taxi_gcs_to_bigquery():
     def zone_lookup_to_gcs(bucket: str, base_url: str) -> str:
         return tasks.zones_to_gcs(bucket, base_url)
 
-    load_zone_lookup = GCSToBigQueryFailFastOperator(
-        task_id="load_zone_lookup",
-        bucket=settings.BUCKET_TEMPLATE,
-        source_objects=[ZONES_OBJECT],
-        destination_project_dataset_table=settings.DATASET_TEMPLATE + "." + ZONE_TABLE,
-        schema_fields=zone_schema_fields(),
-        source_format="PARQUET",
-        autodetect=False,
-        write_disposition="WRITE_TRUNCATE",
-        **GCP,
-    )
+    zones_table = settings.DATASET_TEMPLATE + "." + ZONE_TABLE
+    zones_uri = f"gs://{settings.BUCKET_TEMPLATE}/{ZONES_OBJECT}"
+    load_zone_lookup = load_parquet.override(task_id="load_zone_lookup")(zones_uri, zones_table, zone_schema_fields())
     dataset_ready >> zone_lookup_to_gcs(settings.BUCKET_TEMPLATE, settings.BASE_URL_TEMPLATE) >> load_zone_lookup
 
 

@@ -51,11 +51,7 @@ def test_the_bundle_has_its_dags(dagbag):
 
 
 def providers_of(dag_file: str) -> tuple[str, ...]:
-    """The provider modules the DAG file imports, itself or through the bundle's operator subclasses
-    (taxi_flows.orchestration.operators): what the file adds beyond them is the bundle's."""
     text = (DAGS_DIR / dag_file).read_text()
-    if "taxi_flows.orchestration.operators import" in text:
-        text += (DAGS_DIR.parent / "include/taxi_flows/orchestration/operators.py").read_text()
     return tuple(sorted(set(re.findall(r"^from (airflow\.providers\.[\w.]+) import", text, re.MULTILINE))))
 
 
@@ -102,6 +98,84 @@ def test_a_dag_file_imports_nothing_heavy(dag_file):
     provider operators it uses import anyway: the file itself (and the bundle's code it imports)
     must add none of HEAVY."""
     assert heavy_imports(providers_of(dag_file))[dag_file] == "", f"imported at parse time: {dag_file}"
+
+
+# Cloud Composer parses every DAG file every half minute, each in a fresh process: a file may take
+# at most PARSE_RATIO times a minimal one-task TaskFlow DAG. Each file is timed in a child forked
+# from one interpreter that imported Airflow's authoring API only (what every DAG file needs), so
+# the bundle's and the providers' imports count; the best of PARSE_TRIES, against the minimal DAG's
+# best in the same interpreter (a ratio: the machine's speed and load cancel out), the bytecode
+# cached as a dag-processor's is (PYTHONDONTWRITEBYTECODE, set on this project's machines, would
+# have every try compile the bundle's modules).
+PARSE_RATIO = 6
+PARSE_TRIES = 9
+MINIMAL_DAG = """
+import pendulum
+from taxi_flows.orchestration.compat import dag, task
+
+@dag(dag_id="minimal", schedule=None, start_date=pendulum.datetime(2021, 1, 1, tz="UTC"))
+def minimal():
+    @task
+    def one():
+        return 1
+
+    one()
+
+minimal()
+"""
+PARSE_PROBE = """
+import importlib.util, os, sys, time, warnings
+# Bytecode cached (as a dag-processor's is) in a directory of the test's: the first try compiles.
+sys.dont_write_bytecode, sys.pycache_prefix = False, {cache!r}
+warnings.simplefilter("ignore")
+import pendulum
+import taxi_flows.orchestration.compat
+for path in {paths!r}:
+    best = None
+    for _ in range({tries}):
+        read, write = os.pipe()
+        pid = os.fork()
+        if pid == 0:
+            start = time.perf_counter()
+            spec = importlib.util.spec_from_file_location("dag_under_test", path)
+            spec.loader.exec_module(importlib.util.module_from_spec(spec))
+            os.write(write, repr(time.perf_counter() - start).encode())
+            os._exit(0)
+        os.close(write)
+        _, status = os.waitpid(pid, 0)
+        took = os.read(read, 100)
+        os.close(read)
+        assert status == 0 and took, path
+        best = min(best or 1e9, float(took))
+    print("PARSE:" + os.path.basename(path) + ":" + repr(best), flush=True)
+"""
+
+
+@functools.cache
+def parse_times(tmp: Path) -> dict[str, float]:
+    minimal = tmp / "minimal_dag.py"
+    minimal.write_text(MINIMAL_DAG)
+    paths = [str(minimal), *(str(DAGS_DIR / f) for f in DAG_FILES)]
+    code = PARSE_PROBE.format(paths=paths, tries=PARSE_TRIES, cache=str(tmp / "pycache"))
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=False, timeout=300)
+    assert result.returncode == 0, result.stderr[-3000:]
+    return {
+        line.split(":")[1]: float(line.split(":")[2]) for line in result.stdout.splitlines() if line[:6] == "PARSE:"
+    }
+
+
+@pytest.fixture(scope="module")
+def parsed(tmp_path_factory) -> dict[str, float]:
+    return parse_times(tmp_path_factory.mktemp("parse"))
+
+
+@pytest.mark.parametrize("dag_file", DAG_FILES)
+def test_a_dag_file_parses_within_a_few_times_a_minimal_dag(parsed, dag_file):
+    ratio = parsed[dag_file] / parsed["minimal_dag.py"]
+    assert ratio <= PARSE_RATIO, (
+        f"{dag_file} parses in {parsed[dag_file] * 1000:.1f} ms, {ratio:.1f}x a minimal TaskFlow DAG "
+        f"({parsed['minimal_dag.py'] * 1000:.1f} ms): move imports into the tasks"
+    )
 
 
 @pytest.mark.parametrize("dag_id", DAG_IDS)

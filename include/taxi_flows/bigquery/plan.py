@@ -106,8 +106,6 @@ def month_arguments(wanted: dict[tuple[str, str], dict], bucket: str, project: s
             {
                 "color": color,
                 "month": m,
-                "bucket": bucket,
-                "source_objects": [monthly_object(color, month)],
                 "source_uri": f"gs://{bucket}/{monthly_object(color, month)}",
                 "staging": f"{project}.{dataset}.{staging_table(color, month)}",
                 "final": f"{project}.{dataset}.{trips_table(color)}",

@@ -56,33 +56,25 @@ def months_newest_first(now: dt.datetime | None = None) -> list[str]:
     return out
 
 
-def month_label(month: str) -> str:
-    """What the trigger form shows for a month: the trip types it has, and where they come from."""
-    return month_labels([month])[month]
-
-
-def month_labels(months: list[str]) -> dict[str, str]:
-    """{month: its label} (month_label), each trip type's source as choose() picks it: the mirror
-    where it has the month, else the TLC. The layouts are looked up once, not per month: the DAG
-    files label every month at parse time."""
-    from taxi_flows.core.layouts import MIRROR, TLC, layouts
+def type_months() -> str:
+    """Which months each trip type has, and from where, in one sentence (the trigger form's Month
+    says it once: a label per month would make every DAG file parse twice as slowly)."""
+    from taxi_flows.core.layouts import MIRROR, TLC, months_of
     from taxi_flows.core.schema import COLORS
 
-    found = {(color, name): layouts(color, name) for color in COLORS for name in (MIRROR, TLC)}
-    out = {}
-    for month in months:
-        first = dt.date.fromisoformat(f"{month}-01")
-        by_source: dict[str, list[str]] = {}
-        for color in COLORS:
-            name = next((n for n in (MIRROR, TLC) if any(lay.covers(first) for lay in found[(color, n)])), None)
-            if name is not None:
-                by_source.setdefault(name, []).append(color)
+    def span(color: str, name: str) -> str | None:
+        found = months_of(color, name)
+        if found is None:
+            return None
+        return f"{found[0]:%Y-%m} … {found[1]:%Y-%m}" if found[1] else f"from {found[0]:%Y-%m}"
+
+    parts = []
+    for color in COLORS:
         where = [
-            f"{', '.join(colors)} ({'the mirror' if name == MIRROR else 'the TLC'})"
-            for name, colors in by_source.items()
+            f"the {label} {found}" for label, name in (("mirror", MIRROR), ("TLC", TLC)) if (found := span(color, name))
         ]
-        out[month] = f"{month}: {'; '.join(where)}"
-    return out
+        parts.append(f"{color}: {', '.join(where)}")
+    return "; ".join(parts) + " (a month the mirror has is read from it)"
 
 
 def check_published(month: dt.date) -> dt.date:

@@ -148,3 +148,37 @@ def reconcile_month(
         extra = {"color": color, "month": month, "rows": loaded, "uri": source_uri}
         outlet_events[assets.bigquery_trips()].extra = {k: v for k, v in extra.items() if v is not None}
     return loaded
+
+
+def load_parquet(uri: str, table: str, schema_fields: list[dict]) -> int:
+    """A BigQuery load job of a Parquet file (its gs:// URI) into a table, replaced (WRITE_TRUNCATE,
+    created if missing) with the schema's types, through the google provider's BigQueryHook's
+    client. BigQuery rejecting the input itself (400: the file's schema or values do not fit; 404:
+    no such object or table) fails the task at once, without retries: retrying cannot fix the file.
+    Transient errors (429, 5xx, the network) keep the task's retries. Its log: what is loaded where,
+    then the rows loaded."""
+    from google.api_core.exceptions import BadRequest, NotFound
+    from google.cloud import bigquery
+
+    from taxi_flows.bigquery import queries
+
+    bq = queries.client(GCP_CONN_ID)
+    config = bigquery.LoadJobConfig(
+        source_format=bigquery.SourceFormat.PARQUET,
+        schema=[bigquery.SchemaField.from_api_repr(field) for field in schema_fields],
+        write_disposition=bigquery.WriteDisposition.WRITE_TRUNCATE,
+        create_disposition=bigquery.CreateDisposition.CREATE_IF_NEEDED,
+    )
+    log.info("BigQuery load job: %s -> %s", uri, table)
+    log.info("  format PARQUET, WRITE_TRUNCATE, CREATE_IF_NEEDED, schema of %d columns", len(schema_fields))
+    try:
+        job = bq.load_table_from_uri(uri, table, job_config=config, location=bq.location, timeout=queries.TIMEOUT)
+        job.result(timeout=LOAD_TIMEOUT)
+    except (BadRequest, NotFound) as e:
+        raise fail(f"BigQuery rejected the load of {uri} into {table}: {e.message}") from e
+    rows = job.output_rows if job.output_rows is not None else queries.table_rows(bq, table)
+    log.info("%s: %s rows loaded (job %s)", table, f"{rows:,}", job.job_id)
+    return rows
+
+
+LOAD_TIMEOUT = 1800  # seconds: a month of fhvhv is about 20M rows

@@ -13,8 +13,6 @@ files and the rest of the package import it from here:
   ``triggering_dataset_events`` in Airflow 2 (``triggering_events()``: a wrong key would be
   silent, the run would load the wrong month);
 - the task exceptions (``airflow.sdk.exceptions`` from 3.2 on, ``airflow.exceptions`` before);
-- operator fields that a provider release does not template (``template_fields()``), and a
-  provider release that needs a logical date an asset-triggered run lacks (``with_logical_date()``);
 - what the scheduler-side listener reads of a run (``run_xcom_values()``, ``consumed_event_extras()``,
   ``logical_date_of()``).
 
@@ -90,9 +88,7 @@ __all__ = [
     "run_xcom_values",
     "task",
     "task_group",
-    "template_fields",
     "triggering_events",
-    "with_logical_date",
 ]
 
 
@@ -166,25 +162,6 @@ def triggering_events(context) -> Mapping:
         return {}
     # A read-only mapping whose keys may not be hashable (Airflow 3.1's Assets): not copied to a dict.
     return context.get(TRIGGERING_EVENTS_KEY) or {}
-
-
-def with_logical_date(context) -> Mapping:
-    """The context, with a logical date where the run has none (Airflow 3's asset-triggered runs):
-    the run's run_after, which newer google providers use for a job's id in its place. Google
-    providers before 19 read context["logical_date"] in GCSToBigQueryOperator.execute and fail
-    with KeyError on such a run."""
-    if context.get("logical_date") is not None or context.get("dag_run") is None:
-        return context
-    return {**context, "logical_date": context["dag_run"].run_after}
-
-
-def template_fields(operator_class: type, *fields: str) -> tuple[str, ...]:
-    """operator_class's template_fields plus `fields`, for a subclass: provider releases differ in
-    what they template (GCSToBigQueryOperator templates schema_fields only in recent google
-    providers), and an argument of a mapped task group, like a Jinja string, reaches an operator
-    only through a templated field."""
-    own = tuple(operator_class.template_fields)
-    return (*own, *(f for f in fields if f not in own))
 
 
 def serialize_dag_roundtrip(dag):

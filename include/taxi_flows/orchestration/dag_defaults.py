@@ -50,21 +50,22 @@ def colors_param():
 
 def month_param():
     """The `month` param of the monthly DAGs: a manual run's month, picked in the trigger form from
-    the sources' months, newest first (Airflow shows an enum as a drop-down; each month says which
-    trip types it has, and from where). Empty: the month of the run's logical date, as scheduled
-    runs and backfills have it. A month outside the list is refused before the run starts."""
+    the sources' months, newest first (Airflow shows an enum as a drop-down; its description says
+    which months each trip type has, and from where). Empty: the month of the run's logical date,
+    as scheduled runs and backfills have it. A month outside the list is refused before the run
+    starts. (No label per month: Airflow copies a DAG's params into every task, and 200 labels
+    doubled the DAG files' parse time.)"""
     from taxi_flows.core import source
     from taxi_flows.orchestration.compat import Param
 
-    months = source.months_newest_first()
     return Param(
         None,
         type=["null", "string"],
-        enum=[None, *months],
-        values_display={None: "— the logical date's month —", **source.month_labels(months)},
+        enum=[None, *source.months_newest_first()],
+        values_display={None: "— the logical date's month —"},
         title="Month",
         description="The month to load (a manual run): the logical date does not matter then. Empty: the month of "
-        "the logical date (YYYY-MM-01 loads month YYYY-MM).",
+        f"the logical date (YYYY-MM-01 loads month YYYY-MM). The months of each trip type: {source.type_months()}.",
     )
 
 

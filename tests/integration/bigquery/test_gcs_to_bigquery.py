@@ -191,8 +191,8 @@ def test_a_month_written_to_gcs_queues_the_bigquery_dag_and_its_events_plan_that
             self.extra, self.timestamp = extra, dt.datetime.now(tz=dt.UTC)
 
     plan = bigquery_tasks.bigquery_plan(bucket[1], DATASET, ["yellow", "green"], None, {"yellow": [Event(extra)]})
-    assert [(p["color"], p["month"], p["source_objects"], p["expected_rows"]) for p in plan] == [
-        ("yellow", "2021-04", ["yellow/yellow_tripdata_2021-04.parquet"], extra["rows"])
+    assert [(p["color"], p["month"], p["source_uri"], p["expected_rows"]) for p in plan] == [
+        ("yellow", "2021-04", f"gs://{bucket[1]}/yellow/yellow_tripdata_2021-04.parquet", extra["rows"])
     ]
 
 

@@ -45,8 +45,8 @@ def test_a_manual_run_of_a_published_month_is_planned():
     """A month asked for by hand (or by a backfill) is loaded, or fails loudly when its file is missing."""
     wanted = plan.months_to_load([], dt.date(2021, 5, 1), ["yellow"], "manual")
     arguments = plan.month_arguments(wanted, "b", "p", "d")
-    assert [(a["color"], a["month"], a["source_objects"]) for a in arguments] == [
-        ("yellow", "2021-05", ["yellow/yellow_tripdata_2021-05.parquet"])
+    assert [(a["color"], a["month"], a["source_uri"]) for a in arguments] == [
+        ("yellow", "2021-05", "gs://b/yellow/yellow_tripdata_2021-05.parquet")
     ]
 
 
@@ -137,7 +137,7 @@ def test_month_arguments_name_the_tables_and_carry_the_merge_and_the_schema():
     assert (first["color"], second["color"]) == ("green", "yellow")
     assert first["staging"] == "proj.ds._staging_green_tripdata_202102"
     assert first["final"] == "proj.ds.green_tripdata"
-    assert first["bucket"] == "bkt"
+    assert first["source_uri"] == "gs://bkt/green/green_tripdata_2021-02.parquet"
     assert first["expected_rows"] == 7
     assert second["expected_rows"] is None
     assert "MERGE `proj.ds.green_tripdata`" in first["merge"]
