@@ -2,15 +2,15 @@
 ### NYC taxi trips from the web into GCS: a Parquet file per month, and a dataset by pickup date
 
 **Run it from the UI.** *Trigger* (▷), pick the month in **Month** (the sources' months, newest
-first; its description says which months each trip type has) and the trip types in **colors**,
-then *Trigger*: the logical date does not matter then. Trigger the same month again to load it
-again: the new run replaces the month, never adds to it. For several months, *Trigger* → **Backfill**: from the first day of the
-first month to the first day of the last (both included), **Max Active Runs** 3 (the dialog's 1
-runs one month at a time). The run's note, on its page and in the grid, names the month it loads
-and, if it fails, why. A paused DAG's runs wait: unpause it (unpausing also starts a catch-up over
-every month since 2019-01, three at a time, unless `TAXI_CATCHUP=false`). Each month this DAG writes
-emits the Asset events that trigger `taxi_gcs_to_bigquery`: unpause that DAG too, or the months
-stop at GCS.
+first; its description says which months each trip type has) and the trip types in **colors**, then
+*Trigger*: the logical date does not matter then. Trigger the same month again to load it again: the
+new run replaces the month, never adds to it. For several months, *Trigger* → **Backfill**: from the
+first day of the first month to the first day of the last (both included), **Max Active Runs** 3
+(the dialog's 1 runs one month at a time). The run's note, on its page and in the grid, names the
+month it loads and, if it fails, why. A paused DAG's runs wait: unpause it (unpausing also starts a
+catch-up over every month since 2019-01, three at a time, unless `TAXI_CATCHUP=false`). Each month
+this DAG writes emits the Asset events that trigger `taxi_gcs_to_bigquery`: unpause that DAG too, or
+the months stop at GCS.
 
 The Zoomcamp's `api_to_gcs` pipeline, one run per month, a task per colour.
 
