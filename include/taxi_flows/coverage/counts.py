@@ -68,10 +68,6 @@ def gcs(client: storage.Client, bucket: str, color: str, absent: list[str] | Non
     return out
 
 
-# The Asset whose events say which run last wrote each target (the extras name colour and month).
-EVENT_TARGETS = ("postgres", "gcs_monthly", "gcs_dataset", "bigquery")
-
-
 def with_last_loads(found: list[Count], events: dict[str, list]) -> list[Count]:
     """The counts, each with its target's last load as its latest Asset event tells it (when, the
     DAG and run, the source URL), over what the target itself gave (bytes, when written). events:

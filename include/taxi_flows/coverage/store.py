@@ -75,11 +75,8 @@ class Count:
     rows: int
     files: int | None = None
     source: dict | None = None  # the source file's facts the target recorded (the dataset's manifest)
-    # The target's last load: bytes, at (ISO time), dag_id, run_id, source_url, where known (LOAD_FACTS).
+    # The target's last load, where known: bytes, at (ISO time), dag_id, run_id, source_url.
     load: dict | None = None
-
-
-LOAD_FACTS = ("bytes", "at", "dag_id", "run_id", "source_url")
 
 
 def ensure(conn: Connection) -> None:
