@@ -93,7 +93,10 @@ def _not_loaded_since(events: dict[tuple[str, str], Event], loaded: dict[tuple[s
             )
         else:
             wanted[key] = dict(event.extra)
-    log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in wanted) or "no month BigQuery lacks")
+    if wanted:
+        log.info("Asset events for %s", ", ".join(f"{c} {m}" for c, m in wanted))
+    else:
+        log.info("Every month of these Asset events is in BigQuery from after its event: nothing to load")
     return wanted
 
 

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from taxi_flows.core.months import month_start
+from taxi_flows.core.redact import redact
 
 log = logging.getLogger(__name__)
 
@@ -36,8 +37,8 @@ def _leave_reason(message: str) -> None:
         ti = get_current_context()["ti"]
     except Exception:  # outside a task (a test, a script): no run to note
         return
-    try:
-        ti.xcom_push(key=REASON_KEY, value=message[:900])
+    try:  # shown in the UI: a URL's password never (core.redact)
+        ti.xcom_push(key=REASON_KEY, value=redact(message)[:900])
     except Exception:  # a note is never worth a task's own error
         log.debug("could not leave the reason for the run's note", exc_info=True)
 

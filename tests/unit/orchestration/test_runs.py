@@ -29,3 +29,17 @@ def test_a_source_unavailable_is_logged_with_the_next_try_and_retried(monkeypatc
     with pytest.raises(SourceUnavailable), runs.fail_fast_on_bad_input():  # re-raised: Airflow retries it
         raise SourceUnavailable("yellow 2021-01: the server stopped sending after 12.3 MB for 60 s (read timeout)")
     assert "(read timeout); retrying, try 2 of 4" in caplog.text
+
+
+def test_a_failure_leaves_its_reason_for_the_run_s_note_without_a_url_s_password(monkeypatch):
+    from taxi_flows.orchestration import compat, runs
+
+    pushed = {}
+
+    class TaskInstance:
+        def xcom_push(self, key, value):
+            pushed[key] = value
+
+    monkeypatch.setattr(compat, "get_current_context", lambda: {"ti": TaskInstance()})
+    runs.fail("green 2021-01: http://taxi:pw-123@files.example/green.csv.gz answered 404")
+    assert pushed == {runs.REASON_KEY: "green 2021-01: http://***@files.example/green.csv.gz answered 404"}
