@@ -44,21 +44,27 @@ export PYTHONPATH := $(CURDIR)/include:$(CURDIR)
 
 .DEFAULT_GOAL := help
 
-.PHONY: browser
+.PHONY: browser redis
 .PHONY: help setup setup-shared demo test test-all lint stack-up stack-down stack-status reset ui bench bench-concurrency bench-gcs bench-backfill bench-page bench-tlc lock lock-bq lock-legs
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 16
 
-setup: $(VENV)/.installed $(BQ_VENV)/.installed browser  ## create .venv (Python 3.11: the lock's Airflow, providers, dev tools; .venv-airflow-<version> with AIRFLOW=), .venv-bq (the BigQuery emulator); Chromium for the UI test
+setup: $(VENV)/.installed $(BQ_VENV)/.installed browser redis  ## create .venv (Python 3.11: the lock's Airflow, providers, dev tools; .venv-airflow-<version> with AIRFLOW=), .venv-bq (the BigQuery emulator); Chromium for the UI test, Redis for the CeleryExecutor
 
-setup-shared: $(BQ_VENV)/.installed browser  # what every leg shares (make test-all sets it up once, before the legs run side by side)
+setup-shared: $(BQ_VENV)/.installed browser redis  # what every leg shares (make test-all sets it up once, before the legs run side by side)
 
 browser:  # Debian's Chromium for the UI test (installed when run as root; otherwise, a hint)
 	@command -v chromium >/dev/null || command -v chromium-browser >/dev/null || { \
 		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
 			DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 		else echo "Chromium not found: install it (Debian/Ubuntu: apt-get install chromium) for the UI test, or set TAXI_CHROMIUM"; fi; }
+
+redis:  # Debian's Redis, the CeleryExecutor's broker (TAXI_EXECUTOR=CeleryExecutor; installed when run as root; otherwise, a hint)
+	@command -v redis-server >/dev/null || [ -n "$$TAXI_REDIS_BIN" ] || { \
+		if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+			DEBIAN_FRONTEND=noninteractive apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq redis-server >/dev/null; \
+		else echo "redis-server not found: install it (Debian/Ubuntu: apt-get install redis-server) for the CeleryExecutor, or set TAXI_REDIS_BIN"; fi; }
 
 # Exactly the lock's packages (uv pip sync: nothing is resolved here; uv's cache is kept between runs,
 # and a warm cache links the files in about a second). Compiled to bytecode here (24 s a venv):
@@ -79,7 +85,7 @@ $(BQ_VENV)/.installed: requirements-bq-emulator.txt
 	$(BQ_VENV)/bin/uv pip install --python $(BQ_VENV)/bin/python --no-deps --compile-bytecode -r requirements-bq-emulator.txt
 	@touch $@
 
-demo: setup  ## the main job: the local stack and Airflow's components; check_connections, then 2021-01 … 2021-03 by backfill on the scheduler (BigQuery on the Asset events); print what was loaded where; the UI stays up
+demo: setup  ## the main job: the local stack and Airflow's components (TAXI_EXECUTOR=CeleryExecutor: on two Celery workers); check_connections, then 2021-01 … 2021-03 by backfill on the scheduler (BigQuery on the Asset events); print what was loaded where; the UI stays up
 	$(PY) -m taxi_dev.demo
 
 test: setup  ## the test suite on one leg (default: the main one, Airflow 3.3.2; AIRFLOW=3.1 for another); it starts and stops its own stack (PostgreSQL, file server, GCS and BigQuery emulators)
@@ -109,7 +115,7 @@ stack-status: setup  ## show what runs and where
 reset: setup  ## stop the stack and delete its state (.local/)
 	$(PY) -m taxi_dev.stack reset
 
-ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer; Airflow 2: webserver, scheduler); Ctrl-C stops it
+ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-processor, triggerer; Airflow 2: webserver, scheduler; TAXI_EXECUTOR=CeleryExecutor: Redis and two Celery workers too); Ctrl-C stops it
 	$(PY) -m taxi_dev.stack ui
 
 bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy

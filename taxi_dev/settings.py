@@ -8,6 +8,7 @@ another local user cannot connect; nothing secret is committed.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
 import secrets
@@ -39,6 +40,19 @@ def ui_host() -> str:
     return os.getenv("TAXI_AIRFLOW_HOST", "127.0.0.1").strip() or "127.0.0.1"
 
 
+EXECUTORS = {"local": "LocalExecutor", "celery": "CeleryExecutor"}
+
+
+def executor_setting() -> str:
+    """The executor of the local Airflow: TAXI_EXECUTOR, LocalExecutor (default) or CeleryExecutor
+    (Cloud Composer's: Redis and two workers of the stack; `local` and `celery` also do)."""
+    value = os.getenv("TAXI_EXECUTOR", "").strip() or "LocalExecutor"
+    found = EXECUTORS.get(value.lower()) or next((e for e in EXECUTORS.values() if e.lower() == value.lower()), None)
+    if found is None:
+        raise SystemExit(f"TAXI_EXECUTOR={value!r}: one of LocalExecutor or CeleryExecutor (local, celery)")
+    return found
+
+
 @dataclass(frozen=True)
 class StackSettings:
     """Paths and ports of one local stack (the user's, or a test session's own)."""
@@ -50,6 +64,8 @@ class StackSettings:
     gcs_port: int
     bq_port: int
     bq_grpc_port: int
+    redis_port: int = 28094
+    executor: str = "LocalExecutor"
     pg_user: str = "postgres"
     target_db: str = "taxi"
     airflow_db: str = "airflow"
@@ -69,17 +85,25 @@ class StackSettings:
             gcs_port=_port("TAXI_GCS_PORT", 28090),
             bq_port=_port("TAXI_BQ_PORT", 28092),
             bq_grpc_port=_port("TAXI_BQ_GRPC_PORT", 28093),
+            redis_port=_port("TAXI_REDIS_PORT", 28094),
+            executor=executor_setting(),
         )
 
     @classmethod
-    def temporary(cls, prefix: str = "taxi-flows-") -> StackSettings:
+    def temporary(cls, prefix: str = "taxi-flows-", executor: str = "LocalExecutor") -> StackSettings:
         """A stack of its own (tests, benchmarks): a new folder under the system's temp dir, free ports."""
         state = Path(tempfile.mkdtemp(prefix=prefix))
         state.chmod(0o755)  # the PostgreSQL server runs as another user when we run as root
-        ports = {
-            name: free_port() for name in ("pg_port", "http_port", "api_port", "gcs_port", "bq_port", "bq_grpc_port")
-        }
-        return cls(state_dir=state, **ports)
+        names = ("pg_port", "http_port", "api_port", "gcs_port", "bq_port", "bq_grpc_port", "redis_port")
+        return cls(state_dir=state, executor=executor, **{name: free_port() for name in names})
+
+    def with_executor(self, executor: str) -> StackSettings:
+        """The same stack, its Airflow on another executor (LocalExecutor or CeleryExecutor)."""
+        return dataclasses.replace(self, executor=executor)
+
+    @property
+    def celery(self) -> bool:
+        return self.executor == "CeleryExecutor"
 
     # -- paths ------------------------------------------------------------------------------
     @property
@@ -117,7 +141,20 @@ class StackSettings:
     @property
     def pg_password(self) -> str:
         """The local server's password: made on first use, in a file only its owner can read."""
-        path = self.pg_password_file
+        return self._secret(self.pg_password_file)
+
+    @property
+    def redis_password_file(self) -> Path:
+        return self.state_dir / "redis-password"
+
+    @property
+    def redis_password(self) -> str:
+        """The local Redis's password (the Celery broker): as PostgreSQL's, so another local user
+        can neither read nor queue the stack's tasks."""
+        return self._secret(self.redis_password_file)
+
+    @staticmethod
+    def _secret(path: Path) -> str:
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             try:
@@ -167,7 +204,7 @@ class StackSettings:
             # The bundle's plugin: its timetables, and the coverage page (Airflow 3.1+).
             "AIRFLOW__CORE__PLUGINS_FOLDER": str(REPO / "plugins"),
             "AIRFLOW__CORE__LOAD_EXAMPLES": "False",
-            "AIRFLOW__CORE__EXECUTOR": "LocalExecutor",
+            "AIRFLOW__CORE__EXECUTOR": self.executor,
             # 2 cores: a few task processes at a time is what the machine and the database take.
             "AIRFLOW__CORE__PARALLELISM": "4",
             # A task process parses its DAG file first; with four of them and the other components on 2
@@ -200,4 +237,15 @@ class StackSettings:
             "BIGQUERY_EMULATOR_HOST": self.bq_url,
             "AIRFLOW_VAR_TAXI_BQ_DATASET": self.bq_dataset,
             "TAXI_BQ_LOCATION": self.bq_location,
+            **(self.celery_env() if self.celery else {}),
+        }
+
+    def celery_env(self) -> dict[str, str]:
+        """The CeleryExecutor's settings: the stack's Redis as the broker, the results in Airflow's
+        metadata database (as Cloud Composer keeps them), two task processes a worker (two workers:
+        the parallelism of 4)."""
+        return {
+            "AIRFLOW__CELERY__BROKER_URL": f"redis://:{self.redis_password}@127.0.0.1:{self.redis_port}/0",
+            "AIRFLOW__CELERY__RESULT_BACKEND": "db+" + self.pg_uri(self.airflow_db),
+            "AIRFLOW__CELERY__WORKER_CONCURRENCY": "2",
         }

@@ -10,6 +10,9 @@ pointed at them. All state lives under one folder (TAXI_STATE_DIR, default .loca
     python -m taxi_dev.stack env      print the environment (also written to <state>/env.sh)
     python -m taxi_dev.stack ui       up, then the Airflow components until Ctrl-C: api-server, scheduler,
                                       dag-processor and triggerer (Airflow 2: webserver and scheduler)
+
+TAXI_EXECUTOR=CeleryExecutor runs the tasks on two Celery workers instead of the LocalExecutor's
+processes, with Redis as the broker (taxi_dev.celery_stack).
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ import time
 import urllib.request
 from pathlib import Path
 
-from taxi_dev import procs
+from taxi_dev import celery_stack, procs
 from taxi_dev.pgserver import PgServer
 from taxi_dev.settings import REPO, StackSettings, ui_host
 from taxi_flows.settings import POSTGRES_POOL, POSTGRES_POOL_SLOTS
@@ -224,6 +227,7 @@ class Stack:
         http_pid = self.start_fileserver()
         gcs_pid = self.start_fakegcs()
         bq_pid = self.start_bigquery()
+        redis_pid = celery_stack.start_redis(self.s) if self.s.celery else None
         env_file = self.write_env_file()
         if airflow:
             self.prepare_airflow()
@@ -234,9 +238,13 @@ class Stack:
         print(f"taxi files      {self.s.source_base_url} (pid {http_pid}), from {self.s.files_dir}")
         print(f"GCS emulator    {self.s.gcs_url} (pid {gcs_pid}), bucket {self.s.gcs_bucket}, in {self.s.gcs_dir}")
         print(f"BigQuery        {self.s.bq_url} (pid {bq_pid}), project {self.s.gcp_project}, in {self.s.bq_dir}")
+        if redis_pid:
+            print(f"Redis           127.0.0.1:{self.s.redis_port} (pid {redis_pid}), the CeleryExecutor's broker")
         print(f"environment     source {env_file}")
 
     def down(self) -> None:
+        for name in celery_stack.stop(self.s):
+            print(f"stopped {name}")
         for name in (*AIRFLOW_COMPONENTS, *AIRFLOW_2_COMPONENTS, "fileserver", "fakegcs", "bigquery"):
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
@@ -246,7 +254,8 @@ class Stack:
     def status(self) -> None:
         pg = self.pg.pid()
         print(f"PostgreSQL      {'pid ' + str(pg) if pg else 'stopped'}  port {self.s.pg_port}")
-        for name in ("fileserver", "fakegcs", "bigquery", *dict.fromkeys((*AIRFLOW_COMPONENTS, *AIRFLOW_2_COMPONENTS))):
+        names = ("fileserver", "fakegcs", "bigquery", *dict.fromkeys((*AIRFLOW_COMPONENTS, *AIRFLOW_2_COMPONENTS)))
+        for name in (*names, "redis", *celery_stack.WORKERS):
             pid = procs.read_pid(self.s.run_dir / f"{name}.pid")
             alive = pid is not None and procs.pid_alive(pid)
             print(f"{name:<15} {'pid ' + str(pid) if alive else 'stopped'}")
@@ -259,9 +268,10 @@ class Stack:
             print(f"deleted {self.s.state_dir}")
 
     def start_airflow(self, extra_env: dict[str, str] | None = None, timeout: float = 180) -> dict[str, int]:
-        """Start the Airflow components (LocalExecutor) with pid files, and wait until the API
-        reports all of them healthy: api-server, scheduler, dag-processor and triggerer on Airflow 3; the
-        webserver (on the same port) and the scheduler on Airflow 2."""
+        """Start the Airflow components with pid files, and wait until the API reports all of them
+        healthy: api-server, scheduler, dag-processor and triggerer on Airflow 3; the webserver (on
+        the same port) and the scheduler on Airflow 2. On the CeleryExecutor, Redis and the two
+        workers too, each ready."""
         from taxi_flows.orchestration.compat import AIRFLOW_3
 
         env = {**self.local_env(), **(extra_env or {})}
@@ -299,11 +309,17 @@ class Stack:
                 return False
             return all(status.get(c, {}).get("status") == "healthy" for c in wanted)
 
+        if self.s.celery:
+            celery_stack.start_redis(self.s)
+            pids |= celery_stack.start_workers(self.s, self.airflow_argv()[0], env)
         first = airflow_components()[0]
         procs.wait_until(healthy, "the Airflow components", timeout=timeout, log=self.s.run_dir / f"{first}.log")
         return pids
 
     def stop_airflow(self) -> None:
+        for name in celery_stack.WORKERS:
+            if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
+                print(f"stopped {name}")
         for name in airflow_components():
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")
@@ -318,9 +334,10 @@ class Stack:
         signal.signal(signal.SIGHUP, interrupt)
         try:
             pids = self.start_airflow()
+            workers = f", tasks on {', '.join(celery_stack.WORKERS)}" if self.s.celery else ""
             print(
-                f"Airflow UI      http://127.0.0.1:{self.s.api_port}  (logs in {self.s.run_dir}); "
-                "Ctrl-C stops the Airflow components"
+                f"Airflow UI      http://127.0.0.1:{self.s.api_port}  ({self.s.executor}{workers}; logs in "
+                f"{self.s.run_dir}); Ctrl-C stops the Airflow components"
             )
             while all(procs.pid_alive(pid) for pid in pids.values()):
                 time.sleep(1)

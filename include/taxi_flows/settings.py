@@ -67,6 +67,10 @@ CATCHUP = os.getenv("TAXI_CATCHUP", "true").strip().lower() not in ("false", "0"
 # TAXI_BQ_LOCATION: the BigQuery location of the dataset and the jobs.
 BQ_LOCATION = os.getenv("TAXI_BQ_LOCATION", "US")
 
+# TAXI_RETRY_DELAY_SECONDS: a failed task's first retry waits this long (then twice as long, and so
+# on, up to 15 minutes): a lost worker, a source or service down for a moment.
+RETRY_DELAY_SECONDS = int(os.getenv("TAXI_RETRY_DELAY_SECONDS", "60"))
+
 # The TLC publishes a month about two months after it ends (until then its URL answers 403). A run
 # of a month not yet published waits (a sensor in reschedule mode: no worker slot held), checking
 # every TAXI_PUBLICATION_POKE_SECONDS, until TAXI_PUBLICATION_WAIT_DAYS after the month ended, then fails.

@@ -14,6 +14,7 @@ from taxi_flows.settings import (
     FIRST_SOURCE_MONTH,
     LAST_SOURCE_MONTH,
     MASK_MACRO,
+    RETRY_DELAY_SECONDS,
     SCHEDULE_LAST_MONTH,
 )
 
@@ -21,7 +22,7 @@ from taxi_flows.settings import (
 DEFAULT_ARGS = {
     "owner": "taxi-flows",
     "retries": 3,
-    "retry_delay": dt.timedelta(minutes=1),
+    "retry_delay": dt.timedelta(seconds=RETRY_DELAY_SECONDS),
     "retry_exponential_backoff": True,
     "max_retry_delay": dt.timedelta(minutes=15),
     "execution_timeout": dt.timedelta(minutes=30),
