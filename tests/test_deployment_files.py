@@ -25,6 +25,7 @@ AIRFLOW_SERVICES = (
     "airflow-scheduler",
     "airflow-dag-processor",
     "airflow-triggerer",
+    "airflow-worker",
 )
 BUNDLE_ENV = (
     "AIRFLOW_CONN_TAXI_POSTGRES",
@@ -51,14 +52,19 @@ def compose() -> dict:
 
 def test_services_and_profiles(compose):
     services = compose["services"]
-    assert set(services) == {*AIRFLOW_SERVICES, "airflow-db", "taxi-postgres", "fake-gcs", "bigquery"}
+    assert set(services) == {*AIRFLOW_SERVICES, "airflow-db", "taxi-postgres", "fake-gcs", "bigquery", "redis"}
+    assert services["redis"]["profiles"] == services["airflow-worker"]["profiles"] == ["celery"]
+    assert services["airflow-worker"]["command"] == "celery worker"
+    assert services["airflow-worker"]["deploy"]["replicas"] == 2
+    assert services["airflow-worker"]["depends_on"]["redis"] == {"condition": "service_healthy"}
+    assert "ports" not in services["redis"]  # the broker is on the compose network only
     assert services["fake-gcs"]["profiles"] == ["emulators"]
     assert services["fake-gcs"]["image"].startswith("fsouza/fake-gcs-server:")
     assert services["bigquery"]["profiles"] == ["emulators"]
     assert services["bigquery"]["image"].startswith("ghcr.io/goccy/bigquery-emulator:")
 
 
-def test_airflow_is_built_from_requirements_on_the_official_image_with_the_local_executor(compose):
+def test_airflow_is_built_from_requirements_on_the_official_image_with_the_local_executor_by_default(compose):
     assert "_PIP_ADDITIONAL_REQUIREMENTS" not in yaml.safe_dump(compose)  # (the comment says why)
     dockerfile = (REPO / "Dockerfile").read_text()
     assert re.search(r"^ARG AIRFLOW_IMAGE=apache/airflow:3\.\d+\.\d+-python3\.11$", dockerfile, re.MULTILINE)
@@ -68,7 +74,8 @@ def test_airflow_is_built_from_requirements_on_the_official_image_with_the_local
         service = compose["services"][name]
         assert service["build"] == {"context": ".", "dockerfile": "Dockerfile"}
         env = service["environment"]
-        assert env["AIRFLOW__CORE__EXECUTOR"] == "LocalExecutor"
+        assert env["AIRFLOW__CORE__EXECUTOR"] == "${AIRFLOW_EXECUTOR:-LocalExecutor}"  # Celery: the profile
+        assert env["AIRFLOW__CELERY__BROKER_URL"] == "redis://:@redis:6379/0"
         assert env["PYTHONPATH"] == "/opt/airflow/include"  # import taxi_flows, as locally and on Composer
         assert env["AIRFLOW__CORE__EXECUTION_API_SERVER_URL"] == "http://airflow-apiserver:8080/execution/"
         for variable in BUNDLE_ENV:
