@@ -64,6 +64,14 @@ def test_truncated_gzip(stub_http):
         fetch(f"{url}/x.csv.gz")
 
 
+def test_corrupt_gzip(stub_http):
+    """A gzip header over damaged deflate data: bad input in words, whichever inflater reads it (ISA-L's, zlib's)."""
+    damaged = BODY[:20] + bytes(4096) + BODY[4116:]
+    url = stub_http(lambda h, n: send(h, 200, damaged))
+    with pytest.raises(SourceError, match=r"is not a valid gzip file"):
+        fetch(f"{url}/x.csv.gz")
+
+
 def test_body_cut_short_of_its_length_is_a_transient_error(stub_http):
     def respond(handler, n):
         send(handler, 200, BODY[:100_000], length=len(BODY))
