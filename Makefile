@@ -121,7 +121,7 @@ ui: setup  ## the Airflow UI on the local stack (api-server, scheduler, dag-proc
 bench: setup  ## benchmark (not run by the tests): a full-size yellow month into PostgreSQL vs psql \copy
 	$(PY) benchmarks/bench_postgres_load.py
 
-bench-backfill: setup  ## benchmark (not run by the tests): wall time of a 1- and a 3-month backfill with the real scheduler
+bench-backfill: setup  ## benchmark (not run by the tests): six full-size months through taxi_web_to_postgres and taxi_web_to_gcs on two Celery workers vs the LocalExecutor (wall time, peak RSS)
 	$(PY) benchmarks/bench_backfill.py
 
 bench-concurrency: setup  ## benchmark (not run by the tests): 3 months replaced in PostgreSQL at once vs in sequence, and the worst reader wait
@@ -130,7 +130,7 @@ bench-concurrency: setup  ## benchmark (not run by the tests): 3 months replaced
 bench-page: setup  ## benchmark (not run by the tests): the coverage page with 31 months x 4 trip types stored vs GET /api/v2/dags
 	$(PY) benchmarks/bench_coverage_page.py
 
-bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way
+bench-gcs: setup  ## benchmark (not run by the tests): a full-size yellow month to GCS vs the course's pandas way and DuckDB
 	$(PY) benchmarks/bench_gcs_load.py
 
 bench-tlc: setup  ## benchmark (not run by the tests): a full-size fhvhv month of the TLC's Parquet into PostgreSQL vs psql \copy and to GCS vs DuckDB

@@ -33,7 +33,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "include"), str(REPO)]
 
-from taxi_dev import airflow_meta, celery_stack, procs, sample_data  # noqa: E402
+from taxi_dev import celery_stack, procs, sample_data  # noqa: E402
 from taxi_dev.settings import StackSettings  # noqa: E402
 from taxi_dev.stack import Stack  # noqa: E402
 from taxi_flows.core import source  # noqa: E402
@@ -69,6 +69,8 @@ class Peaks(threading.Thread):
 
 
 def backfill_all(stack: Stack, months: list[dt.date]) -> float:
+    from taxi_dev import airflow_meta
+
     started = time.monotonic()
     for dag_id in DAGS:
         stack.airflow(
@@ -91,6 +93,7 @@ def empty_targets(stack: Stack) -> None:
     """Drop the loaded months everywhere and delete the runs: the next executor does the same first load."""
     import psycopg
 
+    from taxi_dev import airflow_meta
     from taxi_flows.gcs import storage
 
     with psycopg.connect(stack.s.pg_uri(stack.s.target_db), autocommit=True) as conn:
@@ -103,6 +106,8 @@ def empty_targets(stack: Stack) -> None:
 
 
 def run_on(stack: Stack, months: list[dt.date]) -> dict:
+    from taxi_dev import airflow_meta  # after main() pointed the environment at the stack
+
     pids = stack.start_airflow(COMPONENT_ENV, timeout=240)
     try:
         for dag_id in DAGS:
