@@ -105,6 +105,23 @@ def _kill_worker(s, name: str) -> list[int]:
     return family
 
 
+def _listening(s) -> dict[str, set[str]]:
+    """The addresses Redis and the workers (and their children) listen on."""
+    import psutil
+
+    names = ("redis", *celery_stack.WORKERS)
+    family = {}
+    for name in names:
+        pid = procs.read_pid(s.run_dir / f"{name}.pid")
+        for p in [psutil.Process(pid), *psutil.Process(pid).children(recursive=True)]:
+            family[p.pid] = name
+    found: dict[str, set[str]] = {}
+    for c in psutil.net_connections(kind="inet"):
+        if c.status == psutil.CONN_LISTEN and c.pid in family:
+            found.setdefault(family[c.pid], set()).add(c.laddr.ip)
+    return found
+
+
 def _all_idle() -> bool:
     if any(airflow_meta.queued_assets(d) for d in ("taxi_gcs_to_bigquery", "taxi_reconcile")):
         return False
@@ -130,6 +147,8 @@ def test_a_backfill_on_two_celery_workers_survives_a_lost_worker(celery, pg, buc
     from taxi_flows.bigquery import queries
 
     s = celery.s
+    # Redis listens on 127.0.0.1 only; the workers not at all (no log server).
+    assert _listening(s) == {"redis": {"127.0.0.1"}}
     # Every target empty (pg and bucket, and BigQuery here): the earlier e2e tests leave a month
     # that taxi_reconcile must fail on (rows deleted on purpose).
     bq = queries.client(settings.GCP_CONN_ID)
