@@ -44,6 +44,8 @@ def print_written(stack: Stack) -> None:
 
 
 def print_bigquery(stack: Stack) -> None:
+    from google.api_core.exceptions import NotFound
+
     from taxi_flows.bigquery import queries, tables
 
     os.environ.update(stack.s.airflow_env())  # the BigQuery emulator and its connection, for the client
@@ -53,6 +55,10 @@ def print_bigquery(stack: Stack) -> None:
     print(f"  {'table':<42} {'source_month':<13} {'rows':>9}  partitions (pickup dates)")
     for color in schema.COLORS:
         table = f"{dataset}.{tables.trips_table(color)}"
+        try:  # taxi_gcs_to_bigquery creates the tables of the trip types it loads only
+            bq.get_table(table)
+        except NotFound:
+            continue
         query = (
             f"SELECT source_month, COUNT(*) AS n, COUNT(DISTINCT {schema.trip_schema(color).pickup_date}) AS days "
             f"FROM `{table}` GROUP BY 1 ORDER BY 1"
