@@ -204,7 +204,11 @@ class Stack:
         lines = ["# source this file to point the Airflow CLI at the local stack"]
         lines += [f"export {k}={shlex.quote(v)}" for k, v in sorted(self.local_env().items())]
         lines.append(f'export PATH={shlex.quote(str(venv_bin))}:"$PATH"')
-        path.write_text("\n".join(lines) + "\n")
+        # It holds the passwords (PostgreSQL's, Redis's in the broker URL): its owner's only.
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w") as f:
+            os.fchmod(fd, 0o600)  # a file an earlier version wrote keeps its mode through O_TRUNC
+            f.write("\n".join(lines) + "\n")
         return path
 
     def prepare_airflow(self) -> None:

@@ -81,3 +81,4 @@ def test_the_local_server_asks_for_its_password_and_keeps_its_socket_to_itself(s
         assert conn.execute("SELECT 1").fetchone() == (1,)
     assert (stack.s.pg_socket_dir / f".s.PGSQL.{stack.s.pg_port}").stat().st_mode & 0o777 == 0o700
     assert stack.s.pg_password_file.stat().st_mode & 0o777 == 0o600
+    assert (stack.s.state_dir / "env.sh").stat().st_mode & 0o777 == 0o600  # PGPASSWORD, the broker's URL
