@@ -141,6 +141,7 @@ def _ready(s: StackSettings, name: str, pid: int) -> bool:
     return f"{name}@" in text and " ready." in text
 
 
-def stop(s: StackSettings) -> list[str]:
-    """Stop the workers, then Redis (by their pid files); the names of those that ran."""
-    return [name for name in (*WORKERS, "redis") if procs.stop_pid_file(s.run_dir / f"{name}.pid")]
+def stop(s: StackSettings, redis: bool = True) -> list[str]:
+    """Stop the workers, then Redis unless redis=False (by their pid files); the names of those that ran."""
+    names = (*WORKERS, "redis") if redis else WORKERS
+    return [name for name in names if procs.stop_pid_file(s.run_dir / f"{name}.pid")]

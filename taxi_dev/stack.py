@@ -321,9 +321,8 @@ class Stack:
         return pids
 
     def stop_airflow(self) -> None:
-        for name in celery_stack.WORKERS:
-            if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
-                print(f"stopped {name}")
+        for name in celery_stack.stop(self.s, redis=False):  # the workers first: they run the tasks
+            print(f"stopped {name}")
         for name in airflow_components():
             if procs.stop_pid_file(self.s.run_dir / f"{name}.pid"):
                 print(f"stopped {name}")

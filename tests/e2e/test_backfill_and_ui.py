@@ -22,7 +22,7 @@ from pathlib import Path
 
 import pytest
 from packaging.version import Version
-from support.e2e import COMPONENT_ENV, expected_rows, month_period, wait_for
+from support.e2e import COMPONENT_ENV, expected_rows, month_period, registered_dags, wait_for
 
 from taxi_dev import airflow_meta
 from taxi_dev.airflow_meta import dag_runs
@@ -93,7 +93,7 @@ CLI_BACKFILL_TAKES_CONF = Version("3.2") <= AIRFLOW_VERSION
 
 def unpause(dag_id: str) -> None:
     """What `airflow dags unpause` does, in this process (each CLI call costs two seconds of CPU)."""
-    wait_for(lambda: dag_id in _registered(), f"the dag-processor registering {dag_id}", 180)
+    wait_for(lambda: dag_id in registered_dags(), f"the dag-processor registering {dag_id}", 180)
     airflow_meta.set_paused(dag_id, False)
 
 
@@ -213,7 +213,7 @@ def test_backfills_with_the_real_scheduler_and_asset_triggers(airflow, pg, bucke
     stack = airflow
     bq = queries.client(settings.GCP_CONN_ID)
     bq.delete_dataset(f"{bq.project}.{stack.s.bq_dataset}", delete_contents=True, not_found_ok=True)
-    wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
+    wait_for(lambda: all(dag_id in registered_dags() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs", "taxi_gcs_to_bigquery"):
         airflow_meta.delete_runs(dag_id)  # the integration tests' runs of the same months
     # Tasks of paused DAGs never run, backfills included. Unpaused, each DAG runs its latest month
@@ -324,14 +324,6 @@ def test_a_manual_run_shows_the_month_it_loads(airflow):
     assert months == [(m, expected_rows(stack.s.files_dir, m, COLOR)) for m in ("2021-04", "2021-05")]
 
 
-def _registered() -> set[str]:
-    from airflow.models import DagModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return {d.dag_id for d in session.query(DagModel).filter(DagModel.is_stale.is_(False)).all()}
-
-
 def _bigquery_has_months(stack, months=MONTHS) -> bool:
     try:
         bq = queries.client(settings.GCP_CONN_ID)
@@ -362,7 +354,7 @@ def test_the_ui_in_a_real_browser(airflow, tmp_path_factory):
     if chromium() is None:
         pytest.skip("Chromium is not installed (make setup installs Debian's chromium when run as root)")
     stack = airflow
-    wait_for(lambda: all(dag_id in _registered() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
+    wait_for(lambda: all(dag_id in registered_dags() for dag_id in DAGS), "the dag-processor registering the DAGs", 180)
     output = stack.airflow_output("dags", "list-import-errors", "--output", "json")
     lines = [line for line in output.splitlines() if line.startswith(("[]", "[{"))]  # warnings come first
     errors = json.loads(lines[-1]) if lines else None

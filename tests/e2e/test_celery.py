@@ -18,7 +18,7 @@ import os
 import signal
 
 import pytest
-from support.e2e import COMPONENT_ENV, expected_rows, wait_for
+from support.e2e import COMPONENT_ENV, expected_rows, registered_dags, wait_for
 
 from taxi_dev import airflow_meta, celery_stack, procs, sample_data
 from taxi_dev.airflow_meta import dag_runs
@@ -159,7 +159,7 @@ def test_a_backfill_on_two_celery_workers_survives_a_lost_worker(celery, pg, buc
         airflow_meta.clear_queue(dag_id)
     since = dt.datetime.now(tz=dt.UTC)
     for dag_id in DAGS:
-        wait_for(lambda d=dag_id: d in _registered(), f"the dag-processor registering {dag_id}", 180)
+        wait_for(lambda d=dag_id: d in registered_dags(), f"the dag-processor registering {dag_id}", 180)
         airflow_meta.set_paused(dag_id, False)
     for dag_id in ("taxi_web_to_postgres", "taxi_web_to_gcs"):
         celery.airflow(
@@ -226,11 +226,3 @@ def test_a_backfill_on_two_celery_workers_survives_a_lost_worker(celery, pg, buc
 
 def _expected(s) -> dict:
     return {(m, t): expected_rows(s.files_dir, m, COLOR) for m in MONTHS for t in TARGETS}
-
-
-def _registered() -> set[str]:
-    from airflow.models import DagModel
-    from airflow.utils.session import create_session
-
-    with create_session() as session:
-        return {d.dag_id for d in session.query(DagModel).filter(DagModel.is_stale.is_(False)).all()}

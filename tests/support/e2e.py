@@ -20,6 +20,15 @@ COMPONENT_ENV = {
 }
 
 
+def registered_dags() -> set[str]:
+    """The DAGs the dag-processor has registered (not stale) in the metadata database."""
+    from airflow.models import DagModel
+    from airflow.utils.session import create_session
+
+    with create_session() as session:
+        return {d.dag_id for d in session.query(DagModel).filter(DagModel.is_stale.is_(False)).all()}
+
+
 def wait_for(check, what: str, timeout: float = 600, every: float = 2.0, diagnose=None):
     """Poll check() until it returns something truthy; fail after timeout seconds (with diagnose())."""
     deadline = time.monotonic() + timeout
