@@ -19,7 +19,11 @@ from taxi_flows.core.download import SourceError
 if TYPE_CHECKING:
     import pyarrow as pa
 
-BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: larger blocks cost memory, not speed
+BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: Arrow's reader reads up to 32 blocks ahead
+# Parsed blocks joined into one batch (about 45,000 rows of a yellow month): every batch pays a fixed cost
+# downstream (the checks, the writers, the hand-overs between threads). A full yellow month to GCS, medians
+# of 8: 1.78 s in batches of one block, 1.58 s of four; 4 MiB blocks are as fast but read 128 MB ahead.
+BLOCKS_PER_BATCH = 4
 MAX_HEADER_BYTES = 64 << 10
 
 
@@ -54,8 +58,9 @@ def check_header(found: list[str], expected: list[str], what: str) -> None:
 def typed_batches(
     stream: BinaryIO, header: list[str], types: dict[str, pa.DataType], what: str, schema_name: str
 ) -> Iterator[pa.RecordBatch]:
-    """Check the header line against `header`, then yield the rows as batches whose columns are
-    named and typed by `types` (in the header's order). A blank field is NULL."""
+    """Check the header line against `header`, then yield the rows as batches (of up to
+    BLOCKS_PER_BATCH blocks) whose columns are named and typed by `types` (in the header's order). A
+    blank field is NULL."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -71,12 +76,17 @@ def typed_batches(
                 quoted_strings_can_be_null=True,
             ),
         )
+        group: list[pa.RecordBatch] = []
         while True:
             try:
-                batch = reader.read_next_batch()
+                group.append(reader.read_next_batch())
             except StopIteration:
-                return
-            yield batch
+                break
+            if len(group) == BLOCKS_PER_BATCH:
+                yield pa.concat_batches(group)
+                group = []
+        if group:
+            yield pa.concat_batches(group)
     except pa.ArrowInvalid as e:
         if "Empty CSV" in str(e):  # nothing after the header line
             raise SourceError(f"{what}: the file has a header line and no rows") from e

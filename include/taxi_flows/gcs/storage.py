@@ -85,7 +85,7 @@ class Uploads:
     with an error before commit() deletes what went up (best effort: objects of a load that never
     commits are the month's next load's to delete when this fails too)."""
 
-    def __init__(self, gcs: storage.Client, bucket: str, workers: int = 4):
+    def __init__(self, gcs: storage.Client, bucket: str, workers: int = 8):
         from concurrent.futures import ThreadPoolExecutor
 
         self.gcs, self.bucket = gcs, bucket

@@ -8,6 +8,7 @@ import datetime as dt
 import logging
 import tempfile
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -49,7 +50,7 @@ def web_to_gcs(
     go up once the month passed its checks. Bad input changes nothing a reader sees: a load that
     fails deletes what it uploaded. The dataset's files carry this load's id and count once
     the month's manifest names them (gcs.manifest: the commit); then the monthly file is replaced (one
-    object, in one request, only if no other load replaced it since this one began), and the month's
+    object, in one request, only if no other load replaced it since this one began) while the month's
     files of earlier loads are deleted. Other months' files, even in the same date partitions, are
     never touched. A second load of the month waits for this one (gcs.month_lock), so the monthly file
     and the dataset hold the same load once a load succeeds.
@@ -106,10 +107,12 @@ def web_to_gcs(
             committed = manifest.Manifest(color, month_key, load_id, single.rows, by_date, source=src.source.summary())
             uploads.commit()  # from here the files stay: a commit that failed half-way may name them
             manifest_uri = manifest.commit(client, bucket, committed)
-            monthly_uri = storage.upload(client, bucket, monthly_name, single.path, monthly_generation)
+            # The month's files of earlier loads are deleted while the monthly file goes up: no manifest names them.
+            with ThreadPoolExecutor(max_workers=1, thread_name_prefix="taxi-flows-stale") as cleaner:
+                cleaning = cleaner.submit(_delete_stale, client, bucket, prefix, month_key, load_id)
+                monthly_uri = storage.upload(client, bucket, monthly_name, single.path, monthly_generation)
+                stale = cleaning.result()
         log_summary(log, src.what, "wrote {rows:,} rows to {uri}", {"rows": single.rows, "uri": monthly_uri})
-        stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
-        storage.delete(client, bucket, stale)
     summary = {
         **src.summary(),
         "rows_written": single.rows,
@@ -134,6 +137,13 @@ def web_to_gcs(
         summary,
     )
     return summary
+
+
+def _delete_stale(client: Client, bucket: str, prefix: str, month_key: str, load_id: str) -> list[str]:
+    """Delete the month's dataset files of loads older than load_id (the names deleted)."""
+    stale = manifest.stale(storage.list_names(client, bucket, prefix), month_key, load_id)
+    storage.delete(client, bucket, stale)
+    return stale
 
 
 def zones_to_gcs(client: Client, bucket: str, base_url: str, http: requests.Session | None = None) -> str:

@@ -80,8 +80,10 @@ def test_wrong_types_fail_clearly():
         run([row(), row(passengers="abc")])
 
 
-def test_memory_is_one_block_at_a_time(monkeypatch):
-    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)
+@pytest.mark.parametrize("blocks_per_batch", [1, 4])
+def test_memory_is_a_few_blocks_at_a_time(monkeypatch, blocks_per_batch):
+    monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)  # about 30 rows
+    monkeypatch.setattr(csv_reader, "BLOCKS_PER_BATCH", blocks_per_batch)
     lines = [row() for _ in range(2000)]
     stream = io.BytesIO(gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode()))
     stats = transform.TripStats(color="yellow", month="2021-01")
@@ -89,8 +91,9 @@ def test_memory_is_one_block_at_a_time(monkeypatch):
         b.num_rows for b in transform.trip_batches(gzip.GzipFile(fileobj=stream), LAYOUT, YELLOW, MONTH, stats, "x")
     ]
     assert sum(sizes) == 2000
-    assert len(sizes) > 20
-    assert max(sizes) < 100
+    assert len(sizes) > 20 // blocks_per_batch
+    assert max(sizes) < 100 * blocks_per_batch
+    assert stats.rows_read == 2000
 
 
 def test_plausibility_counts_on_every_row():
