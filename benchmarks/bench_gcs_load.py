@@ -19,7 +19,7 @@ In one run, against a GCS emulator and a taxi file server of its own (a temporar
 
 Both Python processes import the same libraries (the provider's hook and pandas included) before
 their timers start, so times and peak RSS compare the work, not the imports. (pyarrow imports pandas
-on its first array made from Python values: 0.2 to 0.4 s that the course's timer never saw.)
+on its first array made from Python values: 0.17 to 0.38 s that the course's timer never saw.)
 Targets: ours at least 3x faster than the course's way and at most a third of its memory net of the
 imports; our local part faster than DuckDB's.
 """

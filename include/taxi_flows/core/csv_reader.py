@@ -1,8 +1,9 @@
 """The one typed-CSV reader, for the trip files and the zone lookup alike.
 
 The header line is checked against the expected columns (names and order), then the rest is
-parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time: memory holds one block
-and its Arrow batch, whatever the size of the file. A changed header or a value that does not
+parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time, and yielded a few
+blocks to a batch: memory holds the blocks Arrow's reader reads ahead (at most 32) and a batch,
+whatever the size of the file. A changed header or a value that does not
 parse raises SourceError, naming the file. Lines are bounded: the header at MAX_HEADER_BYTES, a
 data line at BLOCK_SIZE (a real month's lines are a few hundred bytes): a file with a longer line,
 or none at all, fails without reading further.
