@@ -1,8 +1,8 @@
 """The one typed-CSV reader, for the trip files and the zone lookup alike.
 
 The header line is checked against the expected columns (names and order), then the rest is
-parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time, and yielded a few
-blocks to a batch: memory holds the blocks Arrow's reader reads ahead (at most 32) and a batch,
+parsed with the schema's types, a block (BLOCK_SIZE of CSV text) at a time, and yielded a block
+(or a few) to a batch: memory holds the blocks Arrow's reader reads ahead (at most 32) and a batch,
 whatever the size of the file. A changed header or a value that does not
 parse raises SourceError, naming the file. Lines are bounded: the header at MAX_HEADER_BYTES, a
 data line at BLOCK_SIZE (a real month's lines are a few hundred bytes): a file with a longer line,
@@ -21,10 +21,6 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
 BLOCK_SIZE = 1 << 20  # bytes of CSV text parsed at a time: Arrow's reader reads up to 32 blocks ahead
-# Parsed blocks joined into one batch (about 45,000 rows of a yellow month): every batch pays a fixed cost
-# downstream (the checks, the writers, the hand-overs between threads). A full yellow month to GCS, medians
-# of 8: 1.78 s in batches of one block, 1.58 s of four; 4 MiB blocks are as fast but read 128 MB ahead.
-BLOCKS_PER_BATCH = 4
 MAX_HEADER_BYTES = 64 << 10
 
 
@@ -57,11 +53,16 @@ def check_header(found: list[str], expected: list[str], what: str) -> None:
 
 
 def typed_batches(
-    stream: BinaryIO, header: list[str], types: dict[str, pa.DataType], what: str, schema_name: str
+    stream: BinaryIO,
+    header: list[str],
+    types: dict[str, pa.DataType],
+    what: str,
+    schema_name: str,
+    blocks_per_batch: int = 1,
 ) -> Iterator[pa.RecordBatch]:
     """Check the header line against `header`, then yield the rows as batches (of up to
-    BLOCKS_PER_BATCH blocks) whose columns are named and typed by `types` (in the header's order). A
-    blank field is NULL."""
+    blocks_per_batch parsed blocks, joined) whose columns are named and typed by `types` (in the
+    header's order). A blank field is NULL."""
     import pyarrow as pa
     import pyarrow.csv as pacsv
 
@@ -83,7 +84,7 @@ def typed_batches(
                 group.append(reader.read_next_batch())
             except StopIteration:
                 break
-            if len(group) == BLOCKS_PER_BATCH:
+            if len(group) == blocks_per_batch:
                 yield pa.concat_batches(group)
                 group = []
         if group:

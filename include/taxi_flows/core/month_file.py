@@ -89,8 +89,9 @@ class MonthFile:
         self.http = http
 
     @contextmanager
-    def batches(self) -> Iterator[Iterator[pa.RecordBatch]]:
-        """The transformed batches. The zone lookup (for the location id check) is read once the
+    def batches(self, blocks_per_batch: int = 1) -> Iterator[Iterator[pa.RecordBatch]]:
+        """The transformed batches (of a CSV file: blocks_per_batch parsed blocks each, joined; a
+        Parquet file's are its row groups). The zone lookup (for the location id check) is read once the
         month file answered, so a missing month names the month's URL. A Parquet file is read from
         its footer: where the server answers a range request, the footer comes first and the row
         groups are read while the rest of the file arrives; otherwise the whole file is downloaded
@@ -98,7 +99,9 @@ class MonthFile:
         if self.source_name == layouts.MIRROR:
             with open_source(self.url, self.what, gzipped=True, http=self.http, facts=self.source) as stream:
                 zone_ids = self._zone_ids()
-                yield trip_batches(stream, self.layout, self.sch, self.month, self.stats, self.what, zone_ids)
+                yield trip_batches(
+                    stream, self.layout, self.sch, self.month, self.stats, self.what, zone_ids, blocks_per_batch
+                )
             return
         from taxi_flows.core import parquet_reader
 

@@ -215,10 +215,11 @@ def trip_batches(
     stats: TripStats,
     what: str,
     zone_ids: pa.Array | None = None,
+    blocks_per_batch: int = 1,
 ):
-    """The transformed batches of a CSV month file in `layout`."""
+    """The transformed batches of a CSV month file in `layout` (blocks_per_batch: csv_reader's)."""
     types = {name: sch.kind(target).arrow() for name, target in layout.columns}
-    parsed = typed_batches(stream, layout.source_names, types, what, sch.color)
+    parsed = typed_batches(stream, layout.source_names, types, what, sch.color, blocks_per_batch)
     return transformed(parsed, layout, sch, month, stats, what, zone_ids)
 
 

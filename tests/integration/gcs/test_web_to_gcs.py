@@ -282,7 +282,7 @@ def test_dates_that_are_done_go_up_while_the_month_is_read_and_a_failed_load_tak
 
     client, name = bucket
     monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 16 * 1024)  # about 100 rows a batch
-    monkeypatch.setattr(csv_reader, "BLOCKS_PER_BATCH", 1)
+    monkeypatch.setattr(web_to_gcs, "BLOCKS_PER_BATCH", 1)
     monkeypatch.setattr(parquet, "SEAL_MIN_ROWS", 20)
     header, rows = sample_rows("yellow", "2021-04", 3000)
     pickup, vendor = header.index("tpep_pickup_datetime"), header.index("VendorID")

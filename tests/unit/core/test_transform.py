@@ -83,12 +83,14 @@ def test_wrong_types_fail_clearly():
 @pytest.mark.parametrize("blocks_per_batch", [1, 4])
 def test_memory_is_a_few_blocks_at_a_time(monkeypatch, blocks_per_batch):
     monkeypatch.setattr(csv_reader, "BLOCK_SIZE", 4096)  # about 30 rows
-    monkeypatch.setattr(csv_reader, "BLOCKS_PER_BATCH", blocks_per_batch)
     lines = [row() for _ in range(2000)]
     stream = io.BytesIO(gzip.compress(("\n".join([HEADER, *lines]) + "\n").encode()))
     stats = transform.TripStats(color="yellow", month="2021-01")
     sizes = [
-        b.num_rows for b in transform.trip_batches(gzip.GzipFile(fileobj=stream), LAYOUT, YELLOW, MONTH, stats, "x")
+        b.num_rows
+        for b in transform.trip_batches(
+            gzip.GzipFile(fileobj=stream), LAYOUT, YELLOW, MONTH, stats, "x", blocks_per_batch=blocks_per_batch
+        )
     ]
     assert sum(sizes) == 2000
     assert len(sizes) > 20 // blocks_per_batch
