@@ -108,26 +108,38 @@ print(json.dumps({"seconds": done - started, "upload_seconds": done - written, "
 """
 )
 
-DUCKDB = (
-    PEAK
-    + """
+
+def duckdb_script(statements: str) -> str:
+    """A DuckDB run, in the benchmark's environment (.venv-bq): argv[1] is the output folder (made
+    empty), argv[2] what `statements` read; they run timed on `con` and set `rows`. It prints the
+    seconds, the rows and the peak RSS."""
+    head = """
 import json, os, re, shutil, sys, time
 import duckdb
-path, out = sys.argv[1:3]
+out, source = sys.argv[1:3]
 shutil.rmtree(out, ignore_errors=True)
 os.makedirs(out)
 started = time.perf_counter()
 con = duckdb.connect()
-header = con.execute(f"SELECT * FROM read_csv('{path}', header=true) LIMIT 0").description
+"""
+    tail = """
+print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": peak_mb()}))
+"""
+    return PEAK + head + statements + tail
+
+
+# The same file (source: its path), the course's filter and names, both outputs.
+DUCKDB = duckdb_script(
+    """
+header = con.execute(f"SELECT * FROM read_csv('{source}', header=true) LIMIT 0").description
 names = {c[0]: re.sub(r"(?<=[a-z])(?=[A-Z])", "_", c[0]).lower().replace("p_ul", "pu_l").replace("d_ol", "do_l")
          for c in header}
 columns = ", ".join(f'"{k}" AS {v}' for k, v in names.items())
 con.execute(f"CREATE TABLE month AS SELECT {columns}, CAST(tpep_pickup_datetime AS DATE) AS tpep_pickup_date "
-            f"FROM read_csv('{path}', header=true) WHERE passenger_count > 0 AND trip_distance > 0")
+            f"FROM read_csv('{source}', header=true) WHERE passenger_count > 0 AND trip_distance > 0")
 con.execute(f"COPY month TO '{out}/nyc_taxi_data.parquet' (FORMAT parquet)")
 con.execute(f"COPY month TO '{out}/nyc_taxi_data' (FORMAT parquet, PARTITION_BY (tpep_pickup_date))")
 rows = con.execute("SELECT count(*) FROM month").fetchone()[0]
-print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": peak_mb()}))
 """
 )
 
@@ -157,7 +169,7 @@ def main() -> None:
         ours, course, duck = [], [], []
         for _ in range(args.repeat):
             course.append(run(stack, COURSE))
-            duck.append(run(stack, DUCKDB, duck_python, (str(path), duck_out)))
+            duck.append(run(stack, DUCKDB, duck_python, (duck_out, str(path))))
             shutil.rmtree(duck_out, ignore_errors=True)
             ours.append(run(stack, OURS))
     finally:

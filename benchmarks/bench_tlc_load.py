@@ -37,7 +37,7 @@ import pyarrow.parquet as pq
 REPO = Path(__file__).resolve().parents[1]
 sys.path[:0] = [str(REPO / "include"), str(REPO)]
 
-from bench_gcs_load import PEAK  # noqa: E402
+from bench_gcs_load import PEAK, duckdb_script  # noqa: E402
 from bench_postgres_load import run_copy  # noqa: E402
 
 from taxi_dev import tlc_files  # noqa: E402
@@ -90,21 +90,13 @@ print(json.dumps({"seconds": seconds, "upload_seconds": s["seconds_upload"],
 """
 )
 
-DUCKDB = (
-    PEAK
-    + """
-import json, os, shutil, sys, time
-import duckdb
-select, out = sys.argv[1:3]
-shutil.rmtree(out, ignore_errors=True)
-os.makedirs(out)
-started = time.perf_counter()
-con = duckdb.connect()
-con.execute(f"CREATE VIEW month AS {select}")
+# The month as the table's columns (source: duckdb_select's statement), both outputs.
+DUCKDB = duckdb_script(
+    """
+con.execute(f"CREATE VIEW month AS {source}")
 con.execute(f"COPY (SELECT * FROM month) TO '{out}/month.parquet' (FORMAT parquet)")
 con.execute(f"COPY (SELECT * FROM month) TO '{out}/dataset' (FORMAT parquet, PARTITION_BY (pickup_date))")
 rows = con.execute(f"SELECT count(*) FROM read_parquet('{out}/dataset/*/*.parquet')").fetchone()[0]
-print(json.dumps({"seconds": time.perf_counter() - started, "rows": rows, "rss_mb": peak_mb()}))
 """
 )
 
@@ -170,7 +162,7 @@ def main() -> None:
                 copy.append(run_copy(stack, csv))
                 pg.append(run(sys.executable, POSTGRES, s.pg_uri(s.target_db), *urls, env=env))
             if do_gcs:
-                duckdb.append(run(duck, DUCKDB, select, duck_out, env={**os.environ, "HOME": str(s.state_dir)}))
+                duckdb.append(run(duck, DUCKDB, duck_out, select, env={**os.environ, "HOME": str(s.state_dir)}))
                 gcs.append(run(sys.executable, GCS, "", *urls, env=env))
                 shutil.rmtree(duck_out, ignore_errors=True)
     finally:
